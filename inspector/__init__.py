@@ -1,0 +1,25 @@
+"""inspect-image: show what is inside a container image without running it.
+
+The Python API, over the same objects the command line uses::
+
+    import inspector
+
+    with inspector.open_image("docker-archive:app.tar") as image:
+        fs = inspector.build_filesystem(image)
+        print(image.meta.config["config"].get("Entrypoint"))
+        for entry in fs.entries("/usr/bin"):
+            print(entry.path, entry.type, entry.mode_octal)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import ImageFormatError, InspectorError, VerificationError  # noqa: E402
+from .fs import Entry, MergedFS, build_filesystem  # noqa: E402
+from .sources import Image, ImageMeta, LayerInfo, open_image  # noqa: E402
+
+__all__ = [
+    "Entry", "Image", "ImageFormatError", "ImageMeta", "InspectorError", "LayerInfo", "MergedFS",
+    "VerificationError", "__version__", "build_filesystem", "open_image",
+]

@@ -1,0 +1,117 @@
+"""The command line: parse arguments, call the service, hand results to a renderer. Nothing else."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import InspectorError
+from .fs import Entry, build_filesystem
+from .output import FORMATS, renderer
+from .sources import open_image
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED = 0, 1, 2, 3
+
+
+class _DefaultGroup(click.Group):
+    """``inspect-image IMAGE`` means ``inspect-image inspect IMAGE``; subcommands still work."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["inspect", *args]
+        return super().parse_args(ctx, args)
+
+
+def _format_options(func: Any) -> Any:
+    func = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(func)
+    return click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table",
+                        show_default=True, help="Output format.")(func)
+
+
+def _source_options(func: Any) -> Any:
+    func = click.option("--platform", metavar="OS/ARCH[/VARIANT]",
+                        help="Pick this platform from a multi-platform image (default: this machine's).")(func)
+    return click.option("--tag", metavar="REPO:TAG", help="Pick this image from an archive holding several.")(func)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="inspect-image")
+def cli() -> None:
+    """Show what is inside a container image without running it.
+
+    IMAGE is a docker-archive:PATH, oci-archive:PATH, oci:DIR, docker:NAME, a path (detected by its
+    content; PATH:REPO:TAG picks one image of several), - for a docker save stream on stdin, or an
+    image name for the Docker engine.
+    """
+
+
+@cli.command("inspect")
+@click.argument("image")
+@click.option("--files", "files", is_flag=False, flag_value="/", default=None, metavar="[PATH]",
+              help="List the merged filesystem (or the subtree at PATH).")
+@_format_options
+@_source_options
+def inspect_command(image: str, files: str | None, fmt: str, as_json: bool, platform: str | None,
+                    tag: str | None) -> None:
+    """Inspect IMAGE."""
+    fmt = "json" if as_json else fmt
+    with open_image(image, platform=platform, tag=tag) as img:
+        merged = build_filesystem(img)
+        meta = img.meta
+    for warning in merged.warnings:
+        click.echo(f"inspect-image: warning: {warning}", err=True)
+    out = click.get_text_stream("stdout")
+    if files is not None:
+        renderer(fmt).files((Entry.of(path, node) for path, node in merged.walk(files)), out)
+        return
+    summary = {"reference": meta.reference, "id": meta.id, "os": meta.config.get("os"),
+               "architecture": meta.config.get("architecture"), "layers": len(meta.layers),
+               "entries": merged.count(), "repo_tags": meta.repo_tags}
+    if fmt == "json":
+        from .output.json_format import dumps
+
+        out.write(dumps(summary) + "\n")
+    else:
+        for key, value in summary.items():
+            out.write(f"{key:<13}{value}\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure becomes one line on stderr and a documented exit code."""
+    try:
+        cli.main(args=argv, prog_name="inspect-image", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except InspectorError as exc:
+        _fail(str(exc), exc.exit_code)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug: still no traceback unless asked for
+        if os.environ.get("INSPECTOR_DEBUG"):
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with INSPECTOR_DEBUG=1 for details",
+              EXIT_BAD_INPUT)
+    sys.exit(EXIT_OK)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"inspect-image: error: {' '.join(message.split())}", err=True)
+    sys.exit(code)
+
+
+def _quiet_broken_pipe() -> None:
+    """`inspect-image … | head` closes our stdout early: that is not an error worth a message."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_OK)

@@ -1,0 +1,52 @@
+"""The public view of one merged-filesystem entry: the ``--files`` JSON schema, field for field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .node import Node
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One name in the merged view. ``layer`` is the 0-based index of the layer that last wrote it."""
+
+    path: str
+    type: str  # file, dir, symlink, char, block, fifo
+    mode: int  # permission bits with setuid/setgid/sticky
+    uid: int
+    gid: int
+    size: int  # regular files (a hardlink has its content's size); 0 otherwise
+    mtime: int | None
+    target: str | None  # symlinks
+    hardlink_to: str | None  # when the layer stored this name as a hardlink
+    layer: int
+    xattrs: dict[str, bytes]
+    device: tuple[int, int] | None  # (major, minor) of char and block devices
+
+    @classmethod
+    def of(cls, path: str, node: Node) -> "Entry":
+        return cls(path, node.kind, node.mode, node.uid, node.gid, node.size, node.mtime, node.target,
+                   node.hardlink_to, node.layer.index, dict(node.xattrs or {}), node.rdev)
+
+    @property
+    def mode_octal(self) -> str:
+        return f"{self.mode:04o}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``--files`` object. Names are a promise to scripts: add, never rename."""
+        return {
+            "path": self.path,
+            "type": self.type,
+            "mode": self.mode_octal,
+            "uid": self.uid,
+            "gid": self.gid,
+            "size": self.size,
+            "target": self.target,
+            "hardlink_to": self.hardlink_to,
+            "layer": self.layer,
+            "mtime": self.mtime,
+            "xattrs": {name: value.hex() for name, value in sorted(self.xattrs.items())},
+            "device": list(self.device) if self.device else None,
+        }

@@ -1,0 +1,181 @@
+"""Read one layer tar into the tree that layer alone contributes.
+
+This mirrors how the engine's overlay2 driver applies a layer: the tar is unpacked into an empty
+directory of its own (whiteouts become markers, ``.wh..wh..opq`` marks its directory opaque, missing
+parent directories are created as 0755 root-owned directories), and only then is that directory laid
+over the layers below (see ``merge``). Keeping a layer's tree independent of the layers below is what
+lets one-pass sources scan layers in arrival order and lets results be cached per layer.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zlib
+from typing import IO, Any, Callable
+
+from ..errors import ImageFormatError
+from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, LayerSlot, Node
+from .paths import normalize, to_absolute
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+IMPLIED_DIR_MODE = 0o755
+
+#: Given a regular file's path and node, return a reader for its bytes (or None to skip them).
+#: The reader's result is stored in ``node.content`` and shared with hardlinks to the file.
+ContentProbe = Callable[[str, Node], "Callable[[IO[bytes]], Any] | None"]
+
+_TYPES = {
+    tarfile.REGTYPE: FILE,
+    tarfile.AREGTYPE: FILE,
+    tarfile.CONTTYPE: FILE,
+    tarfile.DIRTYPE: DIR,
+    tarfile.SYMTYPE: SYMLINK,
+    tarfile.CHRTYPE: CHAR,
+    tarfile.BLKTYPE: BLOCK,
+    tarfile.FIFOTYPE: FIFO,
+}
+_XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
+
+
+class LayerTree:
+    """What one layer adds, removes and hides, as a tree rooted at ``root``."""
+
+    __slots__ = ("root", "entries", "slot")
+
+    def __init__(self) -> None:
+        self.slot = LayerSlot()  # the stack position, known once the layer is merged
+        self.root = Node(DIR, layer=self.slot)
+        self.entries = 0  # tar members read, for limits and statistics
+
+    def lookup(self, parts: tuple[str, ...]) -> Node | None:
+        """Find a name written by this layer, without following symlinks."""
+        node = self.root
+        for part in parts:
+            if node.children is None:
+                return None
+            child = node.children.get(part)
+            if child is None:
+                return None
+            node = child
+        return node
+
+
+def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None) -> LayerTree:
+    """Read a whole uncompressed layer tar from ``stream`` in one forward pass."""
+    tree = LayerTree()
+    try:
+        with tarfile.open(fileobj=stream, mode="r|", errorlevel=2) as tar:
+            for member in tar:
+                tree.entries += 1
+                _apply_member(tree, member, tar, probe)
+    except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
+        raise ImageFormatError(f"layer tar is truncated or corrupt: {exc}") from exc
+    except Exception as exc:  # zstandard.ZstdError and friends do not share a base class
+        if type(exc).__module__.startswith("zstandard") or "zstd" in type(exc).__name__.lower():
+            raise ImageFormatError(f"layer zstd stream is corrupt: {exc}") from exc
+        raise
+    return tree
+
+
+def _apply_member(tree: LayerTree, member: tarfile.TarInfo, tar: tarfile.TarFile,
+                  probe: ContentProbe | None) -> None:
+    index = tree.slot
+    parts = normalize(member.name)
+    if not parts:
+        return  # the root directory's own entry: the engine skips it
+    base = parts[-1]
+    if base.startswith(WHITEOUT_PREFIX):
+        _apply_whiteout(tree, parts, index)
+        return
+    parent = _implied_parent(tree, parts[:-1], index)
+    node = _node_from_member(tree, member, parts, index)
+    existing = parent.children.get(base)  # type: ignore[union-attr]
+    if existing is not None and existing.kind == DIR and node.kind == DIR:
+        existing.take_attributes(node)
+        return
+    parent.children[base] = node  # type: ignore[index]
+    if node.kind == FILE and probe is not None and node.hardlink_to is None:
+        reader = probe(to_absolute(parts), node)
+        if reader is not None:
+            fileobj = tar.extractfile(member)
+            if fileobj is not None:
+                node.content = reader(fileobj)
+
+
+def _apply_whiteout(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -> None:
+    base = parts[-1]
+    if base == OPAQUE_MARKER:
+        _implied_parent(tree, parts[:-1], index).opaque = True
+    elif base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
+        return  # AUFS metadata such as .wh..wh.plnk: never part of the filesystem
+    elif base == WHITEOUT_PREFIX:
+        raise ImageFormatError(f"whiteout without a name: {to_absolute(parts)}")
+    else:
+        parent = _implied_parent(tree, parts[:-1], index)
+        parent.children[base[len(WHITEOUT_PREFIX):]] = Node(WHITEOUT, layer=index)  # type: ignore[index]
+
+
+def _implied_parent(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -> Node:
+    """Walk to a parent directory, creating the missing ones as the engine does (0755, root)."""
+    node = tree.root
+    for part in parts:
+        children = node.children
+        assert children is not None
+        child = children.get(part)
+        if child is None or child.kind != DIR:
+            child = Node(DIR, IMPLIED_DIR_MODE, 0, 0, layer=index)
+            children[part] = child
+        node = child
+    return node
+
+
+def _node_from_member(tree: LayerTree, member: tarfile.TarInfo, parts: tuple[str, ...], index: LayerSlot) -> Node:
+    if member.type == tarfile.LNKTYPE:
+        return _hardlink(tree, member, index)
+    kind = _TYPES.get(member.type)
+    if kind is None:
+        raise ImageFormatError(f"unsupported tar entry type {member.type!r} for {to_absolute(parts)}")
+    node = Node(kind, member.mode & 0o7777, member.uid, member.gid,
+                member.size if kind == FILE else 0, int(member.mtime), index)
+    if kind == SYMLINK:
+        node.target = member.linkname
+    elif kind in (CHAR, BLOCK):
+        node.rdev = (member.devmajor, member.devminor)
+    node.xattrs = _xattrs(member)
+    return node
+
+
+def _hardlink(tree: LayerTree, member: tarfile.TarInfo, index: LayerSlot) -> Node:
+    """A second name for data written earlier: share the source's content and attributes."""
+    target_parts = normalize(member.linkname)
+    source = tree.lookup(target_parts)
+    if source is None or source.kind in (DIR, WHITEOUT):
+        node = Node(PENDING_LINK, member.mode & 0o7777, member.uid, member.gid, 0, int(member.mtime), index)
+    else:
+        node = copy_link_source(source, index)
+    node.hardlink_to = to_absolute(target_parts)
+    return node
+
+
+def copy_link_source(source: Node, index: LayerSlot) -> Node:
+    """A new name for the same inode: same kind, attributes, size and shared content."""
+    node = Node(source.kind, source.mode, source.uid, source.gid, source.size, source.mtime, index)
+    node.target, node.rdev, node.xattrs, node.content = source.target, source.rdev, source.xattrs, source.content
+    return node
+
+
+def _xattrs(member: tarfile.TarInfo) -> dict[str, bytes] | None:
+    """Extended attributes from PAX records; binary values arrive surrogate-escaped."""
+    found = None
+    for key, value in member.pax_headers.items():
+        for prefix in _XATTR_PREFIXES:
+            if key.startswith(prefix):
+                raw = value.encode("utf-8", "surrogateescape")
+                if prefix.startswith("LIBARCHIVE"):
+                    import base64
+
+                    raw = base64.b64decode(raw + b"=" * (-len(raw) % 4))
+                found = found or {}
+                found[key[len(prefix):]] = raw
+    return found

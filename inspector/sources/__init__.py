@@ -1,0 +1,77 @@
+"""Where images come from. ``open_image`` turns anything the user may type into an ``Image``."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+from ..errors import BadReferenceError, ImageFormatError
+from .compression import open_uncompressed, peekable, sniff
+from .interface import Image, ImageMeta, LayerInfo, LayerScanner
+from .layout import Selector, resolve
+from .platforms import Platform
+from .reference import Reference, parse
+from .store import DirStore, Store, TarStore
+from .stored import StoredImage
+from .stream import StreamedImage
+
+__all__ = ["Image", "ImageMeta", "LayerInfo", "LayerScanner", "Platform", "Reference", "open_image", "parse"]
+
+
+def open_image(reference: str | Reference, *, platform: str | None = None, tag: str | None = None,
+               engine: "EngineOptions | None" = None) -> Image:
+    """Open an image from any source: an archive, an OCI layout, standard input or the engine."""
+    ref = reference if isinstance(reference, Reference) else parse(reference)
+    if tag and ref.image and tag != ref.image:
+        raise BadReferenceError(f"two different images asked for: {ref.image!r} and --tag {tag!r}")
+    selector = Selector(tag=tag or ref.image, platform=Platform.parse(platform) if platform else None,
+                        platform_explicit=platform is not None)
+    if ref.transport == "docker":
+        from .engine import open_engine_image
+
+        return open_engine_image(ref.location, selector, engine)
+    if ref.transport == "stdin":
+        return StreamedImage(sys.stdin.buffer, "<stdin>", selector, "-", "docker-archive")
+    return _open_path(ref, selector)
+
+
+def _open_path(ref: Reference, selector: Selector) -> Image:
+    path = ref.location
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise BadReferenceError(f"cannot open: {exc.strerror}", where=path) from exc
+    if stat.S_ISDIR(info.st_mode):
+        if ref.transport in ("docker-archive", "oci-archive"):
+            raise BadReferenceError(f"{ref.transport}: expects a file, this is a directory", where=path)
+        return _stored(DirStore(path), selector, ref, "oci")
+    if ref.transport == "oci":
+        raise BadReferenceError("oci: expects a directory (use oci-archive: for a tar)", where=path)
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise BadReferenceError(f"cannot open: {exc.strerror}", where=path) from exc
+    source = ref.transport if ref.transport != "path" else "archive"
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or character device: one pass only
+        return StreamedImage(handle, path, selector, str(ref), source)
+    buffered = peekable(handle)
+    if sniff(buffered.peek(8)[:8]) != "none":  # `docker save | gzip`: only a forward pass is possible
+        return StreamedImage(open_uncompressed(buffered), path, selector, str(ref), source)
+    return _stored(TarStore(path, fileobj=buffered), selector, ref, source)
+
+
+def _stored(store: Store, selector: Selector, ref: Reference, source: str) -> Image:
+    try:
+        resolved = resolve(store, selector, str(ref), source)
+    except BaseException:
+        store.close()
+        raise
+    if source == "archive":
+        resolved.meta.source = "oci-archive" if store.exists("oci-layout") and not store.exists("manifest.json") \
+            else "docker-archive"
+    return StoredImage(store, resolved)
+
+
+class EngineOptions:  # placeholder replaced by .engine's definition on import
+    pass

@@ -1,0 +1,69 @@
+"""The one interface between where an image comes from and what we do with it.
+
+Like go-containerregistry's ``v1.Image``: a source (an archive, an OCI layout, the engine) yields an
+``Image``, whose metadata is the config plus the ordered layer descriptors and whose layers are
+handed out as uncompressed tar streams. Nothing downstream knows which source it was.
+
+One-pass sources (a pipe, the engine's ``docker save`` stream) cannot hand out layers in stack
+order, because ``manifest.json`` arrives after them. So instead of ``open(layer)`` the interface is
+``scan_layers(scanner)``: the source runs ``scanner`` over each layer's tar stream in whatever order
+the bytes come and yields the results in stack order. Random-access sources scan lazily, one layer
+at a time; one-pass sources keep only the scanner's results (never layer bytes) until the end.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+#: Reads one layer's *uncompressed* tar stream to its end and returns what it learned.
+LayerScanner = Callable[[IO[bytes]], T]
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """Where a layer sits in the stack and how it was stored."""
+
+    index: int  # 0 = base layer
+    digest: str | None  # digest of the blob as stored (compressed or not), if the source knows it
+    diff_id: str | None  # digest of the uncompressed tar, from the config's rootfs.diff_ids
+    media_type: str | None
+    size: int | None  # stored size in bytes, if known
+
+
+@dataclass
+class ImageMeta:
+    """Everything about an image except its layer contents."""
+
+    reference: str  # what the user asked for, as resolved ("docker-archive:x.tar:app:1")
+    id: str  # config digest, "sha256:..." (what `docker images --no-trunc` calls the image ID)
+    config: dict[str, Any]  # the image config JSON, as stored
+    layers: list[LayerInfo]
+    repo_tags: list[str] = field(default_factory=list)
+    manifest_digest: str | None = None
+    source: str = ""  # "docker-archive", "oci", "oci-archive", "docker"
+
+
+class Image(ABC):
+    """An image from any source: metadata plus layers readable as uncompressed tar streams."""
+
+    @property
+    @abstractmethod
+    def meta(self) -> ImageMeta:
+        """The image's metadata. One-pass sources know it only after ``scan_layers`` has run."""
+
+    @abstractmethod
+    def scan_layers(self, scanner: LayerScanner[T]) -> Iterator[tuple[LayerInfo, T]]:
+        """Run ``scanner`` over every layer and yield ``(info, result)`` base layer first."""
+
+    def close(self) -> None:
+        """Release files and connections; idempotent."""
+
+    def __enter__(self) -> "Image":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

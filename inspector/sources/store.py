@@ -1,0 +1,132 @@
+"""Named files of an image on disk, whether they sit in a folder or in a tar archive.
+
+Docker archives, Docker 25 archives and OCI layouts are all "a few JSON files plus blobs, found by
+relative path". A store hides whether those paths are read from a folder or, with random access,
+from an (uncompressed) tar; the layout readers above it then work unchanged for all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import tarfile
+from abc import ABC, abstractmethod
+from typing import IO, Any
+
+from ..errors import ImageFormatError
+
+MAX_JSON_BYTES = 64 << 20  # a config or manifest larger than this is not a config or manifest
+
+
+class Store(ABC):
+    """Read access to the files of an image layout by relative path."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+    @abstractmethod
+    def exists(self, name: str) -> bool:
+        """Whether ``name`` is a file of the layout."""
+
+    @abstractmethod
+    def open(self, name: str) -> IO[bytes]:
+        """Open ``name`` for streaming; raises ImageFormatError if it is missing."""
+
+    def read_bytes(self, name: str, limit: int = MAX_JSON_BYTES) -> bytes:
+        with self.open(name) as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise ImageFormatError(f"{name} is larger than {limit} bytes", where=self.location)
+        return data
+
+    def read_json(self, name: str) -> Any:
+        data = self.read_bytes(name)
+        try:
+            return json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ImageFormatError(f"{name} is not valid JSON: {exc}", where=self.location) from exc
+
+    def close(self) -> None:
+        """Release the underlying file, if any."""
+
+
+class DirStore(Store):
+    """An OCI layout written to a folder (``skopeo copy … oci:DIR``)."""
+
+    def exists(self, name: str) -> bool:
+        return os.path.isfile(self._path(name))
+
+    def open(self, name: str) -> IO[bytes]:
+        try:
+            return open(self._path(name), "rb")
+        except OSError as exc:
+            raise ImageFormatError(f"cannot read {name}: {exc.strerror or exc}", where=self.location) from exc
+
+    def _path(self, name: str) -> str:
+        clean = posixpath.normpath("/" + name).lstrip("/")
+        return os.path.join(self.location, clean)
+
+
+class TarStore(Store):
+    """A tar archive read with random access: members are indexed once, then opened in any order."""
+
+    def __init__(self, location: str, fileobj: IO[bytes] | None = None) -> None:
+        super().__init__(location)
+        try:
+            self._tar = tarfile.open(location if fileobj is None else None, mode="r:", fileobj=fileobj)
+            self._members = {_clean(m.name): m for m in self._tar.getmembers()}
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ImageFormatError(f"not a readable tar archive: {exc}", where=location) from exc
+
+    def exists(self, name: str) -> bool:
+        member = self._members.get(_clean(name))
+        return member is not None and (member.isfile() or member.islnk() or member.issym())
+
+    def open(self, name: str) -> IO[bytes]:
+        member = self._members.get(_clean(name))
+        if member is None:
+            raise ImageFormatError(f"{name} is missing from the archive", where=self.location)
+        try:
+            handle = self._tar.extractfile(member)  # follows hardlinks and symlinks between members
+        except (KeyError, tarfile.TarError) as exc:
+            raise ImageFormatError(f"{name} links to a missing member", where=self.location) from exc
+        if handle is None:
+            raise ImageFormatError(f"{name} is not a file", where=self.location)
+        return handle
+
+    def close(self) -> None:
+        self._tar.close()
+
+
+class MemoryStore(Store):
+    """The small files a one-pass read kept (JSON documents), looked up after the stream ended."""
+
+    def __init__(self, location: str, files: dict[str, bytes], aliases: dict[str, str]) -> None:
+        super().__init__(location)
+        self.files = files
+        self.aliases = aliases
+
+    def exists(self, name: str) -> bool:
+        return self.canonical(name) in self.files
+
+    def canonical(self, name: str) -> str:
+        """Follow links between archive members to the member that holds the bytes."""
+        name = _clean(name)
+        for _ in range(16):
+            if name not in self.aliases:
+                break
+            name = self.aliases[name]
+        return name
+
+    def open(self, name: str) -> IO[bytes]:
+        import io
+
+        key = self.canonical(name)
+        if key not in self.files:
+            raise ImageFormatError(f"{name} is missing from the archive", where=self.location)
+        return io.BytesIO(self.files[key])
+
+
+def _clean(name: str) -> str:
+    return posixpath.normpath("/" + name).lstrip("/")

@@ -1,0 +1,43 @@
+"""An image whose files can be opened in any order: a folder, or an archive on a seekable file."""
+
+from __future__ import annotations
+
+from typing import IO, Iterator
+
+from ..errors import ImageFormatError, InspectorError
+from .compression import open_uncompressed
+from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
+from .layout import Resolved
+from .store import Store
+
+
+class StoredImage(Image):
+    """Reads each layer when it is its turn, so only one layer is ever open."""
+
+    def __init__(self, store: Store, resolved: Resolved) -> None:
+        self._store = store
+        self._resolved = resolved
+
+    @property
+    def meta(self) -> ImageMeta:
+        return self._resolved.meta
+
+    def scan_layers(self, scanner: LayerScanner[T]) -> Iterator[tuple[LayerInfo, T]]:
+        for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
+            with self._store.open(name) as raw:
+                yield info, run_scanner(scanner, raw, where=f"{self._store.location}: layer {info.index} ({name})")
+
+    def close(self) -> None:
+        self._store.close()
+
+
+def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str) -> T:
+    """Decompress and scan one layer, naming the layer in any error."""
+    try:
+        return scanner(open_uncompressed(raw))
+    except InspectorError as exc:
+        if exc.where is None:
+            raise type(exc)(str(exc), where=where) from exc
+        raise
+    except (OSError, EOFError, ValueError) as exc:
+        raise ImageFormatError(f"cannot read layer: {exc}", where=where) from exc

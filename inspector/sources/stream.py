@@ -1,0 +1,115 @@
+"""An image archive read in one forward pass: a pipe, standard input, or the engine's save stream.
+
+``docker save`` writes the layers before ``manifest.json``, so the stack order is unknown while the
+layers go by. Each layer is scanned as it arrives and only the scan's result is kept (never its
+bytes); small files (JSON documents) are kept whole. When the stream ends, the same layout logic as
+for files picks the image and puts the results in stack order.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import tarfile
+from typing import IO, Iterator
+
+from ..errors import ImageFormatError, InspectorError
+from .compression import peekable, sniff
+from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
+from .layout import Resolved, Selector, resolve
+from .store import MAX_JSON_BYTES, MemoryStore
+from .stored import run_scanner
+
+SMALL_FILE = 4096  # VERSION files and the like: kept whole whatever they look like
+
+
+class StreamedImage(Image):
+    """An image archive that can be read only once, from start to end."""
+
+    def __init__(self, stream: IO[bytes], location: str, selector: Selector, reference: str, source: str) -> None:
+        self._stream = stream
+        self._location = location
+        self._selector = selector
+        self._reference = reference
+        self._source = source
+        self._resolved: Resolved | None = None
+        self._consumed = False
+
+    @property
+    def meta(self) -> ImageMeta:
+        if self._resolved is None:
+            for _ in self.scan_layers(_drain):
+                pass
+        assert self._resolved is not None
+        return self._resolved.meta
+
+    def scan_layers(self, scanner: LayerScanner[T]) -> Iterator[tuple[LayerInfo, T]]:
+        if self._consumed:
+            raise InspectorError("a one-pass stream can be read only once", where=self._location)
+        self._consumed = True
+        results, failures, store = self._read_all(scanner)
+        self._resolved = resolve(store, self._selector, self._reference, self._source)
+        for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
+            key = store.canonical(name)
+            where = f"{self._location}: layer {info.index} ({name})"
+            if key in failures:
+                raise failures[key]
+            if key in results:
+                yield info, results[key]
+            elif key in store.files:  # a layer small or odd enough to be kept as a file
+                yield info, run_scanner(scanner, io.BytesIO(store.files[key]), where)
+            else:
+                raise ImageFormatError("the layer is missing from the archive", where=where)
+
+    def _read_all(self, scanner: LayerScanner[T]) -> tuple[dict[str, T], dict[str, InspectorError], MemoryStore]:
+        results: dict[str, T] = {}
+        failures: dict[str, InspectorError] = {}
+        files: dict[str, bytes] = {}
+        aliases: dict[str, str] = {}
+        try:
+            with tarfile.open(fileobj=self._stream, mode="r|") as tar:
+                for member in tar:
+                    name = _clean(member.name)
+                    if member.islnk():
+                        aliases[name] = _clean(member.linkname)
+                    elif member.issym():
+                        aliases[name] = _clean(posixpath.join(posixpath.dirname(name), member.linkname))
+                    elif member.isfile():
+                        self._read_member(tar, member, name, scanner, results, failures, files)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ImageFormatError(f"the archive is truncated or not a tar: {exc}", where=self._location) from exc
+        return results, failures, MemoryStore(self._location, files, aliases)
+
+    def _read_member(self, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, scanner: LayerScanner[T],
+                     results: dict[str, T], failures: dict[str, InspectorError], files: dict[str, bytes]) -> None:
+        handle = tar.extractfile(member)
+        if handle is None:
+            return
+        data = peekable(handle)
+        head = data.peek(512)[:512]
+        if member.size <= SMALL_FILE or (_looks_like_json(head) and member.size <= MAX_JSON_BYTES):
+            files[name] = data.read()
+            return
+        try:
+            results[name] = run_scanner(scanner, data, where=f"{self._location}: {name}")
+        except InspectorError as exc:  # only an error if the chosen image uses this layer
+            failures[name] = exc
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+def _looks_like_json(head: bytes) -> bool:
+    stripped = head.lstrip()
+    return stripped[:1] in (b"{", b"[") and sniff(head) == "none" and head[257:262] != b"ustar"
+
+
+def _clean(name: str) -> str:
+    return posixpath.normpath("/" + name).lstrip("/")
+
+
+def _drain(stream: IO[bytes]) -> None:
+    while stream.read(1 << 20):
+        pass
