@@ -13,6 +13,7 @@ from .errors import InspectorError
 from .fs import Entry, build_filesystem
 from .output import FORMATS, renderer
 from .sources import open_image
+from .sources.engine import PULL_POLICIES, EngineOptions
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED = 0, 1, 2, 3
 
@@ -33,6 +34,11 @@ def _format_options(func: Any) -> Any:
 
 
 def _source_options(func: Any) -> Any:
+    func = click.option("--host", "-H", metavar="URL", envvar=None,
+                        help="Docker engine to ask (default: DOCKER_HOST, the current docker context, "
+                             "the local socket).")(func)
+    func = click.option("--pull", type=click.Choice(PULL_POLICIES), default="missing", show_default=True,
+                        help="When to pull an image the engine does not have.")(func)
     func = click.option("--platform", metavar="OS/ARCH[/VARIANT]",
                         help="Pick this platform from a multi-platform image (default: this machine's).")(func)
     return click.option("--tag", metavar="REPO:TAG", help="Pick this image from an archive holding several.")(func)
@@ -56,10 +62,11 @@ def cli() -> None:
 @_format_options
 @_source_options
 def inspect_command(image: str, files: str | None, fmt: str, as_json: bool, platform: str | None,
-                    tag: str | None) -> None:
+                    tag: str | None, pull: str, host: str | None) -> None:
     """Inspect IMAGE."""
     fmt = "json" if as_json else fmt
-    with open_image(image, platform=platform, tag=tag) as img:
+    engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
+    with open_image(image, platform=platform, tag=tag, engine=engine) as img:
         merged = build_filesystem(img)
         meta = img.meta
     for warning in merged.warnings:

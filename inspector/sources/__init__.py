@@ -8,6 +8,7 @@ import sys
 
 from ..errors import BadReferenceError, ImageFormatError
 from .compression import open_uncompressed, peekable, sniff
+from .engine import EngineOptions, open_engine_image
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner
 from .layout import Selector, resolve
 from .platforms import Platform
@@ -16,11 +17,11 @@ from .store import DirStore, Store, TarStore
 from .stored import StoredImage
 from .stream import StreamedImage
 
-__all__ = ["Image", "ImageMeta", "LayerInfo", "LayerScanner", "Platform", "Reference", "open_image", "parse"]
+__all__ = ["EngineOptions", "Image", "ImageMeta", "LayerInfo", "LayerScanner", "Platform", "Reference", "open_image", "parse"]
 
 
 def open_image(reference: str | Reference, *, platform: str | None = None, tag: str | None = None,
-               engine: "EngineOptions | None" = None) -> Image:
+               engine: EngineOptions | None = None) -> Image:
     """Open an image from any source: an archive, an OCI layout, standard input or the engine."""
     ref = reference if isinstance(reference, Reference) else parse(reference)
     if tag and ref.image and tag != ref.image:
@@ -28,8 +29,6 @@ def open_image(reference: str | Reference, *, platform: str | None = None, tag: 
     selector = Selector(tag=tag or ref.image, platform=Platform.parse(platform) if platform else None,
                         platform_explicit=platform is not None)
     if ref.transport == "docker":
-        from .engine import open_engine_image
-
         return open_engine_image(ref.location, selector, engine)
     if ref.transport == "stdin":
         return StreamedImage(sys.stdin.buffer, "<stdin>", selector, "-", "docker-archive")
@@ -71,7 +70,3 @@ def _stored(store: Store, selector: Selector, ref: Reference, source: str) -> Im
         resolved.meta.source = "oci-archive" if store.exists("oci-layout") and not store.exists("manifest.json") \
             else "docker-archive"
     return StoredImage(store, resolved)
-
-
-class EngineOptions:  # placeholder replaced by .engine's definition on import
-    pass

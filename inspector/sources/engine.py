@@ -1,0 +1,208 @@
+"""Images straight from a Docker-API engine (Docker, or Podman's compatible socket).
+
+The image is streamed out with the SDK's save call and parsed while it arrives by the same one-pass
+reader as a piped archive: nothing is written to disk and layer bytes are never buffered.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..errors import EngineError
+from .layout import Selector
+from .platforms import Platform
+from .progress import Progress
+from .stream import StreamedImage
+
+PULL_POLICIES = ("missing", "always", "never")
+SAVE_CHUNK = 1 << 20
+
+
+@dataclass
+class EngineOptions:
+    """How to reach the engine and what it may do for us."""
+
+    host: str | None = None  # like `docker --host`; default: DOCKER_HOST, the current context, the local socket
+    pull: str = "missing"  # missing | always | never
+    progress: bool = False  # draw progress bars on stderr
+    client: Any = field(default=None, repr=False)  # an existing docker.DockerClient, for API users
+
+
+def open_engine_image(name: str, selector: Selector, options: EngineOptions | None = None) -> StreamedImage:
+    """Find (or pull) ``name`` in the engine and return its ``docker save`` stream as an image."""
+    options = options or EngineOptions()
+    if not name:
+        raise EngineError("docker: needs an image name, e.g. docker:busybox:latest")
+    client = options.client or connect(options.host)
+    progress = Progress(enabled=options.progress)
+    attrs = _ensure_present(client, name, selector, options, progress)
+    stream = _save_stream(client, name, attrs, progress)
+    image_selector = Selector(tag=None, platform=selector.platform, platform_explicit=selector.platform_explicit)
+    return StreamedImage(stream, f"docker:{name}", image_selector, f"docker:{name}", "docker")
+
+
+def connect(host: str | None = None) -> Any:
+    """A client for the engine the user means, with errors that say how to get one."""
+    import docker
+    from docker.errors import DockerException
+
+    where = host or os.environ.get("DOCKER_HOST") or _context_host() or "unix:///var/run/docker.sock"
+    try:
+        if host or not os.environ.get("DOCKER_HOST") and _context_host():
+            client = docker.DockerClient(base_url=where)
+        else:
+            client = docker.from_env()
+        client.ping()
+        return client
+    except DockerException as exc:
+        raise _engine_error(exc, where) from exc
+    except Exception as exc:  # requests' connection errors do not all derive from DockerException
+        raise _engine_error(exc, where) from exc
+
+
+def _context_host() -> str | None:
+    """The endpoint of the current `docker context` (DOCKER_CONTEXT or ~/.docker/config.json)."""
+    try:
+        from docker.context import ContextAPI
+
+        context = ContextAPI.get_current_context()
+    except Exception:
+        return None
+    if context is None or context.name == "default":
+        return None
+    return context.Host
+
+
+def _engine_error(exc: BaseException, where: str) -> EngineError:
+    text = str(exc)
+    if isinstance(exc, PermissionError) or "Permission denied" in text or "PermissionError" in text:
+        return EngineError(f"permission denied on the Docker socket {where}: add your user to the 'docker' group "
+                           "or run as a user who may use it")
+    return EngineError(f"no Docker engine reachable at {where}: start one (e.g. `sudo systemctl start docker` "
+                       "or `dockerd`), or point DOCKER_HOST or --host at a running engine "
+                       "(Podman: unix://$XDG_RUNTIME_DIR/podman/podman.sock)")
+
+
+def _ensure_present(client: Any, name: str, selector: Selector, options: EngineOptions,
+                    progress: Progress) -> dict[str, Any]:
+    """Inspect the image, pulling it first when the policy allows and it is missing or stale."""
+    from docker.errors import APIError, ImageNotFound, NotFound
+
+    if options.pull not in PULL_POLICIES:
+        raise EngineError(f"--pull must be one of {', '.join(PULL_POLICIES)}")
+    attrs = None
+    if options.pull != "always":
+        try:
+            attrs = client.api.inspect_image(name)
+        except (ImageNotFound, NotFound):
+            attrs = None
+        except APIError as exc:
+            raise EngineError(f"the engine refused to inspect {name}: {_explain(exc)}") from exc
+    if attrs is not None and selector.platform_explicit and not _platform_matches(attrs, selector.platform):
+        attrs = None if options.pull != "never" else attrs
+        if attrs is not None:
+            raise EngineError(f"{name} in the engine is {_platform_of(attrs)}, not {selector.platform}, "
+                              "and --pull never forbids pulling it")
+    if attrs is None:
+        if options.pull == "never":
+            raise EngineError(f"image {name} is not in the engine, and --pull never forbids pulling it")
+        _pull(client, name, selector, progress)
+        try:
+            attrs = client.api.inspect_image(name)
+        except (ImageNotFound, NotFound, APIError) as exc:
+            raise EngineError(f"image {name} was pulled but the engine cannot find it: {_explain(exc)}") from exc
+    return attrs
+
+
+def _pull(client: Any, name: str, selector: Selector, progress: Progress) -> None:
+    from docker.errors import APIError, DockerException
+
+    repository, tag = _split_tag(name)
+    platform = str(selector.platform) if selector.platform_explicit and selector.platform else None
+    try:
+        events = client.api.pull(repository, tag=tag, stream=True, decode=True, platform=platform)
+        for event in events:
+            if "error" in event:
+                raise EngineError(f"image {name} is not in the engine and could not be pulled: {event['error']}")
+            progress.pull_event(name, event)
+    except APIError as exc:
+        raise EngineError(f"image {name} is not in the engine and could not be pulled: {_explain(exc)}") from exc
+    except DockerException as exc:
+        raise EngineError(f"pulling {name} failed: {exc}") from exc
+    finally:
+        progress.done()
+
+
+def _save_stream(client: Any, name: str, attrs: dict[str, Any], progress: Progress) -> io.BufferedReader:
+    from docker.errors import APIError
+
+    try:
+        chunks = client.api.get_image(name, chunk_size=SAVE_CHUNK)
+    except APIError as exc:
+        raise EngineError(f"the engine refused to save {name}: {_explain(exc)}") from exc
+    expected = attrs.get("Size") if isinstance(attrs.get("Size"), int) else None
+    return io.BufferedReader(_ChunkReader(progress.track_save(name, chunks, expected)), buffer_size=SAVE_CHUNK)
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file-like view of the SDK's generator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        from docker.errors import DockerException
+
+        while not self._pending:
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                return 0
+            except DockerException as exc:
+                raise EngineError(f"the engine's save stream failed: {exc}") from exc
+            except OSError as exc:
+                raise EngineError(f"the engine's save stream broke off: {exc}") from exc
+            self._pending = memoryview(chunk)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def _split_tag(name: str) -> tuple[str, str | None]:
+    if "@" in name:
+        repository, _, digest = name.partition("@")
+        return repository, digest
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository, _, tag = name.rpartition(":")
+        return repository, tag
+    return name, "latest"
+
+
+def _platform_of(attrs: dict[str, Any]) -> Platform:
+    return Platform(attrs.get("Os") or "linux", attrs.get("Architecture") or "unknown", attrs.get("Variant") or None)
+
+
+def _platform_matches(attrs: dict[str, Any], wanted: Platform | None) -> bool:
+    return wanted is None or _platform_of(attrs).matches(wanted)
+
+
+def _explain(exc: Any) -> str:
+    explanation = getattr(exc, "explanation", None)
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode("utf-8", "replace")
+    if isinstance(explanation, str) and explanation:
+        try:
+            return json.loads(explanation).get("message", explanation)
+        except (ValueError, AttributeError):
+            return explanation
+    return str(exc)
