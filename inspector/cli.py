@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, reports
 from .errors import InspectorError
-from .fs import Entry, build_filesystem
-from .output import FORMATS, renderer
+from .fs import build_filesystem
+from .output import FORMATS, renderer, report_tables
 from .sources import open_image
 from .sources.engine import PULL_POLICIES, EngineOptions
 
@@ -59,32 +60,69 @@ def cli() -> None:
 @click.argument("image")
 @click.option("--files", "files", is_flag=False, flag_value="/", default=None, metavar="[PATH]",
               help="List the merged filesystem (or the subtree at PATH).")
+@click.option("--bin", "show_bin", is_flag=True, help="The merged /bin, as ls -l shows it.")
+@click.option("--executables", "show_executables", is_flag=True,
+              help="Every executable: ELF or script, linkage, setuid/setgid, capabilities.")
+@click.option("--jre", "show_jre", is_flag=True, help="Every Java runtime: vendor, version, JRE or JDK.")
+@click.option("--config", "show_config", is_flag=True, help="The config, and whether the entrypoint can start.")
 @_format_options
 @_source_options
-def inspect_command(image: str, files: str | None, fmt: str, as_json: bool, platform: str | None,
-                    tag: str | None, pull: str, host: str | None) -> None:
-    """Inspect IMAGE."""
+def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
+                    show_config: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
+                    host: str | None) -> None:
+    """Inspect IMAGE: a summary, or one view of it."""
+    views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
+                                   ("--executables", show_executables), ("--jre", show_jre),
+                                   ("--config", show_config)) if on]
+    if len(views) > 1:
+        raise click.UsageError(f"choose one view, not {' and '.join(views)}")
     fmt = "json" if as_json else fmt
     engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
-    with open_image(image, platform=platform, tag=tag, engine=engine) as img:
-        merged = build_filesystem(img)
-        meta = img.meta
-    for warning in merged.warnings:
-        click.echo(f"inspect-image: warning: {warning}", err=True)
     out = click.get_text_stream("stdout")
-    if files is not None:
-        renderer(fmt).files((Entry.of(path, node) for path, node in merged.walk(files)), out)
-        return
-    summary = {"reference": meta.reference, "id": meta.id, "os": meta.config.get("os"),
-               "architecture": meta.config.get("architecture"), "layers": len(meta.layers),
-               "entries": merged.count(), "repo_tags": meta.repo_tags}
-    if fmt == "json":
-        from .output.json_format import dumps
+    with open_image(image, platform=platform, tag=tag, engine=engine) as img:
+        if files is not None:  # the listing needs no file contents: skip the content probes
+            merged = build_filesystem(img)
+            _warn(merged.warnings)
+            renderer(fmt).files(merged.entries(files), out)
+            return
+        inspection = reports.inspect_image(img)
+    _warn(inspection.fs.warnings)
+    view = views[0] if views else "summary"
+    _render_view(view, inspection, fmt, out)
 
-        out.write(dumps(summary) + "\n")
+
+def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any) -> None:
+    as_json = fmt == "json"
+    if view == "--bin":
+        listing = reports.bin_listing(inspection)
+        if as_json:
+            renderer("json").files(listing.entries, out)
+        else:
+            report_tables.bin_listing(listing.to_json(), listing.entries, out)
+    elif view == "--executables":
+        items = [e.to_json() for e in reports.find_executables(inspection)]
+        _emit(items, as_json, report_tables.executables, out)
+    elif view == "--jre":
+        runtimes = [r.to_json() for r in reports.find_runtimes(inspection)]
+        _emit(runtimes, as_json, report_tables.jre_details, out)
+    elif view == "--config":
+        data = {"config": reports.config_fields(inspection),
+                "entrypoint": reports.resolve_entrypoint(inspection).to_json()}
+        _emit(data, as_json, report_tables.config, out)
     else:
-        for key, value in summary.items():
-            out.write(f"{key:<13}{value}\n")
+        _emit(reports.summary(inspection), as_json, report_tables.summary, out)
+
+
+def _emit(data: Any, as_json: bool, table: Any, out: Any) -> None:
+    if as_json:
+        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        table(data, out)
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"inspect-image: warning: {warning}", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,12 +41,13 @@ _XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
 class LayerTree:
     """What one layer adds, removes and hides, as a tree rooted at ``root``."""
 
-    __slots__ = ("root", "entries", "slot")
+    __slots__ = ("root", "entries", "slot", "size")
 
     def __init__(self) -> None:
         self.slot = LayerSlot()  # the stack position, known once the layer is merged
         self.root = Node(DIR, layer=self.slot)
         self.entries = 0  # tar members read, for limits and statistics
+        self.size = 0  # bytes of the uncompressed tar
 
     def lookup(self, parts: tuple[str, ...]) -> Node | None:
         """Find a name written by this layer, without following symlinks."""
@@ -69,6 +70,7 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None) -> LayerTre
             for member in tar:
                 tree.entries += 1
                 _apply_member(tree, member, tar, probe)
+            tree.size = tar.offset
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
         raise ImageFormatError(f"layer tar is truncated or corrupt: {exc}") from exc
     except Exception as exc:  # zstandard.ZstdError and friends do not share a base class

@@ -35,12 +35,14 @@ class MergedFS:
     def __init__(self) -> None:
         self.root = Node(DIR)
         self.layers = 0
+        self.size = 0  # bytes of all layer tars, uncompressed: what `docker images` calls the size
         self.warnings: list[str] = []
 
     # building -------------------------------------------------------------------------------
     def apply(self, layer: LayerTree) -> None:
         """Lay the next layer (upper) over what is merged so far."""
         layer.slot.index = self.layers
+        self.size += layer.size
         stack: list[tuple[Node, Node, _Trail]] = [(self.root, layer.root, None)]
         while stack:  # iterative: 10,000-level deep trees must not exhaust the stack
             lower, upper, trail = stack.pop()

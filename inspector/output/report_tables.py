@@ -1,0 +1,140 @@
+"""Tables for the reports, sized for a 100-column terminal (``tabulate``)."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any, Iterable, TextIO
+
+from tabulate import tabulate
+
+from ..fs.entry import Entry
+from .table_format import TableRenderer
+
+WIDTH = 100
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
+
+
+def _pairs(rows: list[tuple[str, Any]], out: TextIO) -> None:
+    cells = [(key, _wrap(_text(value), WIDTH - 20)) for key, value in rows]
+    out.write(tabulate(cells, tablefmt="plain") + "\n")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value) if value else "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) if value else "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def summary(data: dict[str, Any], out: TextIO) -> None:
+    image, config, entry = data["image"], data["config"], data["entrypoint"]
+    _pairs([
+        ("image", image["reference"]), ("id", image["id"]), ("tags", image["repo_tags"]),
+        ("platform", "/".join(p for p in (image["os"], image["architecture"], image["variant"]) if p)),
+        ("size", f"{image['size']:,} bytes in {image['layers']} layers, {image['entries']:,} entries"),
+        ("user", config["user"] or "0 (root, by default)"), ("workdir", config["workdir"] or "/"),
+        ("entrypoint", config["entrypoint"]), ("cmd", config["cmd"]), ("runs", entry["argv"]),
+        ("exposed ports", config["exposed_ports"]), ("labels", config["labels"]),
+    ], out)
+    out.write("\nenv\n" + "".join(f"  {e}\n" for e in config["env"]))
+    out.write("\n")
+    entrypoint(entry, out)
+    verdict = "shell-less: no shell found" if data["shell_less"] else "shells: " + " ".join(data["shells"])
+    managers = " ".join(data["package_managers"]) or "none"
+    out.write(f"\n{verdict}\npackage managers: {managers}\n")
+    counts = data["executables"]
+    out.write(f"executables: {counts['count']} ({counts['elf']} ELF, {counts['scripts']} scripts), "
+              f"setuid {counts['setuid']}, setgid {counts['setgid']}, with capabilities {counts['capabilities']}\n\n")
+    jre(data["jre"], out)
+    out.write("\n")
+    bin_listing(data["bin"], [], out)
+
+
+def entrypoint(entry: dict[str, Any], out: TextIO) -> None:
+    if not entry["argv"]:
+        out.write("entrypoint: none\n")
+    else:
+        chain = " -> ".join(entry["chain"]) if entry["chain"] else entry["path"] or entry["argv"][0]
+        state = "can start" if not entry["problems"] else "CANNOT START"
+        out.write(f"entrypoint {state}: {chain}\n")
+        if entry["interpreter"]:
+            found = "present" if entry["interpreter_exists"] else "MISSING"
+            out.write(f"  interpreter {entry['interpreter']} ({found})\n")
+    for problem in entry["problems"]:
+        out.write(_wrap(f"  problem: {problem}", WIDTH) + "\n")
+
+
+def jre(runtimes: list[dict[str, Any]], out: TextIO) -> None:
+    if not runtimes:
+        out.write("java: no Java runtime found\n")
+        return
+    rows = [(r["type"], r["distribution"] or r["vendor"] or "unknown vendor", r["version"] or "?", r["home"],
+             len(r["tools"]), " ".join(r["reached_by"]) or "-") for r in runtimes]
+    out.write(tabulate(rows, headers=["java", "distribution", "version", "home", "tools", "used via"],
+                       tablefmt="simple", maxcolwidths=[None, 22, 16, 34, None, 14]) + "\n")
+
+
+def jre_details(runtimes: list[dict[str, Any]], out: TextIO) -> None:
+    jre(runtimes, out)
+    for runtime in runtimes:
+        out.write(f"\n{runtime['home']}\n")
+        _pairs([("vendor", runtime["vendor"]), ("tools", runtime["tools"]), ("evidence", "; ".join(runtime["evidence"]))], out)
+
+
+def bin_listing(data: dict[str, Any], entries: Iterable[Entry], out: TextIO) -> None:
+    if not data["exists"]:
+        out.write(f"{data['path']}: does not exist in this image\n")
+        return
+    header = data["path"]
+    if data["symlink_to"] is not None:
+        header += f" is a symlink to {data['symlink_to']}; listing {data['resolved']}"
+    listed = list(entries) or [Entry(**_entry_args(e)) for e in data["entries"]]
+    out.write(f"{header}: {len(listed)} entries" + (" (empty)" if not listed else "") + "\n")
+    TableRenderer().files(listed, out)
+
+
+def _entry_args(e: dict[str, Any]) -> dict[str, Any]:
+    return {"path": e["path"], "type": e["type"], "mode": int(e["mode"], 8), "uid": e["uid"], "gid": e["gid"],
+            "size": e["size"], "mtime": e["mtime"], "target": e["target"], "hardlink_to": e["hardlink_to"],
+            "layer": e["layer"], "xattrs": {k: bytes.fromhex(v) for k, v in e["xattrs"].items()},
+            "device": tuple(e["device"]) if e["device"] else None}
+
+
+def executables(items: list[dict[str, Any]], out: TextIO) -> None:
+    rows = []
+    for item in items:
+        flags = [f for f, on in (("setuid", item["setuid"]), ("setgid", item["setgid"]),
+                                 ("world-writable", item["world_writable"])) if on]
+        if item["capabilities"]:
+            flags.append(item["capabilities"]["text"])
+        elf = item["elf"]
+        if item["resolves_to"]:
+            what = "link"
+        elif elf:
+            what = f"ELF{elf['class']} {elf['machine'].lower()} {elf['linkage']}" + (" stripped" if elf["stripped"] else "")
+        elif item["kind"] == "script":
+            what = f"script #!{item['shebang']}"
+        else:
+            what = item["kind"]
+        path = item["path"] + (f" -> {item['resolves_to']}" if item["resolves_to"] else "")
+        rows.append((item["mode"], f"{item['uid']}:{item['gid']}", item["size"], what, " ".join(flags) or "-", path))
+    out.write(tabulate(rows, headers=["mode", "owner", "size", "kind", "flags", "path"], tablefmt="simple",
+                       disable_numparse=True) + "\n")
+    out.write(f"{sum(1 for i in items if not i['resolves_to'])} executables, "
+              f"{sum(1 for i in items if i['resolves_to'])} links to them\n")
+
+
+def config(data: dict[str, Any], out: TextIO) -> None:
+    cfg = data["config"]
+    _pairs([(key.replace("_", " "), cfg[key]) for key in ("entrypoint", "cmd", "user", "workdir", "exposed_ports",
+                                                            "volumes", "labels", "stop_signal", "shell")], out)
+    out.write("\nenv\n" + "".join(f"  {e}\n" for e in cfg["env"]) + "\n")
+    entrypoint(data["entrypoint"], out)

@@ -1,0 +1,123 @@
+"""Can the container start? Resolve ENTRYPOINT/CMD the way the runtime would, inside the image."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..fs.node import FILE
+from .facts import FileFacts
+from .interface import Inspection
+from .links import follow
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # the engine's default
+SHELLS = {"/bin/sh", "/bin/bash", "sh", "bash", "/bin/ash", "/busybox/sh"}
+
+
+@dataclass
+class EntrypointResolution:
+    argv: list[str] = field(default_factory=list)
+    path: str | None = None  # the executable's real path inside the image
+    chain: list[str] = field(default_factory=list)  # the symlinks followed to reach it
+    exists: bool = False
+    executable: bool = False
+    kind: str | None = None  # elf, script, other
+    interpreter: str | None = None  # ELF dynamic loader, or a script's shebang program
+    interpreter_exists: bool | None = None
+    shell_form: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"argv": self.argv, "path": self.path, "chain": self.chain, "exists": self.exists,
+                "executable": self.executable, "kind": self.kind, "interpreter": self.interpreter,
+                "interpreter_exists": self.interpreter_exists, "shell_form": self.shell_form,
+                "problems": self.problems}
+
+
+def config_fields(inspection: Inspection) -> dict[str, Any]:
+    """The raw config fields users ask about, with absent ones as null (or empty lists)."""
+    config = inspection.container_config
+
+    def as_list(value: Any) -> list[str] | None:
+        return [str(v) for v in value] if isinstance(value, list) else None
+
+    ports = config.get("ExposedPorts")
+    volumes = config.get("Volumes")
+    return {
+        "entrypoint": as_list(config.get("Entrypoint")),
+        "cmd": as_list(config.get("Cmd")),
+        "user": config.get("User") or "",
+        "workdir": config.get("WorkingDir") or "",
+        "env": as_list(config.get("Env")) or [],
+        "exposed_ports": sorted(ports) if isinstance(ports, dict) else [],
+        "volumes": sorted(volumes) if isinstance(volumes, dict) else [],
+        "labels": config.get("Labels") if isinstance(config.get("Labels"), dict) else {},
+        "stop_signal": config.get("StopSignal"),
+        "shell": as_list(config.get("Shell")),
+    }
+
+
+def resolve_entrypoint(inspection: Inspection) -> EntrypointResolution:
+    fields = config_fields(inspection)
+    argv = (fields["entrypoint"] or []) + (fields["cmd"] or []) if fields["entrypoint"] else (fields["cmd"] or [])
+    result = EntrypointResolution(argv=argv)
+    if not argv:
+        result.problems.append("neither ENTRYPOINT nor CMD is set: the container has nothing to run "
+                               "unless a command is given to `docker run`")
+        return result
+    program = argv[0]
+    result.shell_form = program in SHELLS and len(argv) > 2 and argv[1] == "-c"
+    path = _locate(inspection, program, fields["workdir"] or "/", result)
+    if path is None:
+        return result
+    resolution = follow(inspection.fs, path)
+    result.chain = resolution.chain if len(resolution.chain) > 1 else []
+    if resolution.node is None:
+        result.problems.append(_missing(program, resolution.problem, result.shell_form))
+        return result
+    result.path = resolution.path
+    result.exists = True
+    node = resolution.node
+    result.executable = node.kind == FILE and bool(node.mode & 0o111)
+    if not result.executable:
+        what = "a directory" if node.kind == "dir" else f"a {node.kind}" if node.kind != FILE else "not executable"
+        result.problems.append(f"{resolution.path} is {what}: the container cannot start")
+    facts = node.content if isinstance(node.content, FileFacts) else None
+    if facts is not None:
+        result.kind = facts.kind
+        if facts.elf is not None and facts.elf.interpreter:
+            result.interpreter = facts.elf.interpreter
+        elif facts.shebang:
+            result.interpreter = facts.shebang.split()[0] if facts.shebang.split() else None
+    if result.interpreter:
+        found = follow(inspection.fs, result.interpreter)
+        result.interpreter_exists = found.node is not None and found.node.kind == FILE
+        if not result.interpreter_exists:
+            role = "dynamic loader" if result.kind == "elf" else "script interpreter"
+            result.problems.append(f"its {role} {result.interpreter} is not in the image: "
+                                   "the container cannot start (\"no such file or directory\")")
+    return result
+
+
+def _locate(inspection: Inspection, program: str, workdir: str, result: EntrypointResolution) -> str | None:
+    """An absolute path for ``program``: as given, relative to WORKDIR, or found on the image's PATH."""
+    if "/" in program:
+        return program if program.startswith("/") else posixpath.normpath(posixpath.join(workdir, program))
+    search = inspection.env.get("PATH", DEFAULT_PATH)
+    for directory in search.split(":"):
+        if not directory:
+            continue
+        candidate = posixpath.join(directory, program)
+        found = follow(inspection.fs, candidate)
+        if found.node is not None and found.node.kind == FILE and found.node.mode & 0o111:
+            return candidate
+    result.problems.append(f"{program} is not found on the image's PATH ({search}): the container cannot start")
+    return None
+
+
+def _missing(program: str, problem: str | None, shell_form: bool) -> str:
+    if shell_form:
+        return (f"the entrypoint uses the shell form ({program} -c …) but the image has no {program}: "
+                "the container cannot start")
+    return f"{problem or program + ' does not exist in the image'}: the container cannot start"

@@ -1,0 +1,93 @@
+"""Every executable in the image, classified from its bytes without running anything."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from ..fs.entry import Entry
+from ..fs.node import FILE, SYMLINK
+from . import capabilities
+from .facts import FileFacts
+from .interface import Inspection
+from .links import follow
+
+BIN_DIRS = {"bin", "sbin"}
+
+
+@dataclass
+class Executable:
+    entry: Entry
+    facts: FileFacts | None
+    resolves_to: str | None = None  # for a symlink in a bin directory: the executable it names
+
+    @property
+    def kind(self) -> str:
+        return self.facts.kind if self.facts else "other"
+
+    @property
+    def setuid(self) -> bool:
+        return bool(self._mode & 0o4000)
+
+    @property
+    def setgid(self) -> bool:
+        return bool(self._mode & 0o2000)
+
+    @property
+    def world_writable(self) -> bool:
+        return bool(self._mode & 0o002)
+
+    @property
+    def capability(self) -> dict[str, Any] | None:
+        raw = self.entry.xattrs.get("security.capability")
+        return capabilities.decode(raw) if raw is not None else None
+
+    @property
+    def _mode(self) -> int:
+        return self.entry.mode if self.resolves_to is None else 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.entry.to_json()
+        elf = self.facts.elf if self.facts else None
+        data.update({
+            "kind": self.kind,
+            "elf": elf.to_json() if elf else None,
+            "shebang": self.facts.shebang if self.facts else None,
+            "setuid": self.setuid,
+            "setgid": self.setgid,
+            "world_writable": self.world_writable,
+            "capabilities": self.capability,
+            "resolves_to": self.resolves_to,
+        })
+        return data
+
+
+def find_executables(inspection: Inspection) -> list[Executable]:
+    """Regular files with an execute bit, plus symlinks in bin directories that reach one."""
+    found = []
+    for path, node in inspection.fs.walk():
+        if node.kind == FILE and node.mode & 0o111:
+            facts = node.content if isinstance(node.content, FileFacts) else None
+            found.append(Executable(Entry.of(path, node), facts))
+        elif node.kind == SYMLINK and posixpath.basename(posixpath.dirname(path)) in BIN_DIRS:
+            resolution = follow(inspection.fs, path)
+            target = resolution.node
+            if target is not None and target.kind == FILE and target.mode & 0o111:
+                facts = target.content if isinstance(target.content, FileFacts) else None
+                found.append(Executable(Entry.of(path, node), facts, resolves_to=resolution.path))
+    return found
+
+
+def counts(executables: list[Executable]) -> dict[str, int]:
+    """The summary's ``executables`` object: regular executables only, so links are not counted twice."""
+    regular = [e for e in executables if e.resolves_to is None]
+    return {
+        "count": len(regular),
+        "setuid": sum(e.setuid for e in regular),
+        "setgid": sum(e.setgid for e in regular),
+        "capabilities": sum(e.capability is not None for e in regular),
+        "elf": sum(e.kind == "elf" for e in regular),
+        "scripts": sum(e.kind == "script" for e in regular),
+        "symlinks": len(executables) - len(regular),
+    }

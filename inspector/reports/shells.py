@@ -1,0 +1,42 @@
+"""Is there a shell, and is there a package manager? The first questions about a shell-less image."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from .executables import Executable
+
+SHELLS = {"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox", "fish", "csh", "tcsh", "yash"}
+#: executable name → package manager it belongs to
+PACKAGE_MANAGERS = {
+    "apt": "apt", "apt-get": "apt", "dpkg": "dpkg", "apk": "apk", "rpm": "rpm", "microdnf": "microdnf",
+    "dnf": "dnf", "yum": "yum", "zypper": "zypper", "tdnf": "tdnf", "pacman": "pacman", "opkg": "opkg",
+}
+
+
+@dataclass
+class ShellVerdict:
+    shells: list[str] = field(default_factory=list)  # absolute paths
+    package_managers: list[str] = field(default_factory=list)  # names
+    package_manager_paths: list[str] = field(default_factory=list)
+
+    @property
+    def shell_less(self) -> bool:
+        return not self.shells
+
+
+def shell_verdict(executables: list[Executable]) -> ShellVerdict:
+    """Shells and package managers among the executables (links to them count: /bin/sh → dash)."""
+    verdict = ShellVerdict()
+    for exe in executables:
+        name = posixpath.basename(exe.entry.path)
+        if name in SHELLS:
+            verdict.shells.append(exe.entry.path)
+        manager = PACKAGE_MANAGERS.get(name)
+        if manager:
+            verdict.package_manager_paths.append(exe.entry.path)
+            if manager not in verdict.package_managers:
+                verdict.package_managers.append(manager)
+    verdict.package_managers.sort()
+    return verdict

@@ -1,0 +1,58 @@
+"""The one-object answer to "what is in this image?" (``inspect-image IMAGE``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..fs import build_filesystem
+from ..sources.interface import Image
+from .bin import bin_listing
+from .entrypoint import config_fields, resolve_entrypoint
+from .executables import counts, find_executables
+from .facts import probe
+from .interface import Inspection
+from .jre import find_runtimes
+from .shells import shell_verdict
+
+
+def inspect_image(image: Image) -> Inspection:
+    """Read the image once, keeping the content facts every report needs."""
+    fs = build_filesystem(image, probe=probe)
+    return Inspection(meta=image.meta, fs=fs, size=fs.size)
+
+
+def image_fields(inspection: Inspection) -> dict[str, Any]:
+    meta = inspection.meta
+    config = meta.config
+    return {
+        "reference": meta.reference,
+        "id": meta.id,
+        "manifest_digest": meta.manifest_digest,
+        "repo_tags": meta.repo_tags,
+        "source": meta.source,
+        "os": config.get("os"),
+        "architecture": config.get("architecture"),
+        "variant": config.get("variant"),
+        "created": config.get("created"),
+        "size": inspection.size,
+        "layers": len(meta.layers),
+        "entries": inspection.fs.count(),
+    }
+
+
+def summary(inspection: Inspection) -> dict[str, Any]:
+    """Everything, in the documented JSON shape (README, "JSON schema")."""
+    executables = find_executables(inspection)
+    verdict = shell_verdict(executables)
+    return {
+        "image": image_fields(inspection),
+        "config": config_fields(inspection),
+        "entrypoint": resolve_entrypoint(inspection).to_json(),
+        "shell_less": verdict.shell_less,
+        "shells": verdict.shells,
+        "package_managers": verdict.package_managers,
+        "jre": [r.to_json() for r in find_runtimes(inspection)],
+        "bin": bin_listing(inspection).to_json(),
+        "executables": counts(executables),
+        "warnings": list(inspection.fs.warnings),
+    }
