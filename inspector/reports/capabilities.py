@@ -49,7 +49,8 @@ def _names(bits: int) -> list[str]:
 def _text(permitted: list[str], inheritable: list[str], effective: bool) -> str:
     parts = []
     if permitted:
-        parts.append(",".join(permitted) + "=" + ("e" if effective else "") + "p" + ("i" if set(inheritable) >= set(permitted) and inheritable else ""))
+        both = bool(inheritable) and set(inheritable) >= set(permitted)
+        parts.append(",".join(permitted) + "=" + ("e" if effective else "") + ("i" if both else "") + "p")
     extra = [c for c in inheritable if c not in permitted]
     if extra:
         parts.append(",".join(extra) + "=i")

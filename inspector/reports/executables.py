@@ -64,19 +64,26 @@ class Executable:
 
 
 def find_executables(inspection: Inspection) -> list[Executable]:
-    """Regular files with an execute bit, plus symlinks in bin directories that reach one."""
+    """Regular files with an execute bit, plus the symlinks that make them commands: links in a
+    ``bin``/``sbin`` directory or in a directory of the image's PATH (``/busybox`` in distroless
+    ``:debug``) that reach an executable (busybox applets, ``/usr/bin/java``)."""
+    path_dirs = {d.rstrip("/") for d in inspection.env.get("PATH", "").split(":") if d}
     found = []
     for path, node in inspection.fs.walk():
         if node.kind == FILE and node.mode & 0o111:
             facts = node.content if isinstance(node.content, FileFacts) else None
             found.append(Executable(Entry.of(path, node), facts))
-        elif node.kind == SYMLINK and posixpath.basename(posixpath.dirname(path)) in BIN_DIRS:
+        elif node.kind == SYMLINK and _command_dir(posixpath.dirname(path), path_dirs):
             resolution = follow(inspection.fs, path)
             target = resolution.node
             if target is not None and target.kind == FILE and target.mode & 0o111:
                 facts = target.content if isinstance(target.content, FileFacts) else None
                 found.append(Executable(Entry.of(path, node), facts, resolves_to=resolution.path))
     return found
+
+
+def _command_dir(directory: str, path_dirs: set[str]) -> bool:
+    return posixpath.basename(directory) in BIN_DIRS or directory in path_dirs
 
 
 def counts(executables: list[Executable]) -> dict[str, int]:

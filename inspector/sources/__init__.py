@@ -7,7 +7,7 @@ import stat
 import sys
 
 from ..errors import BadReferenceError, ImageFormatError
-from .compression import open_uncompressed, peekable, sniff
+from .compression import peekable, sniff
 from .engine import EngineOptions, open_engine_image
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner
 from .layout import Selector, resolve
@@ -56,7 +56,7 @@ def _open_path(ref: Reference, selector: Selector) -> Image:
         return StreamedImage(handle, path, selector, str(ref), source)
     buffered = peekable(handle)
     if sniff(buffered.peek(8)[:8]) != "none":  # `docker save | gzip`: only a forward pass is possible
-        return StreamedImage(open_uncompressed(buffered), path, selector, str(ref), source)
+        return StreamedImage(buffered, path, selector, str(ref), source)
     return _stored(TarStore(path, fileobj=buffered), selector, ref, source)
 
 

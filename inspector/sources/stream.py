@@ -14,7 +14,7 @@ import tarfile
 from typing import IO, Iterator
 
 from ..errors import ImageFormatError, InspectorError
-from .compression import peekable, sniff
+from .compression import open_uncompressed, peekable, sniff
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved, Selector, resolve
 from .store import MAX_JSON_BYTES, MemoryStore
@@ -24,7 +24,7 @@ SMALL_FILE = 4096  # VERSION files and the like: kept whole whatever they look l
 
 
 class StreamedImage(Image):
-    """An image archive that can be read only once, from start to end."""
+    """An image archive that can be read only once, from start to end (``docker save | gzip`` too)."""
 
     def __init__(self, stream: IO[bytes], location: str, selector: Selector, reference: str, source: str) -> None:
         self._stream = stream
@@ -67,7 +67,7 @@ class StreamedImage(Image):
         files: dict[str, bytes] = {}
         aliases: dict[str, str] = {}
         try:
-            with tarfile.open(fileobj=self._stream, mode="r|") as tar:
+            with tarfile.open(fileobj=open_uncompressed(self._stream), mode="r|") as tar:
                 for member in tar:
                     name = _clean(member.name)
                     if member.islnk():
