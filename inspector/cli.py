@@ -91,6 +91,30 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     _render_view(view, inspection, fmt, out)
 
 
+@cli.command("diff")
+@click.argument("image_a")
+@click.argument("image_b")
+@click.option("--all", "all_entries", is_flag=True, help="Compare every entry, not only executables.")
+@click.option("--path", "prefix", default="/", metavar="PREFIX", help="Only compare entries under PREFIX.")
+@click.option("--ignore", "ignore", multiple=True, metavar="GLOB",
+              help="Leave out paths matching GLOB (repeatable), e.g. '/usr/share/doc/**'.")
+@click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when the images differ, 0 when not.")
+@_format_options
+@_source_options
+def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ignore: tuple[str, ...],
+                 exit_code: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
+                 host: str | None) -> None:
+    """Compare two images: executables (or --all entries), config, and a summary per category."""
+    engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
+    options = reports.DiffOptions(all_entries=all_entries, prefix=prefix, ignore=ignore)
+    with open_image(image_a, platform=platform, tag=tag, engine=engine) as first, \
+            open_image(image_b, platform=platform, tag=tag, engine=engine) as second:
+        result = reports.diff_images(first, second, options)
+    _emit(result.to_json(), fmt == "json" or as_json, report_tables.diff, click.get_text_stream("stdout"))
+    if exit_code and result.different:
+        sys.exit(EXIT_DIFFERENT)
+
+
 def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any) -> None:
     as_json = fmt == "json"
     if view == "--bin":

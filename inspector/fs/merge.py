@@ -92,6 +92,26 @@ class MergedFS:
         link.hardlink_to = node.hardlink_to
         return link
 
+    def clone(self) -> "MergedFS":
+        """An independent copy (content facts are shared: they never change once read)."""
+        copy = MergedFS()
+        copy.layers, copy.size, copy.warnings = self.layers, self.size, list(self.warnings)
+        stack = [(self.root, copy.root)]
+        while stack:
+            source, target = stack.pop()
+            target.take_attributes(source)
+            if source.children is None:
+                continue
+            assert target.children is not None
+            for name, child in source.children.items():
+                twin = Node(child.kind, child.mode, child.uid, child.gid, child.size, child.mtime, child.layer)
+                twin.target, twin.hardlink_to, twin.xattrs = child.target, child.hardlink_to, child.xattrs
+                twin.rdev, twin.content = child.rdev, child.content
+                target.children[name] = twin
+                if child.children is not None:
+                    stack.append((child, twin))
+        return copy
+
     # reading --------------------------------------------------------------------------------
     def lookup(self, path: str, follow: bool = True) -> Node | None:
         """The node at ``path``, following symlinks inside the image (never outside it)."""

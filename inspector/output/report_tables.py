@@ -138,3 +138,39 @@ def config(data: dict[str, Any], out: TextIO) -> None:
                                                             "volumes", "labels", "stop_signal", "shell")], out)
     out.write("\nenv\n" + "".join(f"  {e}\n" for e in cfg["env"]) + "\n")
     entrypoint(data["entrypoint"], out)
+
+
+def diff(data: dict[str, Any], out: TextIO) -> None:
+    """Grouped ``+`` added, ``-`` removed, ``~`` changed, then config and the per-category summary."""
+    out.write(f"--- {data['a']}\n+++ {data['b']}\n")
+    for sign, items in (("+", data["added"]), ("-", data["removed"])):
+        for item in items:
+            out.write(f"{sign} {item['mode']} {item['uid']}:{item['gid']} {item['size']:>10}  {item['path']}\n")
+    for item in data["changed"]:
+        a, b = item["a"], item["b"]
+        details = ", ".join(_change(key, a, b) for key in item["differences"])
+        out.write(f"~ {item['path']}: {details}\n")
+    for key, change in data["config"].items():
+        if key == "env":
+            for value in change["removed"]:
+                out.write(f"- env {value}\n")
+            for value in change["added"]:
+                out.write(f"+ env {value}\n")
+        else:
+            out.write(f"~ {key}: {_text(change['a'])} -> {_text(change['b'])}\n")
+    summary = data["summary"]
+    out.write(f"\n{summary['added']} added, {summary['removed']} removed, {summary['changed']} changed\n")
+    rows = []
+    for category in ("shells", "package_managers", "setuid", "setgid", "jdk_tools"):
+        change = summary[category]
+        rows.append((category.replace("_", " "), _text(change["removed"]), _text(change["added"])))
+    out.write(tabulate(rows, headers=["", "removed", "added"], tablefmt="simple",
+                       maxcolwidths=[None, 44, 44]) + "\n")
+
+
+def _change(key: str, a: dict[str, Any], b: dict[str, Any]) -> str:
+    field = {"content": "sha256", "elf_kind": "elf_kind"}.get(key, key)
+    left, right = a.get(field), b.get(field)
+    if key == "content":
+        return "content"
+    return f"{key} {left} -> {right}"

@@ -15,3 +15,7 @@ __all__ = [
     "bin_listing", "config_fields", "counts", "find_executables", "find_runtimes", "image_fields",
     "inspect_image", "resolve_entrypoint", "shell_verdict", "summary",
 ]
+
+from .diff import DiffOptions, DiffResult, compare, diff_images  # noqa: E402
+
+__all__ += ["DiffOptions", "DiffResult", "compare", "diff_images"]

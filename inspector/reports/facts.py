@@ -9,6 +9,7 @@ no file is ever held whole in memory.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import posixpath
 from dataclasses import dataclass, field
@@ -60,49 +61,42 @@ class FileFacts:
     shebang: str | None = None
     text: str | None = None  # a small text file kept whole (JDK release files)
     vendors: list[str] = field(default_factory=list)  # vendor strings found in libjvm.so
+    sha256: str | None = None  # content digest, when the probe was asked to hash this file
 
 
-def probe(path: str, node: Node) -> Callable[[IO[bytes]], FileFacts] | None:
-    """The scan's content probe: which files to read, and how."""
-    if node.mode & 0o111:
-        if posixpath.basename(path) == "libjvm.so":
-            return _read_executable_and_vendor
-        return _read_executable
-    name = posixpath.basename(path)
-    if name in TEXT_FILES and node.size <= RELEASE_MAX:
-        return _read_release
-    if name == "libjvm.so":
-        return _read_vendor
-    return None
+#: Which regular files to hash (for diffs): ``(path, node) -> bool``.
+HashFilter = Callable[[str, Node], bool]
 
 
-def _read_release(stream: IO[bytes]) -> FileFacts:
-    return FileFacts(text=stream.read(RELEASE_MAX).decode("utf-8", "replace"))
+def make_probe(hash_filter: HashFilter | None = None) -> Callable[[str, Node], Callable[[IO[bytes]], FileFacts] | None]:
+    """The scan's content probe: which files to read, and what to keep of them.
+
+    Every file is read at most once, as it streams past; hashing rides on the same read.
+    """
+
+    def probe(path: str, node: Node) -> Callable[[IO[bytes]], FileFacts] | None:
+        name = posixpath.basename(path)
+        digest = hash_filter is not None and hash_filter(path, node)
+        if node.mode & 0o111:
+            return lambda stream: _read(stream, executable=True, vendor=name == "libjvm.so", digest=digest)
+        if name in TEXT_FILES and node.size <= RELEASE_MAX:
+            return lambda stream: _read(stream, text=True, digest=digest)
+        if name == "libjvm.so" or digest:
+            return lambda stream: _read(stream, vendor=name == "libjvm.so", digest=digest)
+        return None
+
+    return probe
 
 
-def _read_vendor(stream: IO[bytes]) -> FileFacts:
+#: The probe the reports use when nothing is being compared.
+probe = make_probe()
+
+
+def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, text: bool = False,
+          digest: bool = False) -> FileFacts:
+    """Read the file once: keep its head and tail, look for vendor strings, hash it, as asked."""
     facts = FileFacts()
-    _scan_chunks(stream, facts, keep_head=False)
-    return facts
-
-
-def _read_executable(stream: IO[bytes]) -> FileFacts:
-    facts = FileFacts()
-    head, tail, size = _scan_chunks(stream, facts, keep_head=True, find_vendor=False)
-    _classify(facts, head, tail, size)
-    return facts
-
-
-def _read_executable_and_vendor(stream: IO[bytes]) -> FileFacts:
-    facts = FileFacts()
-    head, tail, size = _scan_chunks(stream, facts, keep_head=True, find_vendor=True)
-    _classify(facts, head, tail, size)
-    return facts
-
-
-def _scan_chunks(stream: IO[bytes], facts: FileFacts, keep_head: bool,
-                 find_vendor: bool = True) -> tuple[bytes, bytes, int]:
-    """Read the file once: keep its head and tail, look for vendor strings on the way."""
+    hasher = hashlib.sha256() if digest else None
     head = b""
     tail = b""
     size = 0
@@ -112,18 +106,27 @@ def _scan_chunks(stream: IO[bytes], facts: FileFacts, keep_head: bool,
         chunk = stream.read(CHUNK)
         if not chunk:
             break
-        if keep_head and len(head) < HEAD_BYTES:
+        if (executable or text) and len(head) < HEAD_BYTES:
             head += chunk[: HEAD_BYTES - len(head)]
-        tail = (tail + chunk)[-TAIL_BYTES:]
-        if find_vendor:
+        if executable:
+            tail = (tail + chunk)[-TAIL_BYTES:]
+        if vendor:
             window = carry + chunk
-            for needle, vendor in _VENDOR_NEEDLES:
-                if vendor not in found and needle in window:
-                    found.append(vendor)
+            for needle, name in _VENDOR_NEEDLES:
+                if name not in found and needle in window:
+                    found.append(name)
             carry = window[-_OVERLAP:]
+        if hasher is not None:
+            hasher.update(chunk)
         size += len(chunk)
     facts.vendors = found
-    return head, tail, size
+    if hasher is not None:
+        facts.sha256 = "sha256:" + hasher.hexdigest()
+    if text:
+        facts.text = head.decode("utf-8", "replace")
+    if executable:
+        _classify(facts, head, tail, size)
+    return facts
 
 
 def _classify(facts: FileFacts, head: bytes, tail: bytes, size: int) -> None:

@@ -6,7 +6,7 @@ import os
 import stat
 import sys
 
-from ..errors import BadReferenceError, ImageFormatError
+from ..errors import BadReferenceError, EngineError, ImageFormatError
 from .compression import peekable, sniff
 from .engine import EngineOptions, open_engine_image
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner
@@ -29,7 +29,12 @@ def open_image(reference: str | Reference, *, platform: str | None = None, tag: 
     selector = Selector(tag=tag or ref.image, platform=Platform.parse(platform) if platform else None,
                         platform_explicit=platform is not None)
     if ref.transport == "docker":
-        return open_engine_image(ref.location, selector, engine)
+        if isinstance(reference, str) and reference.startswith(("docker:", "docker-daemon:")):
+            return open_engine_image(ref.location, selector, engine)
+        try:  # a bare name: an image for the engine, or maybe a mistyped path
+            return open_engine_image(ref.location, selector, engine)
+        except EngineError as exc:
+            raise EngineError(f"no file or directory {ref.location!r}, and from the Docker engine: {exc}") from exc
     if ref.transport == "stdin":
         return StreamedImage(sys.stdin.buffer, "<stdin>", selector, "-", "docker-archive")
     return _open_path(ref, selector)

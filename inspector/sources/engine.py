@@ -42,7 +42,9 @@ def open_engine_image(name: str, selector: Selector, options: EngineOptions | No
     attrs = _ensure_present(client, name, selector, options, progress)
     stream = _save_stream(client, name, attrs, progress)
     image_selector = Selector(tag=None, platform=selector.platform, platform_explicit=selector.platform_explicit)
-    return StreamedImage(stream, f"docker:{name}", image_selector, f"docker:{name}", "docker")
+    rootfs = attrs.get("RootFS") if isinstance(attrs.get("RootFS"), dict) else {}
+    diff_ids = rootfs.get("Layers") if isinstance(rootfs.get("Layers"), list) else None
+    return StreamedImage(stream, f"docker:{name}", image_selector, f"docker:{name}", "docker", diff_ids=diff_ids)
 
 
 def connect(host: str | None = None) -> Any:

@@ -56,8 +56,18 @@ class Image(ABC):
         """The image's metadata. One-pass sources know it only after ``scan_layers`` has run."""
 
     @abstractmethod
-    def scan_layers(self, scanner: LayerScanner[T]) -> Iterator[tuple[LayerInfo, T]]:
-        """Run ``scanner`` over every layer and yield ``(info, result)`` base layer first."""
+    def scan_layers(self, scanner: LayerScanner[T], skip: "Callable[[LayerInfo], bool] | None" = None
+                    ) -> Iterator[tuple[LayerInfo, T | None]]:
+        """Run ``scanner`` over every layer and yield ``(info, result)`` base layer first.
+
+        Layers for which ``skip(info)`` is true are yielded with ``None`` and, where the source can
+        avoid it, not read at all (used when two images share their base layers). One-pass sources
+        cannot skip bytes that are streaming past anyway; they may still yield a result.
+        """
+
+    def known_diff_ids(self) -> list[str | None] | None:
+        """The layers' diff IDs if known before reading them (None for a one-pass stream)."""
+        return None
 
     def close(self) -> None:
         """Release files and connections; idempotent."""

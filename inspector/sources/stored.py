@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 from ..errors import ImageFormatError, InspectorError
 from .compression import open_uncompressed
@@ -22,10 +22,17 @@ class StoredImage(Image):
     def meta(self) -> ImageMeta:
         return self._resolved.meta
 
-    def scan_layers(self, scanner: LayerScanner[T]) -> Iterator[tuple[LayerInfo, T]]:
+    def scan_layers(self, scanner: LayerScanner[T], skip: Callable[[LayerInfo], bool] | None = None
+                    ) -> Iterator[tuple[LayerInfo, T | None]]:
         for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
+            if skip is not None and skip(info):
+                yield info, None
+                continue
             with self._store.open(name) as raw:
                 yield info, run_scanner(scanner, raw, where=f"{self._store.location}: layer {info.index} ({name})")
+
+    def known_diff_ids(self) -> list[str | None]:
+        return [layer.diff_id for layer in self._resolved.meta.layers]
 
     def close(self) -> None:
         self._store.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import posixpath
 import tarfile
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 from ..errors import ImageFormatError, InspectorError
 from .compression import open_uncompressed, peekable, sniff
@@ -26,8 +26,10 @@ SMALL_FILE = 4096  # VERSION files and the like: kept whole whatever they look l
 class StreamedImage(Image):
     """An image archive that can be read only once, from start to end (``docker save | gzip`` too)."""
 
-    def __init__(self, stream: IO[bytes], location: str, selector: Selector, reference: str, source: str) -> None:
+    def __init__(self, stream: IO[bytes], location: str, selector: Selector, reference: str, source: str,
+                 diff_ids: list[str | None] | None = None) -> None:
         self._stream = stream
+        self._diff_ids = diff_ids
         self._location = location
         self._selector = selector
         self._reference = reference
@@ -43,7 +45,8 @@ class StreamedImage(Image):
         assert self._resolved is not None
         return self._resolved.meta
 
-    def scan_layers(self, scanner: LayerScanner[T]) -> Iterator[tuple[LayerInfo, T]]:
+    def scan_layers(self, scanner: LayerScanner[T], skip: Callable[[LayerInfo], bool] | None = None
+                    ) -> Iterator[tuple[LayerInfo, T | None]]:
         if self._consumed:
             raise InspectorError("a one-pass stream can be read only once", where=self._location)
         self._consumed = True
@@ -94,6 +97,9 @@ class StreamedImage(Image):
             results[name] = run_scanner(scanner, data, where=f"{self._location}: {name}")
         except InspectorError as exc:  # only an error if the chosen image uses this layer
             failures[name] = exc
+
+    def known_diff_ids(self) -> list[str | None] | None:
+        return self._diff_ids
 
     def close(self) -> None:
         close = getattr(self._stream, "close", None)

@@ -1,0 +1,171 @@
+"""What changed between two images: executables by default, every entry on demand.
+
+"Changed" means the content changed (SHA-256 computed while the layers stream past, for the
+compared files only), or the mode, owner, type, symlink target or ELF kind did.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..fs import build_filesystems
+from ..fs.entry import Entry
+from ..fs.node import FILE, Node
+from ..fs.paths import normalize, to_absolute
+from ..sources.interface import Image
+from .entrypoint import config_fields
+from .executables import Executable, find_executables
+from .facts import FileFacts, make_probe
+from .interface import Inspection
+from .jre import find_runtimes
+from .shells import shell_verdict
+
+CONFIG_KEYS = ("entrypoint", "cmd", "user", "workdir", "env", "exposed_ports", "labels")
+
+
+@dataclass
+class DiffOptions:
+    all_entries: bool = False  # compare every entry, not only executables
+    prefix: str = "/"
+    ignore: tuple[str, ...] = ()
+
+    def wanted(self, path: str) -> bool:
+        root = to_absolute(normalize(self.prefix))
+        if root != "/" and path != root and not path.startswith(root + "/"):
+            return False
+        return not any(_glob(pattern, path) for pattern in self.ignore)
+
+
+@dataclass
+class DiffResult:
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    images: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def different(self) -> bool:
+        return bool(self.added or self.removed or self.changed or self.config)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"a": self.images.get("a"), "b": self.images.get("b"), "added": self.added, "removed": self.removed,
+                "changed": self.changed, "config": self.config, "summary": self.summary}
+
+
+def diff_images(first: Image, second: Image, options: DiffOptions) -> DiffResult:
+    """Read both images (shared base layers once) and compare them."""
+    probe = make_probe(_hash_filter(options))
+    fs_a, fs_b = build_filesystems(first, second, probe)
+    a = Inspection(first.meta, fs_a, fs_a.size)
+    b = Inspection(second.meta, fs_b, fs_b.size)
+    return compare(a, b, options)
+
+
+def _hash_filter(options: DiffOptions) -> Callable[[str, Node], bool]:
+    if options.all_entries:
+        return lambda path, node: options.wanted(path)
+    return lambda path, node: bool(node.mode & 0o111) and options.wanted(path)
+
+
+def compare(a: Inspection, b: Inspection, options: DiffOptions) -> DiffResult:
+    result = DiffResult(images={"a": a.meta.reference, "b": b.meta.reference})
+    if options.all_entries:
+        left = {p: _entry_record(p, n) for p, n in a.fs.walk(options.prefix) if options.wanted(p)}
+        right = {p: _entry_record(p, n) for p, n in b.fs.walk(options.prefix) if options.wanted(p)}
+    else:
+        left = {e.entry.path: _exe_record(e) for e in find_executables(a) if options.wanted(e.entry.path)}
+        right = {e.entry.path: _exe_record(e) for e in find_executables(b) if options.wanted(e.entry.path)}
+    result.removed = [left[p] for p in left if p not in right]
+    result.added = [right[p] for p in right if p not in left]
+    for path in left:
+        if path in right:
+            differences = _differences(left[path], right[path])
+            if differences:
+                result.changed.append({"path": path, "a": left[path], "b": right[path], "differences": differences})
+    result.config = _config_diff(a, b)
+    result.summary = _summary(a, b, result)
+    return result
+
+
+_COMPARED = ("type", "mode", "uid", "gid", "sha256", "target", "elf_kind", "resolves_to")
+
+
+def _differences(left: dict[str, Any], right: dict[str, Any]) -> list[str]:
+    found = [key for key in _COMPARED if left.get(key) != right.get(key)]
+    if "sha256" in found and (left.get("sha256") is None or right.get("sha256") is None):
+        found.remove("sha256")  # not hashed on one side (a one-pass stream's shared layer): compare sizes
+        if left.get("size") != right.get("size"):
+            found.append("size")
+    if "sha256" in found:
+        found[found.index("sha256")] = "content"
+    return found
+
+
+def _entry_record(path: str, node: Node) -> dict[str, Any]:
+    record = Entry.of(path, node).to_json()
+    facts = node.content if isinstance(node.content, FileFacts) else None
+    record["sha256"] = facts.sha256 if facts and node.kind == FILE else None
+    record["elf_kind"] = _elf_kind(facts)
+    return record
+
+
+def _exe_record(exe: Executable) -> dict[str, Any]:
+    record = exe.to_json()
+    record["sha256"] = exe.facts.sha256 if exe.facts and exe.resolves_to is None else None
+    record["elf_kind"] = _elf_kind(exe.facts)
+    return record
+
+
+def _elf_kind(facts: FileFacts | None) -> str | None:
+    if facts is None or facts.elf is None:
+        return facts.kind if facts else None
+    elf = facts.elf
+    return f"ELF{elf.elf_class} {elf.machine.removeprefix('EM_').lower()} {elf.linkage}"
+
+
+def _config_diff(a: Inspection, b: Inspection) -> dict[str, Any]:
+    left, right = config_fields(a), config_fields(b)
+    changes: dict[str, Any] = {}
+    for key in CONFIG_KEYS:
+        if left[key] != right[key]:
+            change: dict[str, Any] = {"a": left[key], "b": right[key]}
+            if key == "env":
+                change["added"] = [e for e in right[key] if e not in left[key]]
+                change["removed"] = [e for e in left[key] if e not in right[key]]
+            changes[key] = change
+    return changes
+
+
+def _summary(a: Inspection, b: Inspection, result: DiffResult) -> dict[str, Any]:
+    exe_a, exe_b = find_executables(a), find_executables(b)
+    shells_a, shells_b = shell_verdict(exe_a), shell_verdict(exe_b)
+
+    def delta(before: set[str], after: set[str]) -> dict[str, list[str]]:
+        return {"added": sorted(after - before), "removed": sorted(before - after)}
+
+    def privileged(exes: list[Executable], bit: int) -> set[str]:
+        return {e.entry.path for e in exes if e.resolves_to is None and e.entry.mode & bit}
+
+    def jdk_tools(inspection: Inspection) -> set[str]:
+        return {f"{r.home}/bin/{tool}" for r in find_runtimes(inspection) for tool in r.tools}
+
+    counts = {"added": len(result.added), "removed": len(result.removed), "changed": len(result.changed)}
+    return {
+        **counts,
+        "shells": delta(set(shells_a.shells), set(shells_b.shells)),
+        "package_managers": delta(set(shells_a.package_managers), set(shells_b.package_managers)),
+        "setuid": delta(privileged(exe_a, 0o4000), privileged(exe_b, 0o4000)),
+        "setgid": delta(privileged(exe_a, 0o2000), privileged(exe_b, 0o2000)),
+        "jdk_tools": delta(jdk_tools(a), jdk_tools(b)),
+    }
+
+
+def _glob(pattern: str, path: str) -> bool:
+    """Shell-style globs over absolute paths; ``dir/**`` also matches ``dir`` itself."""
+    if fnmatch.fnmatchcase(path, pattern):
+        return True
+    return pattern.endswith("/**") and path == pattern[:-3]
