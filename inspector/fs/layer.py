@@ -142,6 +142,7 @@ def _node_from_member(tree: LayerTree, member: tarfile.TarInfo, parts: tuple[str
                 member.size if kind == FILE else 0, int(member.mtime), index)
     if kind == SYMLINK:
         node.target = member.linkname
+        node.mode = 0o777  # Linux symlinks have no permissions of their own, whatever the header says
     elif kind in (CHAR, BLOCK):
         node.rdev = (member.devmajor, member.devminor)
     node.xattrs = _xattrs(member)
