@@ -30,7 +30,8 @@ LAYOUTS = (
 )
 
 
-def _env() -> dict[str, str]:
+def cli_env() -> dict[str, str]:
+    """The environment the CLI runs in: this checkout first on the path, no debug tracebacks."""
     env = dict(os.environ)
     env.pop("INSPECTOR_DEBUG", None)  # tracebacks must never be shown by default
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
@@ -44,13 +45,13 @@ def run_cli(*args: str, input: bytes | None = None, stdin: Any = None,
         [sys.executable, "-m", "inspector", *map(str, args)],
         input=input, stdin=stdin if input is None else None,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        cwd=cwd, env=_env(), timeout=timeout,
+        cwd=cwd, env=cli_env(), timeout=timeout,
     )
     return (proc.returncode, proc.stdout.decode("utf-8", "surrogateescape"),
             proc.stderr.decode("utf-8", "surrogateescape"))
 
 
-@pytest.fixture(name="run_cli")
+@pytest.fixture(name="run_cli", scope="session")
 def run_cli_fixture() -> Callable[..., tuple[int, str, str]]:
     return run_cli
 
@@ -111,7 +112,12 @@ def files_of(image_writer: Callable[..., str]) -> Callable[..., dict[str, dict[s
     return files
 
 
-@pytest.fixture(name="list_files")
+@pytest.fixture(name="cli_env", scope="session")
+def cli_env_fixture() -> dict[str, str]:
+    return cli_env()
+
+
+@pytest.fixture(name="list_files", scope="session")
 def list_files_fixture() -> Callable[..., list[dict[str, Any]]]:
     return list_files
 

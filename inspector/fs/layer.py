@@ -41,13 +41,14 @@ _XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
 class LayerTree:
     """What one layer adds, removes and hides, as a tree rooted at ``root``."""
 
-    __slots__ = ("root", "entries", "slot", "size")
+    __slots__ = ("root", "entries", "slot", "size", "inodes")
 
     def __init__(self) -> None:
         self.slot = LayerSlot()  # the stack position, known once the layer is merged
         self.root = Node(DIR, layer=self.slot)
         self.entries = 0  # tar members read, for limits and statistics
         self.size = 0  # bytes of the uncompressed tar
+        self.inodes: dict[int, list[Node]] = {}  # id(node) → every name of that node's inode (hardlinks only)
 
     def lookup(self, parts: tuple[str, ...]) -> Node | None:
         """Find a name written by this layer, without following symlinks."""
@@ -150,14 +151,26 @@ def _node_from_member(tree: LayerTree, member: tarfile.TarInfo, parts: tuple[str
 
 
 def _hardlink(tree: LayerTree, member: tarfile.TarInfo, index: LayerSlot) -> Node:
-    """A second name for data written earlier: share the source's content and attributes."""
+    """A second name for data written earlier in this layer.
+
+    The engine links the name to the same inode, then applies the link header's owner, mode and
+    mtime to it: every name of that inode changes, so all of them show the last header's values.
+    """
     target_parts = normalize(member.linkname)
     source = tree.lookup(target_parts)
-    if source is None or source.kind in (DIR, WHITEOUT):
+    if source is None or source.kind in (DIR, WHITEOUT, PENDING_LINK):
         node = Node(PENDING_LINK, member.mode & 0o7777, member.uid, member.gid, 0, int(member.mtime), index)
-    else:
-        node = copy_link_source(source, index)
+        node.hardlink_to = to_absolute(target_parts)
+        return node
+    node = copy_link_source(source, index)
     node.hardlink_to = to_absolute(target_parts)
+    names = tree.inodes.setdefault(id(source), [source])
+    names.append(node)
+    tree.inodes[id(node)] = names
+    for name in names:
+        name.uid, name.gid, name.mtime = member.uid, member.gid, int(member.mtime)
+        if name.kind != SYMLINK:
+            name.mode = member.mode & 0o7777
     return node
 
 
