@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -78,7 +79,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
         raise click.UsageError(f"choose one view, not {' and '.join(views)}")
     fmt = "json" if as_json else fmt
     engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
-    out = click.get_text_stream("stdout")
+    out = _stdout()
     with open_image(image, platform=platform, tag=tag, engine=engine) as img:
         if files is not None:  # the listing needs no file contents: skip the content probes
             merged = build_filesystem(img)
@@ -110,7 +111,7 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
     with open_image(image_a, platform=platform, tag=tag, engine=engine) as first, \
             open_image(image_b, platform=platform, tag=tag, engine=engine) as second:
         result = reports.diff_images(first, second, options)
-    _emit(result.to_json(), fmt == "json" or as_json, report_tables.diff, click.get_text_stream("stdout"))
+    _emit(result.to_json(), fmt == "json" or as_json, report_tables.diff, _stdout())
     if exit_code and result.different:
         sys.exit(EXIT_DIFFERENT)
 
@@ -144,6 +145,25 @@ def _emit(data: Any, as_json: bool, table: Any, out: Any) -> None:
         table(data, out)
 
 
+def _stdout() -> Any:
+    """Block-buffered UTF-8 stdout. Names that are not valid UTF-8 reach us surrogate-escaped; written
+    as ``\\udcXX`` they stay valid JSON escapes instead of failing to encode."""
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="backslashreplace",
+                              write_through=False)
+    _OUTPUTS.append(stream)
+    return stream
+
+
+_OUTPUTS: list[io.TextIOWrapper] = []
+
+
+def _flush_outputs() -> None:
+    while _OUTPUTS:
+        stream = _OUTPUTS.pop()
+        stream.flush()
+        stream.detach()
+
+
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
         click.echo(f"inspect-image: warning: {warning}", err=True)
@@ -152,7 +172,10 @@ def _warn(warnings: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes one line on stderr and a documented exit code."""
     try:
-        cli.main(args=argv, prog_name="inspect-image", standalone_mode=False)
+        try:
+            cli.main(args=argv, prog_name="inspect-image", standalone_mode=False)
+        finally:
+            _flush_outputs()
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:

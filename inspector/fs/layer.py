@@ -64,14 +64,23 @@ class LayerTree:
 
 
 def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None) -> LayerTree:
-    """Read a whole uncompressed layer tar from ``stream`` in one forward pass."""
+    """Read a whole uncompressed layer tar from ``stream``, front to back, once.
+
+    ``stream`` must be seekable, at least forward (``sources.reader.ForwardReader`` makes any
+    stream so): tarfile then skips file data by seeking instead of copying it 10 KiB at a time.
+    """
     tree = LayerTree()
     try:
-        with tarfile.open(fileobj=stream, mode="r|", errorlevel=2) as tar:
-            for member in tar:
-                tree.entries += 1
-                _apply_member(tree, member, tar, probe)
-            tree.size = tar.offset
+        tar = tarfile.open(fileobj=stream, mode="r:", errorlevel=2)
+        while True:
+            member = tar.next()
+            if member is None:
+                break
+            tar.members.clear()  # tarfile keeps every header it read; we need none of them
+            tree.entries += 1
+            _apply_member(tree, member, tar, probe)
+        tree.size = tar.offset
+        _check_complete(stream, tar.offset)
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
         raise ImageFormatError(f"layer tar is truncated or corrupt: {exc}") from exc
     except Exception as exc:  # zstandard.ZstdError and friends do not share a base class
@@ -79,6 +88,20 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None) -> LayerTre
             raise ImageFormatError(f"layer zstd stream is corrupt: {exc}") from exc
         raise
     return tree
+
+
+def _check_complete(stream: IO[bytes], offset: int) -> None:
+    """A seekable stream shorter than its last member claims was truncated (seeks past EOF do not fail)."""
+    end = getattr(stream, "size", None)
+    if end is None:
+        try:
+            here = stream.tell()
+            end = stream.seek(0, 2)
+            stream.seek(here)
+        except (OSError, ValueError):
+            return  # forward-only: ForwardReader raises on a short seek itself
+    if offset > end:
+        raise ImageFormatError(f"layer tar is truncated: its members need {offset} bytes, it has {end}")
 
 
 def _apply_member(tree: LayerTree, member: tarfile.TarInfo, tar: tarfile.TarFile,

@@ -6,6 +6,7 @@ from typing import IO, Callable, Iterator
 
 from ..errors import ImageFormatError, InspectorError
 from .compression import open_uncompressed
+from .reader import ForwardReader
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved
 from .store import Store
@@ -41,10 +42,20 @@ class StoredImage(Image):
 def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str) -> T:
     """Decompress and scan one layer, naming the layer in any error."""
     try:
-        return scanner(open_uncompressed(raw))
+        stream = open_uncompressed(raw)
+        if stream is not raw or not _really_seekable(raw):
+            stream = ForwardReader(stream)  # type: ignore[assignment]
+        return scanner(stream)
     except InspectorError as exc:
         if exc.where is None:
             raise type(exc)(str(exc), where=where) from exc
         raise
     except (OSError, EOFError, ValueError) as exc:
         raise ImageFormatError(f"cannot read layer: {exc}", where=where) from exc
+
+
+def _really_seekable(stream: IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable()) and stream.tell() >= 0
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -1,0 +1,7 @@
+"""``python -m tests.bench [--quick] [--runs N] [--profile]``: see ``tests/bench/run.py``."""
+
+import sys
+
+from .run import main
+
+sys.exit(main())
