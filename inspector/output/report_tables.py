@@ -64,7 +64,7 @@ def entrypoint(entry: dict[str, Any], out: TextIO) -> None:
     else:
         chain = " -> ".join(entry["chain"]) if entry["chain"] else entry["path"] or entry["argv"][0]
         state = "can start" if not entry["problems"] else "CANNOT START"
-        out.write(f"entrypoint {state}: {chain}\n")
+        out.write(_wrap(f"entrypoint {state}: {chain}", WIDTH) + "\n")
         if entry["interpreter"]:
             found = "present" if entry["interpreter_exists"] else "MISSING"
             out.write(f"  interpreter {entry['interpreter']} ({found})\n")
