@@ -36,6 +36,9 @@ def _format_options(func: Any) -> Any:
 
 
 def _source_options(func: Any) -> Any:
+    func = click.option("--verify", is_flag=True,
+                        help="Check every blob and layer against its digest, even where that costs a read "
+                             "(exit 3 on a mismatch).")(func)
     func = click.option("--host", "-H", metavar="URL", envvar=None,
                         help="Docker engine to ask (default: DOCKER_HOST, the current docker context, "
                              "the local socket).")(func)
@@ -70,7 +73,7 @@ def cli() -> None:
 @_source_options
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
                     show_config: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
-                    host: str | None) -> None:
+                    host: str | None, verify: bool) -> None:
     """Inspect IMAGE: a summary, or one view of it."""
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
                                    ("--executables", show_executables), ("--jre", show_jre),
@@ -80,7 +83,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     fmt = "json" if as_json else fmt
     engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
     out = _stdout()
-    with open_image(image, platform=platform, tag=tag, engine=engine) as img:
+    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify) as img:
         if files is not None:  # the listing needs no file contents: skip the content probes
             merged = build_filesystem(img)
             _warn(merged.warnings)
@@ -104,12 +107,12 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
 @_source_options
 def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ignore: tuple[str, ...],
                  exit_code: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
-                 host: str | None) -> None:
+                 host: str | None, verify: bool) -> None:
     """Compare two images: executables (or --all entries), config, and a summary per category."""
     engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
     options = reports.DiffOptions(all_entries=all_entries, prefix=prefix, ignore=ignore)
-    with open_image(image_a, platform=platform, tag=tag, engine=engine) as first, \
-            open_image(image_b, platform=platform, tag=tag, engine=engine) as second:
+    with open_image(image_a, platform=platform, tag=tag, engine=engine, verify=verify) as first, \
+            open_image(image_b, platform=platform, tag=tag, engine=engine, verify=verify) as second:
         result = reports.diff_images(first, second, options)
     _emit(result.to_json(), fmt == "json" or as_json, report_tables.diff, _stdout())
     if exit_code and result.different:

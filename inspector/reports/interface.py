@@ -16,6 +16,7 @@ class Inspection:
     meta: ImageMeta
     fs: MergedFS
     size: int = 0  # bytes of uncompressed layer tars
+    verification: dict[str, Any] | None = None  # what was checked against digests while reading
 
     @property
     def container_config(self) -> dict[str, Any]:

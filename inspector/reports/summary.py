@@ -18,7 +18,9 @@ from .shells import shell_verdict
 def inspect_image(image: Image) -> Inspection:
     """Read the image once, keeping the content facts every report needs."""
     fs = build_filesystem(image, probe=probe)
-    return Inspection(meta=image.meta, fs=fs, size=fs.size)
+    verification = getattr(image, "verification", None)
+    return Inspection(meta=image.meta, fs=fs, size=fs.size,
+                      verification=verification.to_json() if verification is not None else None)
 
 
 def image_fields(inspection: Inspection) -> dict[str, Any]:
@@ -54,5 +56,6 @@ def summary(inspection: Inspection) -> dict[str, Any]:
         "jre": [r.to_json() for r in find_runtimes(inspection)],
         "bin": bin_listing(inspection).to_json(),
         "executables": counts(executables),
+        "verification": inspection.verification,
         "warnings": list(inspection.fs.warnings),
     }

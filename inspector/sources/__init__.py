@@ -16,13 +16,19 @@ from .reference import Reference, parse
 from .store import DirStore, Store, TarStore
 from .stored import StoredImage
 from .stream import StreamedImage
+from .verify import Verification
 
 __all__ = ["EngineOptions", "Image", "ImageMeta", "LayerInfo", "LayerScanner", "Platform", "Reference", "open_image", "parse"]
 
 
 def open_image(reference: str | Reference, *, platform: str | None = None, tag: str | None = None,
-               engine: EngineOptions | None = None) -> Image:
-    """Open an image from any source: an archive, an OCI layout, standard input or the engine."""
+               engine: EngineOptions | None = None, verify: bool = False) -> Image:
+    """Open an image from any source: an archive, an OCI layout, standard input or the engine.
+
+    ``verify`` checks every blob and layer against its digest even where that costs an extra read;
+    without it, only what passes through anyway is checked (see ``sources.verify``).
+    """
+    verification = Verification(full=verify)
     ref = reference if isinstance(reference, Reference) else parse(reference)
     if tag and ref.image and tag != ref.image:
         raise BadReferenceError(f"two different images asked for: {ref.image!r} and --tag {tag!r}")
@@ -30,17 +36,17 @@ def open_image(reference: str | Reference, *, platform: str | None = None, tag: 
                         platform_explicit=platform is not None)
     if ref.transport == "docker":
         if isinstance(reference, str) and reference.startswith(("docker:", "docker-daemon:")):
-            return open_engine_image(ref.location, selector, engine)
+            return open_engine_image(ref.location, selector, engine, verification)
         try:  # a bare name: an image for the engine, or maybe a mistyped path
-            return open_engine_image(ref.location, selector, engine)
+            return open_engine_image(ref.location, selector, engine, verification)
         except EngineError as exc:
             raise EngineError(f"no file or directory {ref.location!r}, and from the Docker engine: {exc}") from exc
     if ref.transport == "stdin":
-        return StreamedImage(sys.stdin.buffer, "<stdin>", selector, "-", "docker-archive")
-    return _open_path(ref, selector)
+        return StreamedImage(sys.stdin.buffer, "<stdin>", selector, "-", "docker-archive", verification=verification)
+    return _open_path(ref, selector, verification)
 
 
-def _open_path(ref: Reference, selector: Selector) -> Image:
+def _open_path(ref: Reference, selector: Selector, verification: Verification) -> Image:
     path = ref.location
     try:
         info = os.stat(path)
@@ -49,7 +55,7 @@ def _open_path(ref: Reference, selector: Selector) -> Image:
     if stat.S_ISDIR(info.st_mode):
         if ref.transport in ("docker-archive", "oci-archive"):
             raise BadReferenceError(f"{ref.transport}: expects a file, this is a directory", where=path)
-        return _stored(DirStore(path), selector, ref, "oci")
+        return _stored(DirStore(path), selector, ref, "oci", verification)
     if ref.transport == "oci":
         raise BadReferenceError("oci: expects a directory (use oci-archive: for a tar)", where=path)
     try:
@@ -58,20 +64,20 @@ def _open_path(ref: Reference, selector: Selector) -> Image:
         raise BadReferenceError(f"cannot open: {exc.strerror}", where=path) from exc
     source = ref.transport if ref.transport != "path" else "archive"
     if not stat.S_ISREG(info.st_mode):  # a FIFO or character device: one pass only
-        return StreamedImage(handle, path, selector, str(ref), source)
+        return StreamedImage(handle, path, selector, str(ref), source, verification=verification)
     buffered = peekable(handle)
     if sniff(buffered.peek(8)[:8]) != "none":  # `docker save | gzip`: only a forward pass is possible
-        return StreamedImage(buffered, path, selector, str(ref), source)
-    return _stored(TarStore(path, fileobj=buffered), selector, ref, source)
+        return StreamedImage(buffered, path, selector, str(ref), source, verification=verification)
+    return _stored(TarStore(path, fileobj=buffered), selector, ref, source, verification)
 
 
-def _stored(store: Store, selector: Selector, ref: Reference, source: str) -> Image:
+def _stored(store: Store, selector: Selector, ref: Reference, source: str, verification: Verification) -> Image:
     try:
-        resolved = resolve(store, selector, str(ref), source)
+        resolved = resolve(store, selector, str(ref), source, verification)
     except BaseException:
         store.close()
         raise
     if source == "archive":
         resolved.meta.source = "oci-archive" if store.exists("oci-layout") and not store.exists("manifest.json") \
             else "docker-archive"
-    return StoredImage(store, resolved)
+    return StoredImage(store, resolved, verification)

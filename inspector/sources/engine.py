@@ -17,6 +17,7 @@ from .layout import Selector
 from .platforms import Platform
 from .progress import Progress
 from .stream import StreamedImage
+from .verify import Verification
 
 PULL_POLICIES = ("missing", "always", "never")
 SAVE_CHUNK = 1 << 20
@@ -32,7 +33,8 @@ class EngineOptions:
     client: Any = field(default=None, repr=False)  # an existing docker.DockerClient, for API users
 
 
-def open_engine_image(name: str, selector: Selector, options: EngineOptions | None = None) -> StreamedImage:
+def open_engine_image(name: str, selector: Selector, options: EngineOptions | None = None,
+                      verification: Verification | None = None) -> StreamedImage:
     """Find (or pull) ``name`` in the engine and return its ``docker save`` stream as an image."""
     options = options or EngineOptions()
     if not name:
@@ -44,7 +46,8 @@ def open_engine_image(name: str, selector: Selector, options: EngineOptions | No
     image_selector = Selector(tag=None, platform=selector.platform, platform_explicit=selector.platform_explicit)
     rootfs = attrs.get("RootFS") if isinstance(attrs.get("RootFS"), dict) else {}
     diff_ids = rootfs.get("Layers") if isinstance(rootfs.get("Layers"), list) else None
-    return StreamedImage(stream, f"docker:{name}", image_selector, f"docker:{name}", "docker", diff_ids=diff_ids)
+    return StreamedImage(stream, f"docker:{name}", image_selector, f"docker:{name}", "docker", diff_ids=diff_ids,
+                         verification=verification)
 
 
 def connect(host: str | None = None) -> Any:

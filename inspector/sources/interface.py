@@ -50,6 +50,9 @@ class ImageMeta:
 class Image(ABC):
     """An image from any source: metadata plus layers readable as uncompressed tar streams."""
 
+    #: ``sources.verify.Verification``: what was checked against its digest while reading.
+    verification: Any
+
     @property
     @abstractmethod
     def meta(self) -> ImageMeta:

@@ -16,6 +16,7 @@ from ..errors import BadReferenceError, ImageFormatError
 from .interface import ImageMeta, LayerInfo
 from .platforms import Platform
 from .store import Store
+from .verify import Verification
 
 INDEX_TYPES = {
     "application/vnd.oci.image.index.v1+json",
@@ -47,18 +48,24 @@ class Resolved:
     layer_names: list[str]
 
 
-def resolve(store: Store, selector: Selector, reference: str, source: str) -> Resolved:
-    """Locate the selected image in ``store``, or explain why there is not exactly one."""
+def resolve(store: Store, selector: Selector, reference: str, source: str,
+            verification: Verification | None = None) -> Resolved:
+    """Locate the selected image in ``store``, or explain why there is not exactly one.
+
+    Every JSON document read on the way is checked against the digest that names it.
+    """
+    verification = verification if verification is not None else Verification()
     if store.exists("index.json"):
-        return _resolve_oci(store, selector, reference, source)
+        return _resolve_oci(store, selector, reference, source, verification)
     if store.exists("manifest.json"):
-        return _resolve_docker(store, selector, reference, source)
+        return _resolve_docker(store, selector, reference, source, verification)
     raise ImageFormatError("not a container image: it has neither index.json nor manifest.json",
                            where=store.location)
 
 
 # --- legacy docker save ----------------------------------------------------------------------
-def _resolve_docker(store: Store, selector: Selector, reference: str, source: str) -> Resolved:
+def _resolve_docker(store: Store, selector: Selector, reference: str, source: str,
+                    verification: Verification) -> Resolved:
     manifest = store.read_json("manifest.json")
     if not isinstance(manifest, list) or not all(isinstance(m, dict) for m in manifest):
         raise ImageFormatError("manifest.json is not a list of images", where=store.location)
@@ -78,6 +85,9 @@ def _resolve_docker(store: Store, selector: Selector, reference: str, source: st
     if not isinstance(config_name, str) or not isinstance(layers, list) or not all(isinstance(x, str) for x in layers):
         raise ImageFormatError("manifest.json entry lacks Config or Layers", where=store.location)
     config_bytes = store.read_bytes(config_name)
+    named = config_name.rsplit("/", 1)[-1].removesuffix(".json")
+    if len(named) == 64 and all(c in "0123456789abcdef" for c in named):  # <hex>.json, blobs/sha256/<hex>
+        verification.check_document(config_bytes, "sha256:" + named, f"config {config_name}", store.location)
     config = _parse_config(config_bytes, store, config_name)
     diff_ids = _diff_ids(config, len(layers), store)
     infos = [LayerInfo(i, None, diff_ids[i], None, None) for i in range(len(layers))]
@@ -92,7 +102,8 @@ def _tag_list(manifest: list[dict[str, Any]]) -> str:
 
 
 # --- OCI layout (also Docker 25+ docker save) -------------------------------------------------
-def _resolve_oci(store: Store, selector: Selector, reference: str, source: str) -> Resolved:
+def _resolve_oci(store: Store, selector: Selector, reference: str, source: str,
+                 verification: Verification) -> Resolved:
     index = store.read_json("index.json")
     descriptors = _manifests_of(index, store, "index.json")
     tagged = [(d, _tags_of(d)) for d in descriptors]
@@ -108,9 +119,9 @@ def _resolve_oci(store: Store, selector: Selector, reference: str, source: str) 
     if not tagged:
         raise ImageFormatError("index.json lists no manifest", where=store.location)
     top, tags = tagged[0]
-    leaves = list(_leaf_manifests(store, top, depth=0, seen=set()))
+    leaves = list(_leaf_manifests(store, top, depth=0, seen=set(), verification=verification))
     manifest_desc, manifest = _pick_platform(store, leaves, selector)
-    return _resolved_from_manifest(store, manifest_desc, manifest, tags, reference, source)
+    return _resolved_from_manifest(store, manifest_desc, manifest, tags, reference, source, verification)
 
 
 def _manifests_of(index: Any, store: Store, name: str) -> list[dict[str, Any]]:
@@ -137,19 +148,20 @@ def _oci_tag_list(descriptors: list[dict[str, Any]]) -> str:
     return "tags: " + ", ".join(tags) if tags else "no image is tagged"
 
 
-def _leaf_manifests(store: Store, descriptor: dict[str, Any], depth: int, seen: set[str]):
+def _leaf_manifests(store: Store, descriptor: dict[str, Any], depth: int, seen: set[str],
+                    verification: Verification):
     """Yield ``(descriptor, manifest)`` for every image manifest reachable from ``descriptor``."""
     digest = descriptor["digest"]
     if depth > MAX_INDEX_DEPTH or digest in seen:
         raise ImageFormatError(f"image index nesting is cyclic or deeper than {MAX_INDEX_DEPTH} at {digest}",
                                where=store.location)
-    document = store.read_json(blob_name(digest, store))
+    document = _read_blob_json(store, digest, verification)
     if not isinstance(document, dict):
         raise ImageFormatError(f"blob {digest} is not a JSON object", where=store.location)
     media_type = document.get("mediaType") or descriptor.get("mediaType")
     if media_type in INDEX_TYPES or (media_type is None and "manifests" in document):
         for child in _manifests_of(document, store, digest):
-            yield from _leaf_manifests(store, child, depth + 1, seen | {digest})
+            yield from _leaf_manifests(store, child, depth + 1, seen | {digest}, verification)
     else:
         yield descriptor, document
 
@@ -170,7 +182,7 @@ def _pick_platform(store: Store, leaves: list[tuple[dict[str, Any], dict[str, An
 
 
 def _resolved_from_manifest(store: Store, descriptor: dict[str, Any], manifest: dict[str, Any],
-                            tags: list[str], reference: str, source: str) -> Resolved:
+                            tags: list[str], reference: str, source: str, verification: Verification) -> Resolved:
     config_desc = manifest.get("config")
     layer_descs = manifest.get("layers")
     if not isinstance(config_desc, dict) or not isinstance(layer_descs, list):
@@ -178,7 +190,9 @@ def _resolved_from_manifest(store: Store, descriptor: dict[str, Any], manifest: 
     config_digest = config_desc.get("digest")
     if not isinstance(config_digest, str):
         raise ImageFormatError(f"manifest {descriptor['digest']} has no config digest", where=store.location)
-    config = _parse_config(store.read_bytes(blob_name(config_digest, store)), store, config_digest)
+    config_bytes = store.read_bytes(blob_name(config_digest, store))
+    verification.check_document(config_bytes, config_digest, f"config {config_digest}", store.location)
+    config = _parse_config(config_bytes, store, config_digest)
     diff_ids = _diff_ids(config, len(layer_descs), store)
     infos, names = [], []
     for i, layer in enumerate(layer_descs):
@@ -192,6 +206,17 @@ def _resolved_from_manifest(store: Store, descriptor: dict[str, Any], manifest: 
     meta = ImageMeta(reference=reference, id=config_digest, config=config, layers=infos, repo_tags=repo_tags,
                      manifest_digest=descriptor["digest"], source=source)
     return Resolved(meta, names)
+
+
+def _read_blob_json(store: Store, digest: str, verification: Verification) -> Any:
+    import json
+
+    data = store.read_bytes(blob_name(digest, store))
+    verification.check_document(data, digest, f"blob {digest}", store.location)
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImageFormatError(f"blob {digest} is not valid JSON: {exc}", where=store.location) from exc
 
 
 def blob_name(digest: str, store: Store) -> str:

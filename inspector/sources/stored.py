@@ -7,6 +7,7 @@ from typing import IO, Callable, Iterator
 from ..errors import ImageFormatError, InspectorError
 from .compression import open_uncompressed
 from .reader import ForwardReader
+from .verify import LayerDigests, Verification
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved
 from .store import Store
@@ -15,9 +16,10 @@ from .store import Store
 class StoredImage(Image):
     """Reads each layer when it is its turn, so only one layer is ever open."""
 
-    def __init__(self, store: Store, resolved: Resolved) -> None:
+    def __init__(self, store: Store, resolved: Resolved, verification: Verification) -> None:
         self._store = store
         self._resolved = resolved
+        self.verification = verification
 
     @property
     def meta(self) -> ImageMeta:
@@ -29,8 +31,11 @@ class StoredImage(Image):
             if skip is not None and skip(info):
                 yield info, None
                 continue
+            where = f"{self._store.location}: layer {info.index} ({name})"
             with self._store.open(name) as raw:
-                yield info, run_scanner(scanner, raw, where=f"{self._store.location}: layer {info.index} ({name})")
+                result, digests = run_scanner(scanner, raw, where, full=self.verification.full)
+            self.verification.check_layer(info, digests, where)
+            yield info, result
 
     def known_diff_ids(self) -> list[str | None]:
         return [layer.diff_id for layer in self._resolved.meta.layers]
@@ -39,13 +44,23 @@ class StoredImage(Image):
         self._store.close()
 
 
-def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str) -> T:
-    """Decompress and scan one layer, naming the layer in any error."""
+def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str, full: bool = False) -> tuple[T, LayerDigests]:
+    """Decompress and scan one layer, naming the layer in any error.
+
+    Bytes that must pass through us anyway (compressed or one-pass) are hashed on the way, so the
+    diff ID can be checked; a seekable uncompressed layer is skipped through unless ``full``.
+    """
     try:
-        stream = open_uncompressed(raw)
-        if stream is not raw or not _really_seekable(raw):
-            stream = ForwardReader(stream)  # type: ignore[assignment]
-        return scanner(stream)
+        blob = ForwardReader(raw, hash_it=True) if full else None
+        stream = open_uncompressed(blob or raw)
+        if blob is None and stream is raw and _really_seekable(raw):
+            return scanner(stream), LayerDigests()
+        reader = ForwardReader(stream, hash_it=True)
+        result = scanner(reader)  # type: ignore[arg-type]
+        reader.drain()
+        if blob is not None:
+            blob.drain()
+        return result, LayerDigests(diff_id=reader.digest(), blob=blob.digest() if blob else None)
     except InspectorError as exc:
         if exc.where is None:
             raise type(exc)(str(exc), where=where) from exc

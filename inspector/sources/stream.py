@@ -19,6 +19,7 @@ from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved, Selector, resolve
 from .store import MAX_JSON_BYTES, MemoryStore
 from .stored import run_scanner
+from .verify import LayerDigests, Verification
 
 SMALL_FILE = 4096  # VERSION files and the like: kept whole whatever they look like
 
@@ -27,7 +28,8 @@ class StreamedImage(Image):
     """An image archive that can be read only once, from start to end (``docker save | gzip`` too)."""
 
     def __init__(self, stream: IO[bytes], location: str, selector: Selector, reference: str, source: str,
-                 diff_ids: list[str | None] | None = None) -> None:
+                 diff_ids: list[str | None] | None = None, verification: Verification | None = None) -> None:
+        self.verification = verification or Verification()
         self._stream = stream
         self._diff_ids = diff_ids
         self._location = location
@@ -51,21 +53,24 @@ class StreamedImage(Image):
             raise InspectorError("a one-pass stream can be read only once", where=self._location)
         self._consumed = True
         results, failures, store = self._read_all(scanner)
-        self._resolved = resolve(store, self._selector, self._reference, self._source)
+        self._resolved = resolve(store, self._selector, self._reference, self._source, self.verification)
         for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
             key = store.canonical(name)
             where = f"{self._location}: layer {info.index} ({name})"
             if key in failures:
                 raise failures[key]
             if key in results:
-                yield info, results[key]
+                result, digests = results[key]
             elif key in store.files:  # a layer small or odd enough to be kept as a file
-                yield info, run_scanner(scanner, io.BytesIO(store.files[key]), where)
+                result, digests = run_scanner(scanner, io.BytesIO(store.files[key]), where, full=True)
             else:
                 raise ImageFormatError("the layer is missing from the archive", where=where)
+            self.verification.check_layer(info, digests, where)
+            yield info, result
 
-    def _read_all(self, scanner: LayerScanner[T]) -> tuple[dict[str, T], dict[str, InspectorError], MemoryStore]:
-        results: dict[str, T] = {}
+    def _read_all(self, scanner: LayerScanner[T]) -> tuple[dict[str, tuple[T, LayerDigests]],
+                                                           dict[str, InspectorError], MemoryStore]:
+        results: dict[str, tuple[T, LayerDigests]] = {}
         failures: dict[str, InspectorError] = {}
         files: dict[str, bytes] = {}
         aliases: dict[str, str] = {}
@@ -84,7 +89,7 @@ class StreamedImage(Image):
         return results, failures, MemoryStore(self._location, files, aliases)
 
     def _read_member(self, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, scanner: LayerScanner[T],
-                     results: dict[str, T], failures: dict[str, InspectorError], files: dict[str, bytes]) -> None:
+                     results: dict[str, tuple[T, LayerDigests]], failures: dict[str, InspectorError], files: dict[str, bytes]) -> None:
         handle = tar.extractfile(member)
         if handle is None:
             return
@@ -94,7 +99,7 @@ class StreamedImage(Image):
             files[name] = data.read()
             return
         try:
-            results[name] = run_scanner(scanner, data, where=f"{self._location}: {name}")
+            results[name] = run_scanner(scanner, data, f"{self._location}: {name}", full=self.verification.full)
         except InspectorError as exc:  # only an error if the chosen image uses this layer
             failures[name] = exc
 
