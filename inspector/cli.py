@@ -12,6 +12,7 @@ import click
 
 from . import __version__, reports
 from .errors import InspectorError
+from .limits import DEFAULT, Limits
 from .fs import build_filesystem
 from .output import FORMATS, renderer, report_tables
 from .sources import open_image
@@ -36,6 +37,12 @@ def _format_options(func: Any) -> Any:
 
 
 def _source_options(func: Any) -> Any:
+    func = click.option("--max-entries", type=click.IntRange(1), default=DEFAULT.max_entries, show_default=True,
+                        help="Refuse images with more tar entries than this (bounds memory).")(func)
+    func = click.option("--max-depth", type=click.IntRange(1), default=DEFAULT.max_depth, show_default=True,
+                        help="Refuse member names deeper than this many directories.")(func)
+    func = click.option("--max-ratio", type=click.IntRange(1), default=DEFAULT.max_ratio, show_default=True,
+                        help="Refuse layers that inflate more than this many times (decompression bombs).")(func)
     func = click.option("--verify", is_flag=True,
                         help="Check every blob and layer against its digest, even where that costs a read "
                              "(exit 3 on a mismatch).")(func)
@@ -73,8 +80,9 @@ def cli() -> None:
 @_source_options
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
                     show_config: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
-                    host: str | None, verify: bool) -> None:
+                    host: str | None, verify: bool, max_entries: int, max_depth: int, max_ratio: int) -> None:
     """Inspect IMAGE: a summary, or one view of it."""
+    limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
                                    ("--executables", show_executables), ("--jre", show_jre),
                                    ("--config", show_config)) if on]
@@ -83,13 +91,13 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     fmt = "json" if as_json else fmt
     engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
     out = _stdout()
-    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify) as img:
+    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as img:
         if files is not None:  # the listing needs no file contents: skip the content probes
-            merged = build_filesystem(img)
+            merged = build_filesystem(img, limits=limits)
             _warn(merged.warnings)
             renderer(fmt).files(merged.entries(files), out)
             return
-        inspection = reports.inspect_image(img)
+        inspection = reports.inspect_image(img, limits)
     _warn(inspection.fs.warnings)
     view = views[0] if views else "summary"
     _render_view(view, inspection, fmt, out)
@@ -107,13 +115,14 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
 @_source_options
 def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ignore: tuple[str, ...],
                  exit_code: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
-                 host: str | None, verify: bool) -> None:
+                 host: str | None, verify: bool, max_entries: int, max_depth: int, max_ratio: int) -> None:
     """Compare two images: executables (or --all entries), config, and a summary per category."""
+    limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
     engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
     options = reports.DiffOptions(all_entries=all_entries, prefix=prefix, ignore=ignore)
-    with open_image(image_a, platform=platform, tag=tag, engine=engine, verify=verify) as first, \
-            open_image(image_b, platform=platform, tag=tag, engine=engine, verify=verify) as second:
-        result = reports.diff_images(first, second, options)
+    with open_image(image_a, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as first, \
+            open_image(image_b, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as second:
+        result = reports.diff_images(first, second, options, limits)
     _emit(result.to_json(), fmt == "json" or as_json, report_tables.diff, _stdout())
     if exit_code and result.different:
         sys.exit(EXIT_DIFFERENT)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import IO, Callable
+
+from ..limits import DEFAULT, Limits
 from ..sources.interface import Image
 from .entry import Entry
 from .layer import ContentProbe, LayerTree, scan_layer
@@ -12,23 +16,24 @@ __all__ = ["ContentProbe", "Entry", "LayerTree", "MergedFS", "Node", "build_file
            "scan_layer", "shared_base"]
 
 
-def build_filesystem(image: Image, probe: ContentProbe | None = None) -> MergedFS:
+def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Limits = DEFAULT) -> MergedFS:
     """Scan every layer of ``image`` once, in one pass over its bytes, and merge them in order."""
     merged = MergedFS()
-    for _info, tree in image.scan_layers(lambda stream: scan_layer(stream, probe)):
+    for _info, tree in image.scan_layers(layer_scanner(probe, limits)):
         assert tree is not None
         merged.apply(tree)
     return merged
 
 
-def build_filesystems(first: Image, second: Image, probe: ContentProbe | None = None) -> tuple[MergedFS, MergedFS]:
+def build_filesystems(first: Image, second: Image, probe: ContentProbe | None = None,
+                      limits: Limits = DEFAULT) -> tuple[MergedFS, MergedFS]:
     """Build two images' filesystems, reading the base layers they share (same diff IDs) only once.
 
     The merged view after the shared layers is copied in memory instead of being read again from
     the second image; a one-pass source, whose layers are unknown until read, shares nothing.
     """
     shared = shared_base(first.known_diff_ids(), second.known_diff_ids())
-    scanner = lambda stream: scan_layer(stream, probe)  # noqa: E731
+    scanner = layer_scanner(probe, limits)
     merged_first = MergedFS()
     base = MergedFS() if shared == 0 else None
     for _info, tree in first.scan_layers(scanner):
@@ -44,6 +49,19 @@ def build_filesystems(first: Image, second: Image, probe: ContentProbe | None = 
             assert tree is not None
             merged_second.apply(tree)
     return merged_first, merged_second
+
+
+def layer_scanner(probe: ContentProbe | None, limits: Limits) -> Callable[[IO[bytes]], LayerTree]:
+    """A scanner for one image's layers: the entry limit counts over all of them, in arrival order."""
+    seen = 0
+
+    def scan(stream: IO[bytes]) -> LayerTree:
+        nonlocal seen
+        tree = scan_layer(stream, probe, replace(limits, max_entries=max(0, limits.max_entries - seen)))
+        seen += tree.entries
+        return tree
+
+    return scan
 
 
 def shared_base(first: list[str | None] | None, second: list[str | None] | None) -> int:

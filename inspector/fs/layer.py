@@ -14,6 +14,7 @@ import zlib
 from typing import IO, Any, Callable
 
 from ..errors import ImageFormatError
+from ..limits import DEFAULT, Limits
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, LayerSlot, Node
 from .paths import normalize, to_absolute
 
@@ -63,7 +64,7 @@ class LayerTree:
         return node
 
 
-def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None) -> LayerTree:
+def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Limits = DEFAULT) -> LayerTree:
     """Read a whole uncompressed layer tar from ``stream``, front to back, once.
 
     ``stream`` must be seekable, at least forward (``sources.reader.ForwardReader`` makes any
@@ -78,7 +79,10 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None) -> LayerTre
                 break
             tar.members.clear()  # tarfile keeps every header it read; we need none of them
             tree.entries += 1
-            _apply_member(tree, member, tar, probe)
+            if tree.entries > limits.max_entries:
+                raise ImageFormatError(f"the layer has more than {limits.max_entries:,} entries "
+                                       "(raise the limit with --max-entries)")
+            _apply_member(tree, member, tar, probe, limits)
         tree.size = tar.offset
         _check_complete(stream, tar.offset)
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
@@ -105,9 +109,12 @@ def _check_complete(stream: IO[bytes], offset: int) -> None:
 
 
 def _apply_member(tree: LayerTree, member: tarfile.TarInfo, tar: tarfile.TarFile,
-                  probe: ContentProbe | None) -> None:
+                  probe: ContentProbe | None, limits: Limits) -> None:
     index = tree.slot
     parts = normalize(member.name)
+    if len(parts) > limits.max_depth:
+        raise ImageFormatError(f"a member name is {len(parts):,} directories deep, more than {limits.max_depth:,} "
+                               f"(raise the limit with --max-depth): {member.name[:80]}…")
     if not parts:
         return  # the root directory's own entry: the engine skips it
     base = parts[-1]

@@ -59,9 +59,10 @@ def summary(data: dict[str, Any], out: TextIO) -> None:
     checked = data.get("verification")
     if checked:
         total = checked["layers_checked"] + checked["layers_unchecked"]
-        out.write(f"\nverified: {checked['layers_checked']} of {total} layers against their diff_id, "
-                  f"{checked['blobs_checked']} blobs, {checked['documents_checked']} configs and manifests"
-                  + ("" if checked["full"] else " (--verify checks everything)") + "\n")
+        text = (f"verified: {checked['layers_checked']} of {total} layers against their diff_id, "
+                f"{checked['blobs_checked']} blobs, {checked['documents_checked']} configs and manifests"
+                + ("" if checked["full"] else " (--verify checks everything)"))
+        out.write("\n" + _wrap(text, WIDTH) + "\n")
 
 
 def entrypoint(entry: dict[str, Any], out: TextIO) -> None:

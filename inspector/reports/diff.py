@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..fs import build_filesystems
+from ..limits import DEFAULT, Limits
 from ..fs.entry import Entry
 from ..fs.node import FILE, Node
 from ..fs.paths import normalize, to_absolute
@@ -56,10 +57,10 @@ class DiffResult:
                 "changed": self.changed, "config": self.config, "summary": self.summary}
 
 
-def diff_images(first: Image, second: Image, options: DiffOptions) -> DiffResult:
+def diff_images(first: Image, second: Image, options: DiffOptions, limits: Limits = DEFAULT) -> DiffResult:
     """Read both images (shared base layers once) and compare them."""
     probe = make_probe(_hash_filter(options))
-    fs_a, fs_b = build_filesystems(first, second, probe)
+    fs_a, fs_b = build_filesystems(first, second, probe, limits)
     a = Inspection(first.meta, fs_a, fs_a.size)
     b = Inspection(second.meta, fs_b, fs_b.size)
     return compare(a, b, options)

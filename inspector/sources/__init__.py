@@ -6,6 +6,7 @@ import os
 import stat
 import sys
 
+from ..limits import DEFAULT, Limits
 from ..errors import BadReferenceError, EngineError, ImageFormatError
 from .compression import peekable, sniff
 from .engine import EngineOptions, open_engine_image
@@ -22,7 +23,7 @@ __all__ = ["EngineOptions", "Image", "ImageMeta", "LayerInfo", "LayerScanner", "
 
 
 def open_image(reference: str | Reference, *, platform: str | None = None, tag: str | None = None,
-               engine: EngineOptions | None = None, verify: bool = False) -> Image:
+               engine: EngineOptions | None = None, verify: bool = False, limits: Limits = DEFAULT) -> Image:
     """Open an image from any source: an archive, an OCI layout, standard input or the engine.
 
     ``verify`` checks every blob and layer against its digest even where that costs an extra read;
@@ -36,17 +37,18 @@ def open_image(reference: str | Reference, *, platform: str | None = None, tag: 
                         platform_explicit=platform is not None)
     if ref.transport == "docker":
         if isinstance(reference, str) and reference.startswith(("docker:", "docker-daemon:")):
-            return open_engine_image(ref.location, selector, engine, verification)
+            return open_engine_image(ref.location, selector, engine, verification, limits)
         try:  # a bare name: an image for the engine, or maybe a mistyped path
-            return open_engine_image(ref.location, selector, engine, verification)
+            return open_engine_image(ref.location, selector, engine, verification, limits)
         except EngineError as exc:
             raise EngineError(f"no file or directory {ref.location!r}, and from the Docker engine: {exc}") from exc
     if ref.transport == "stdin":
-        return StreamedImage(sys.stdin.buffer, "<stdin>", selector, "-", "docker-archive", verification=verification)
-    return _open_path(ref, selector, verification)
+        return StreamedImage(sys.stdin.buffer, "<stdin>", selector, "-", "docker-archive",
+                             verification=verification, limits=limits)
+    return _open_path(ref, selector, verification, limits)
 
 
-def _open_path(ref: Reference, selector: Selector, verification: Verification) -> Image:
+def _open_path(ref: Reference, selector: Selector, verification: Verification, limits: Limits) -> Image:
     path = ref.location
     try:
         info = os.stat(path)
@@ -55,7 +57,7 @@ def _open_path(ref: Reference, selector: Selector, verification: Verification) -
     if stat.S_ISDIR(info.st_mode):
         if ref.transport in ("docker-archive", "oci-archive"):
             raise BadReferenceError(f"{ref.transport}: expects a file, this is a directory", where=path)
-        return _stored(DirStore(path), selector, ref, "oci", verification)
+        return _stored(DirStore(path), selector, ref, "oci", verification, limits)
     if ref.transport == "oci":
         raise BadReferenceError("oci: expects a directory (use oci-archive: for a tar)", where=path)
     try:
@@ -64,14 +66,15 @@ def _open_path(ref: Reference, selector: Selector, verification: Verification) -
         raise BadReferenceError(f"cannot open: {exc.strerror}", where=path) from exc
     source = ref.transport if ref.transport != "path" else "archive"
     if not stat.S_ISREG(info.st_mode):  # a FIFO or character device: one pass only
-        return StreamedImage(handle, path, selector, str(ref), source, verification=verification)
+        return StreamedImage(handle, path, selector, str(ref), source, verification=verification, limits=limits)
     buffered = peekable(handle)
     if sniff(buffered.peek(8)[:8]) != "none":  # `docker save | gzip`: only a forward pass is possible
-        return StreamedImage(buffered, path, selector, str(ref), source, verification=verification)
-    return _stored(TarStore(path, fileobj=buffered), selector, ref, source, verification)
+        return StreamedImage(buffered, path, selector, str(ref), source, verification=verification, limits=limits)
+    return _stored(TarStore(path, fileobj=buffered), selector, ref, source, verification, limits)
 
 
-def _stored(store: Store, selector: Selector, ref: Reference, source: str, verification: Verification) -> Image:
+def _stored(store: Store, selector: Selector, ref: Reference, source: str, verification: Verification,
+            limits: Limits) -> Image:
     try:
         resolved = resolve(store, selector, str(ref), source, verification)
     except BaseException:
@@ -80,4 +83,4 @@ def _stored(store: Store, selector: Selector, ref: Reference, source: str, verif
     if source == "archive":
         resolved.meta.source = "oci-archive" if store.exists("oci-layout") and not store.exists("manifest.json") \
             else "docker-archive"
-    return StoredImage(store, resolved, verification)
+    return StoredImage(store, resolved, verification, limits)

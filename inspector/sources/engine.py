@@ -16,6 +16,7 @@ from ..errors import EngineError
 from .layout import Selector
 from .platforms import Platform
 from .progress import Progress
+from ..limits import DEFAULT, Limits
 from .stream import StreamedImage
 from .verify import Verification
 
@@ -34,7 +35,7 @@ class EngineOptions:
 
 
 def open_engine_image(name: str, selector: Selector, options: EngineOptions | None = None,
-                      verification: Verification | None = None) -> StreamedImage:
+                      verification: Verification | None = None, limits: Limits = DEFAULT) -> StreamedImage:
     """Find (or pull) ``name`` in the engine and return its ``docker save`` stream as an image."""
     options = options or EngineOptions()
     if not name:
@@ -47,7 +48,7 @@ def open_engine_image(name: str, selector: Selector, options: EngineOptions | No
     rootfs = attrs.get("RootFS") if isinstance(attrs.get("RootFS"), dict) else {}
     diff_ids = rootfs.get("Layers") if isinstance(rootfs.get("Layers"), list) else None
     return StreamedImage(stream, f"docker:{name}", image_selector, f"docker:{name}", "docker", diff_ids=diff_ids,
-                         verification=verification)
+                         verification=verification, limits=limits)
 
 
 def connect(host: str | None = None) -> Any:

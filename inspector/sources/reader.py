@@ -11,16 +11,34 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 CHUNK = 1 << 20
+
+
+class CountingReader(io.RawIOBase):
+    """Counts the stored bytes a decompressor consumes, to bound the inflation ratio."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self._inner = inner
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = _readinto(self._inner, buffer)
+        self.count += count
+        return count
 
 
 class ForwardReader(io.RawIOBase):
     """Read ``inner`` front to back; forward seeks read (and hash) the bytes they skip."""
 
-    def __init__(self, inner: IO[bytes], hash_it: bool = False) -> None:
+    def __init__(self, inner: IO[bytes], hash_it: bool = False,
+                 budget: "Callable[[int], None] | None" = None) -> None:
         self._inner = inner
+        self._budget = budget  # called with the bytes read so far; raises to stop a decompression bomb
         self._pos = 0
         self._scratch = memoryview(bytearray(CHUNK))
         self._hasher = hashlib.sha256() if hash_it else None
@@ -39,6 +57,8 @@ class ForwardReader(io.RawIOBase):
         if count and self._hasher is not None:
             self._hasher.update(memoryview(buffer)[:count])
         self._pos += count
+        if self._budget is not None:
+            self._budget(self._pos)
         return count
 
     def seek(self, pos: int, whence: int = 0) -> int:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from typing import IO, Callable, Iterator
+
+from ..limits import DEFAULT, Limits
 
 from ..errors import ImageFormatError, InspectorError
 from .compression import open_uncompressed
-from .reader import ForwardReader
+from .reader import CountingReader, ForwardReader
 from .verify import LayerDigests, Verification
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved
@@ -16,7 +19,9 @@ from .store import Store
 class StoredImage(Image):
     """Reads each layer when it is its turn, so only one layer is ever open."""
 
-    def __init__(self, store: Store, resolved: Resolved, verification: Verification) -> None:
+    def __init__(self, store: Store, resolved: Resolved, verification: Verification,
+                 limits: Limits = DEFAULT) -> None:
+        self._limits = limits
         self._store = store
         self._resolved = resolved
         self.verification = verification
@@ -33,7 +38,7 @@ class StoredImage(Image):
                 continue
             where = f"{self._store.location}: layer {info.index} ({name})"
             with self._store.open(name) as raw:
-                result, digests = run_scanner(scanner, raw, where, full=self.verification.full)
+                result, digests = run_scanner(scanner, raw, where, self.verification.full, self._limits)
             self.verification.check_layer(info, digests, where)
             yield info, result
 
@@ -44,7 +49,8 @@ class StoredImage(Image):
         self._store.close()
 
 
-def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str, full: bool = False) -> tuple[T, LayerDigests]:
+def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str, full: bool = False,
+                limits: Limits = DEFAULT) -> tuple[T, LayerDigests]:
     """Decompress and scan one layer, naming the layer in any error.
 
     Bytes that must pass through us anyway (compressed or one-pass) are hashed on the way, so the
@@ -52,10 +58,12 @@ def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str, full: bool
     """
     try:
         blob = ForwardReader(raw, hash_it=True) if full else None
-        stream = open_uncompressed(blob or raw)
-        if blob is None and stream is raw and _really_seekable(raw):
-            return scanner(stream), LayerDigests()
-        reader = ForwardReader(stream, hash_it=True)
+        stored = CountingReader(blob or raw)
+        stream = open_uncompressed(io.BufferedReader(stored, buffer_size=1 << 20))
+        if blob is None and stream.raw is stored and _really_seekable(raw):  # type: ignore[attr-defined]
+            raw.seek(0)  # uncompressed and seekable: hand tarfile the original, so it can really seek
+            return scanner(raw), LayerDigests()
+        reader = ForwardReader(stream, hash_it=True, budget=_ratio_guard(stored, limits))
         result = scanner(reader)  # type: ignore[arg-type]
         reader.drain()
         if blob is not None:
@@ -67,6 +75,18 @@ def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str, full: bool
         raise
     except (OSError, EOFError, ValueError) as exc:
         raise ImageFormatError(f"cannot read layer: {exc}", where=where) from exc
+
+
+def _ratio_guard(stored: CountingReader, limits: Limits) -> Callable[[int], None]:
+    """Stop a layer that inflates beyond ``limits.max_ratio`` times its stored size (a gzip bomb)."""
+
+    def check(inflated: int) -> None:
+        if inflated > limits.ratio_grace and inflated > limits.max_ratio * max(stored.count, 1):
+            raise ImageFormatError(f"the layer inflates more than {limits.max_ratio} times its stored size "
+                                   f"({stored.count:,} bytes → over {inflated:,}): a decompression bomb? "
+                                   "(raise the limit with --max-ratio)")
+
+    return check
 
 
 def _really_seekable(stream: IO[bytes]) -> bool:

@@ -18,6 +18,7 @@ from .compression import open_uncompressed, peekable, sniff
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved, Selector, resolve
 from .store import MAX_JSON_BYTES, MemoryStore
+from ..limits import DEFAULT, Limits
 from .stored import run_scanner
 from .verify import LayerDigests, Verification
 
@@ -28,8 +29,10 @@ class StreamedImage(Image):
     """An image archive that can be read only once, from start to end (``docker save | gzip`` too)."""
 
     def __init__(self, stream: IO[bytes], location: str, selector: Selector, reference: str, source: str,
-                 diff_ids: list[str | None] | None = None, verification: Verification | None = None) -> None:
+                 diff_ids: list[str | None] | None = None, verification: Verification | None = None,
+                 limits: Limits = DEFAULT) -> None:
         self.verification = verification or Verification()
+        self._limits = limits
         self._stream = stream
         self._diff_ids = diff_ids
         self._location = location
@@ -99,7 +102,8 @@ class StreamedImage(Image):
             files[name] = data.read()
             return
         try:
-            results[name] = run_scanner(scanner, data, f"{self._location}: {name}", full=self.verification.full)
+            results[name] = run_scanner(scanner, data, f"{self._location}: {name}", self.verification.full,
+                                        self._limits)
         except InspectorError as exc:  # only an error if the chosen image uses this layer
             failures[name] = exc
 
