@@ -55,7 +55,7 @@ def summary(data: dict[str, Any], out: TextIO) -> None:
               f"setuid {counts['setuid']}, setgid {counts['setgid']}, with capabilities {counts['capabilities']}\n\n")
     jre(data["jre"], out)
     out.write("\n")
-    bin_listing(data["bin"], [], out)
+    bin_listing(data["bin"], [], out, limit=SUMMARY_BIN_ROWS)
     checked = data.get("verification")
     if checked:
         total = checked["layers_checked"] + checked["layers_unchecked"]
@@ -96,7 +96,10 @@ def jre_details(runtimes: list[dict[str, Any]], out: TextIO) -> None:
         _pairs([("vendor", runtime["vendor"]), ("tools", runtime["tools"]), ("evidence", "; ".join(runtime["evidence"]))], out)
 
 
-def bin_listing(data: dict[str, Any], entries: Iterable[Entry], out: TextIO) -> None:
+SUMMARY_BIN_ROWS = 20  # the summary shows the start of /bin; --bin shows all of it
+
+
+def bin_listing(data: dict[str, Any], entries: Iterable[Entry], out: TextIO, limit: int | None = None) -> None:
     if not data["exists"]:
         out.write(f"{data['path']}: does not exist in this image\n")
         return
@@ -105,7 +108,9 @@ def bin_listing(data: dict[str, Any], entries: Iterable[Entry], out: TextIO) -> 
         header += f" is a symlink to {data['symlink_to']}; listing {data['resolved']}"
     listed = list(entries) or [Entry(**_entry_args(e)) for e in data["entries"]]
     out.write(f"{header}: {len(listed)} entries" + (" (empty)" if not listed else "") + "\n")
-    TableRenderer().files(listed, out)
+    TableRenderer().files(listed[:limit] if limit else listed, out)
+    if limit and len(listed) > limit:
+        out.write(f"… and {len(listed) - limit} more (inspect-image IMAGE --bin lists them all)\n")
 
 
 def _entry_args(e: dict[str, Any]) -> dict[str, Any]:
