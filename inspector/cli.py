@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from . import __version__, reports
+from . import __version__, export, reports
 from .errors import InspectorError
 from .limits import DEFAULT, Limits
 from .fs import build_filesystem
@@ -126,6 +126,54 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
     _emit(result.to_json(), fmt == "json" or as_json, report_tables.diff, _stdout())
     if exit_code and result.different:
         sys.exit(EXIT_DIFFERENT)
+
+
+@cli.command("cat")
+@click.argument("image")
+@click.argument("path")
+@_source_options
+def cat_command(image: str, path: str, platform: str | None, tag: str | None, pull: str, host: str | None,
+                verify: bool, max_entries: int, max_depth: int, max_ratio: int) -> None:
+    """Write the content of PATH in IMAGE to stdout (symlinks followed inside the image only)."""
+    limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
+    engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
+    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as img:
+        export.cat_file(img, path, sys.stdout.buffer, limits)
+        sys.stdout.buffer.flush()
+
+
+@cli.command("export")
+@click.argument("image")
+@click.argument("dest")
+@click.option("--path", "prefix", default="/", metavar="PATH", help="Export only this subtree.")
+@click.option("--devices", is_flag=True, help="Create device nodes too (needs root); skipped by default.")
+@click.option("--special-bits", is_flag=True, help="Keep setuid/setgid bits on exported files.")
+@_source_options
+def export_command(image: str, dest: str, prefix: str, devices: bool, special_bits: bool, platform: str | None,
+                   tag: str | None, pull: str, host: str | None, verify: bool, max_entries: int, max_depth: int,
+                   max_ratio: int) -> None:
+    """Write the merged tree of IMAGE (or --path) to DEST: a new or empty directory, a .tar file, or - for
+    a tar on stdout. Never writes outside DEST and never follows a link it created."""
+    limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
+    engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
+    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as img:
+        if dest == "-" or dest.endswith(".tar"):
+            with (open(dest, "xb") if dest != "-" else _nullcontext(sys.stdout.buffer)) as out:
+                stats = export.export_tree(img, export.TarWriter(out), prefix, limits)
+        else:
+            writer = export.DirWriter(dest, devices=devices, special_bits=special_bits)
+            stats = export.export_tree(img, writer, prefix, limits)
+            if writer.skipped_devices:
+                click.echo(f"inspect-image: note: {writer.skipped_devices} device nodes not created "
+                           "(use --devices as root)", err=True)
+    if dest != "-":
+        click.echo(f"exported {stats.entries} entries ({stats.files} files, {stats.bytes:,} bytes) to {dest}", err=True)
+
+
+def _nullcontext(value: Any) -> Any:
+    import contextlib
+
+    return contextlib.nullcontext(value)
 
 
 def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any) -> None:

@@ -219,7 +219,7 @@ def test_hardlink_content_read_through_the_api_survives_the_whiteout(image_write
         [whiteout("a/f")],
     ]))
 
-    def probe(path, node):
+    def probe(path, node, member):
         return lambda stream: stream.read()
 
     with inspector.open_image(ref) as img:

@@ -22,9 +22,9 @@ WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 IMPLIED_DIR_MODE = 0o755
 
-#: Given a regular file's path and node, return a reader for its bytes (or None to skip them).
-#: The reader's result is stored in ``node.content`` and shared with hardlinks to the file.
-ContentProbe = Callable[[str, Node], "Callable[[IO[bytes]], Any] | None"]
+#: Given a regular file's path, node and tar header, return a reader for its bytes (or None to skip
+#: them). The reader's result is stored in ``node.content`` and shared with hardlinks to the file.
+ContentProbe = Callable[[str, Node, tarfile.TarInfo], "Callable[[IO[bytes]], Any] | None"]
 
 _TYPES = {
     tarfile.REGTYPE: FILE,
@@ -129,7 +129,7 @@ def _apply_member(tree: LayerTree, member: tarfile.TarInfo, tar: tarfile.TarFile
         return
     parent.children[base] = node  # type: ignore[index]
     if node.kind == FILE and probe is not None and node.hardlink_to is None:
-        reader = probe(to_absolute(parts), node)
+        reader = probe(to_absolute(parts), node, member)
         if reader is not None:
             fileobj = tar.extractfile(member)
             if fileobj is not None:

@@ -8,7 +8,7 @@ from typing import Any
 from ..fs.entry import Entry
 from ..fs.node import DIR, SYMLINK
 from .interface import Inspection
-from .links import follow
+from ..fs.links import follow
 
 
 @dataclass

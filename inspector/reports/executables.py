@@ -11,7 +11,7 @@ from ..fs.node import FILE, SYMLINK
 from . import capabilities
 from .facts import FileFacts
 from .interface import Inspection
-from .links import follow
+from ..fs.links import follow
 
 BIN_DIRS = {"bin", "sbin"}
 

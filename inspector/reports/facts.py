@@ -74,7 +74,7 @@ def make_probe(hash_filter: HashFilter | None = None) -> Callable[[str, Node], C
     Every file is read at most once, as it streams past; hashing rides on the same read.
     """
 
-    def probe(path: str, node: Node) -> Callable[[IO[bytes]], FileFacts] | None:
+    def probe(path: str, node: Node, member: Any = None) -> Callable[[IO[bytes]], FileFacts] | None:
         name = posixpath.basename(path)
         digest = hash_filter is not None and hash_filter(path, node)
         if node.mode & 0o111:

@@ -15,7 +15,7 @@ from typing import Any
 from ..fs.node import DIR, FILE
 from .facts import FileFacts
 from .interface import Inspection
-from .links import follow
+from ..fs.links import follow
 
 #: IMPLEMENTOR (or libjvm vendor string) → distribution name
 DISTRIBUTIONS = {

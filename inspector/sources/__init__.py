@@ -69,7 +69,8 @@ def _open_path(ref: Reference, selector: Selector, verification: Verification, l
         return StreamedImage(handle, path, selector, str(ref), source, verification=verification, limits=limits)
     buffered = peekable(handle)
     if sniff(buffered.peek(8)[:8]) != "none":  # `docker save | gzip`: only a forward pass is possible
-        return StreamedImage(buffered, path, selector, str(ref), source, verification=verification, limits=limits)
+        return StreamedImage(buffered, path, selector, str(ref), source, verification=verification, limits=limits,
+                             reopen=lambda: open(path, "rb"))
     return _stored(TarStore(path, fileobj=buffered), selector, ref, source, verification, limits)
 
 

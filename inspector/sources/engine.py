@@ -44,11 +44,12 @@ def open_engine_image(name: str, selector: Selector, options: EngineOptions | No
     progress = Progress(enabled=options.progress)
     attrs = _ensure_present(client, name, selector, options, progress)
     stream = _save_stream(client, name, attrs, progress)
+    reopen = lambda: _save_stream(client, name, attrs, Progress(enabled=options.progress))  # noqa: E731
     image_selector = Selector(tag=None, platform=selector.platform, platform_explicit=selector.platform_explicit)
     rootfs = attrs.get("RootFS") if isinstance(attrs.get("RootFS"), dict) else {}
     diff_ids = rootfs.get("Layers") if isinstance(rootfs.get("Layers"), list) else None
     return StreamedImage(stream, f"docker:{name}", image_selector, f"docker:{name}", "docker", diff_ids=diff_ids,
-                         verification=verification, limits=limits)
+                         verification=verification, limits=limits, reopen=reopen)
 
 
 def connect(host: str | None = None) -> Any:

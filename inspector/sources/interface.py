@@ -68,6 +68,17 @@ class Image(ABC):
         cannot skip bytes that are streaming past anyway; they may still yield a result.
         """
 
+    def read_layers(self, wanted: set[int], consumer: Callable[[LayerInfo, IO[bytes]], None]) -> None:
+        """Hand ``consumer`` the uncompressed tar stream of each wanted layer, after ``scan_layers``.
+
+        The second look that ``cat`` and ``export`` need once the merged view says which layer
+        holds which file. Sources that cannot be read twice (standard input, a FIFO) refuse.
+        """
+        from ..errors import InspectorError
+
+        raise InspectorError("this source can be read only once; save the image to a file first "
+                             "(docker save -o image.tar NAME)")
+
     def known_diff_ids(self) -> list[str | None] | None:
         """The layers' diff IDs if known before reading them (None for a one-pass stream)."""
         return None

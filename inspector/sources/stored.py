@@ -42,6 +42,13 @@ class StoredImage(Image):
             self.verification.check_layer(info, digests, where)
             yield info, result
 
+    def read_layers(self, wanted: set[int], consumer: Callable[[LayerInfo, IO[bytes]], None]) -> None:
+        for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
+            if info.index in wanted:
+                where = f"{self._store.location}: layer {info.index} ({name})"
+                with self._store.open(name) as raw:
+                    _guarded(lambda: consumer(info, tar_stream(raw)), where)
+
     def known_diff_ids(self) -> list[str | None]:
         return [layer.diff_id for layer in self._resolved.meta.layers]
 
@@ -56,19 +63,36 @@ def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str, full: bool
     Bytes that must pass through us anyway (compressed or one-pass) are hashed on the way, so the
     diff ID can be checked; a seekable uncompressed layer is skipped through unless ``full``.
     """
+    return _guarded(lambda: _scan(scanner, raw, full, limits), where)
+
+
+def _scan(scanner: LayerScanner[T], raw: IO[bytes], full: bool, limits: Limits) -> tuple[T, LayerDigests]:
+    blob = ForwardReader(raw, hash_it=True) if full else None
+    stored = CountingReader(blob or raw)
+    stream = open_uncompressed(io.BufferedReader(stored, buffer_size=1 << 20))
+    if blob is None and stream.raw is stored and _really_seekable(raw):  # type: ignore[attr-defined]
+        raw.seek(0)  # uncompressed and seekable: hand tarfile the original, so it can really seek
+        return scanner(raw), LayerDigests()
+    reader = ForwardReader(stream, hash_it=True, budget=_ratio_guard(stored, limits))
+    result = scanner(reader)  # type: ignore[arg-type]
+    reader.drain()
+    if blob is not None:
+        blob.drain()
+    return result, LayerDigests(diff_id=reader.digest(), blob=blob.digest() if blob else None)
+
+
+def tar_stream(raw: IO[bytes]) -> IO[bytes]:
+    """The uncompressed tar of a stored blob, seekable at least forward (what ``scan_layer`` wants)."""
+    stream = open_uncompressed(raw)
+    if stream is raw and _really_seekable(raw):
+        return raw
+    return ForwardReader(stream)  # type: ignore[return-value]
+
+
+def _guarded(action: Callable[[], T], where: str) -> T:
+    """Run ``action`` with errors reported as one line naming the layer."""
     try:
-        blob = ForwardReader(raw, hash_it=True) if full else None
-        stored = CountingReader(blob or raw)
-        stream = open_uncompressed(io.BufferedReader(stored, buffer_size=1 << 20))
-        if blob is None and stream.raw is stored and _really_seekable(raw):  # type: ignore[attr-defined]
-            raw.seek(0)  # uncompressed and seekable: hand tarfile the original, so it can really seek
-            return scanner(raw), LayerDigests()
-        reader = ForwardReader(stream, hash_it=True, budget=_ratio_guard(stored, limits))
-        result = scanner(reader)  # type: ignore[arg-type]
-        reader.drain()
-        if blob is not None:
-            blob.drain()
-        return result, LayerDigests(diff_id=reader.digest(), blob=blob.digest() if blob else None)
+        return action()
     except InspectorError as exc:
         if exc.where is None:
             raise type(exc)(str(exc), where=where) from exc

@@ -19,6 +19,7 @@ from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved, Selector, resolve
 from .store import MAX_JSON_BYTES, MemoryStore
 from ..limits import DEFAULT, Limits
+from .reader import ForwardReader
 from .stored import run_scanner
 from .verify import LayerDigests, Verification
 
@@ -30,7 +31,8 @@ class StreamedImage(Image):
 
     def __init__(self, stream: IO[bytes], location: str, selector: Selector, reference: str, source: str,
                  diff_ids: list[str | None] | None = None, verification: Verification | None = None,
-                 limits: Limits = DEFAULT) -> None:
+                 limits: Limits = DEFAULT, reopen: Callable[[], IO[bytes]] | None = None) -> None:
+        self._reopen = reopen  # a fresh copy of the same stream, for a second look (None: impossible)
         self.verification = verification or Verification()
         self._limits = limits
         self._stream = stream
@@ -40,6 +42,7 @@ class StreamedImage(Image):
         self._reference = reference
         self._source = source
         self._resolved: Resolved | None = None
+        self._canonical: Callable[[str], str] = _clean
         self._consumed = False
 
     @property
@@ -56,6 +59,7 @@ class StreamedImage(Image):
             raise InspectorError("a one-pass stream can be read only once", where=self._location)
         self._consumed = True
         results, failures, store = self._read_all(scanner)
+        self._canonical = store.canonical
         self._resolved = resolve(store, self._selector, self._reference, self._source, self.verification)
         for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
             key = store.canonical(name)
@@ -106,6 +110,24 @@ class StreamedImage(Image):
                                         self._limits)
         except InspectorError as exc:  # only an error if the chosen image uses this layer
             failures[name] = exc
+
+    def read_layers(self, wanted: set[int], consumer: Callable[[LayerInfo, IO[bytes]], None]) -> None:
+        """Stream the archive again; its layer members are known by name from the first pass."""
+        if self._reopen is None or self._resolved is None:
+            super().read_layers(wanted, consumer)
+            return
+        by_name = {self._canonical(name): info for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names)
+                   if info.index in wanted}
+        try:
+            with tarfile.open(fileobj=open_uncompressed(self._reopen()), mode="r|") as tar:
+                for member in tar:
+                    info = by_name.get(_clean(member.name))
+                    handle = tar.extractfile(member) if info is not None and member.isfile() else None
+                    if handle is not None:
+                        assert info is not None
+                        consumer(info, ForwardReader(open_uncompressed(handle)))  # type: ignore[arg-type]
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ImageFormatError(f"the archive is truncated or not a tar: {exc}", where=self._location) from exc
 
     def known_diff_ids(self) -> list[str | None] | None:
         return self._diff_ids

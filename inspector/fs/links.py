@@ -5,9 +5,8 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from ..fs import MergedFS
-from ..fs.node import SYMLINK, Node
-from ..fs.merge import MAX_SYMLINK_HOPS
+from .merge import MAX_SYMLINK_HOPS, MergedFS
+from .node import SYMLINK, Node
 
 
 @dataclass

@@ -1,0 +1,45 @@
+"""Where a file's bytes live: the layer and tar member that wrote them.
+
+``cat`` and ``export`` first build the merged view, which says which layer's member holds each
+surviving file (hardlinks share their source's origin); then they read just those layers again.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from dataclasses import dataclass
+from typing import IO, Callable
+
+from ..fs.node import LayerSlot, Node
+
+
+@dataclass(frozen=True)
+class Origin:
+    slot: LayerSlot  # the layer; its index is known once merged
+    offset: int  # the member's header offset in that layer's tar: unique, unlike names
+
+    @property
+    def layer(self) -> int:
+        return self.slot.index
+
+
+def origin_probe(path: str, node: Node, member: tarfile.TarInfo) -> Callable[[IO[bytes]], Origin]:
+    """A content probe that reads nothing and remembers where the bytes are."""
+    origin = Origin(node.layer, member.offset)
+    return lambda _stream: origin
+
+
+def copy_members(stream: IO[bytes], wanted: set[int], sink: Callable[[int, IO[bytes]], None]) -> None:
+    """Hand ``sink`` the content of each member of a layer tar whose header offset is in ``wanted``."""
+    tar = tarfile.open(fileobj=stream, mode="r:")
+    remaining = set(wanted)
+    while remaining:
+        member = tar.next()
+        if member is None:
+            break
+        tar.members.clear()
+        if member.offset in remaining:
+            remaining.discard(member.offset)
+            handle = tar.extractfile(member)
+            if handle is not None:
+                sink(member.offset, handle)
