@@ -14,6 +14,7 @@ from . import __version__, export, reports
 from .errors import InspectorError
 from .limits import DEFAULT, Limits
 from .fs import build_filesystem
+from .fs.cache import BARE, CacheUse, LayerCache
 from .output import FORMATS, renderer, report_tables
 from .sources import open_image
 from .sources.engine import PULL_POLICIES, EngineOptions
@@ -37,6 +38,8 @@ def _format_options(func: Any) -> Any:
 
 
 def _source_options(func: Any) -> Any:
+    func = click.option("--no-cache", is_flag=True,
+                        help="Neither read nor write the per-layer cache ($XDG_CACHE_HOME/inspect-image).")(func)
     func = click.option("--max-entries", type=click.IntRange(1), default=DEFAULT.max_entries, show_default=True,
                         help="Refuse images with more tar entries than this (bounds memory).")(func)
     func = click.option("--max-depth", type=click.IntRange(1), default=DEFAULT.max_depth, show_default=True,
@@ -80,7 +83,8 @@ def cli() -> None:
 @_source_options
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
                     show_config: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
-                    host: str | None, verify: bool, max_entries: int, max_depth: int, max_ratio: int) -> None:
+                    host: str | None, verify: bool, max_entries: int, max_depth: int, max_ratio: int,
+                    no_cache: bool) -> None:
     """Inspect IMAGE: a summary, or one view of it."""
     limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
@@ -91,13 +95,16 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     fmt = "json" if as_json else fmt
     engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
     out = _stdout()
-    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as img:
+    store = _cache(no_cache, verify)
+    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits,
+                    cache=store) as img:
         if files is not None:  # the listing needs no file contents: skip the content probes
-            merged = build_filesystem(img, limits=limits)
+            use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC.name,)) if store else None
+            merged = build_filesystem(img, limits=limits, cache=use)
             _warn(merged.warnings)
             renderer(fmt).files(merged.entries(files), out)
             return
-        inspection = reports.inspect_image(img, limits)
+        inspection = reports.inspect_image(img, limits, CacheUse(store, reports.FACTS_CODEC) if store else None)
     _warn(inspection.fs.warnings)
     view = views[0] if views else "summary"
     _render_view(view, inspection, fmt, out)
@@ -115,14 +122,18 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
 @_source_options
 def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ignore: tuple[str, ...],
                  exit_code: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
-                 host: str | None, verify: bool, max_entries: int, max_depth: int, max_ratio: int) -> None:
+                 host: str | None, verify: bool, max_entries: int, max_depth: int, max_ratio: int,
+                 no_cache: bool) -> None:
     """Compare two images: executables (or --all entries), config, and a summary per category."""
     limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
     engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
     options = reports.DiffOptions(all_entries=all_entries, prefix=prefix, ignore=ignore)
-    with open_image(image_a, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as first, \
-            open_image(image_b, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as second:
-        result = reports.diff_images(first, second, options, limits)
+    store = _cache(no_cache, verify)
+    with open_image(image_a, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits,
+                    cache=store) as first, \
+            open_image(image_b, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits,
+                       cache=store) as second:
+        result = reports.diff_images(first, second, options, limits, store)
     _emit(result.to_json(), fmt == "json" or as_json, report_tables.diff, _stdout())
     if exit_code and result.different:
         sys.exit(EXIT_DIFFERENT)
@@ -133,7 +144,7 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
 @click.argument("path")
 @_source_options
 def cat_command(image: str, path: str, platform: str | None, tag: str | None, pull: str, host: str | None,
-                verify: bool, max_entries: int, max_depth: int, max_ratio: int) -> None:
+                verify: bool, max_entries: int, max_depth: int, max_ratio: int, no_cache: bool) -> None:
     """Write the content of PATH in IMAGE to stdout (symlinks followed inside the image only)."""
     limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
     engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
@@ -151,7 +162,7 @@ def cat_command(image: str, path: str, platform: str | None, tag: str | None, pu
 @_source_options
 def export_command(image: str, dest: str, prefix: str, devices: bool, special_bits: bool, platform: str | None,
                    tag: str | None, pull: str, host: str | None, verify: bool, max_entries: int, max_depth: int,
-                   max_ratio: int) -> None:
+                   max_ratio: int, no_cache: bool) -> None:
     """Write the merged tree of IMAGE (or --path) to DEST: a new or empty directory, a .tar file, or - for
     a tar on stdout. Never writes outside DEST and never follows a link it created."""
     limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
@@ -168,6 +179,11 @@ def export_command(image: str, dest: str, prefix: str, devices: bool, special_bi
                            "(use --devices as root)", err=True)
     if dest != "-":
         click.echo(f"exported {stats.entries} entries ({stats.files} files, {stats.bytes:,} bytes) to {dest}", err=True)
+
+
+def _cache(no_cache: bool, verify: bool) -> LayerCache | None:
+    """The per-layer cache, unless refused; --verify reads every byte, so it bypasses the cache too."""
+    return None if no_cache or verify else LayerCache()
 
 
 def _nullcontext(value: Any) -> Any:

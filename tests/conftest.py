@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +18,10 @@ import pytest
 from testdata.imagebuilder import ImageSpec, write_docker_archive, write_oci_layout
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Every CLI run of the suite (ours and the engine tests') shares one fresh layer cache, so results
+# never depend on what an earlier run or the user's own inspections left in ~/.cache/inspect-image.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="inspect-image-test-cache-")
 
 #: Every on-disk layout a fixture image can be written in (see ``write_image``).
 LAYOUTS = (

@@ -50,12 +50,19 @@ def test_changed_content_fails_verify_with_exit_3_naming_the_layer(image_writer,
 
 
 def test_changed_content_is_caught_by_default_where_the_bytes_stream_past(image_writer, run_cli):
-    # a seekable archive skips file data without reading it, so only --verify catches it there;
     # through standard input every byte passes anyway, so the check is free and on by default
     ref = image_writer(SPEC, "legacy", layer_bytes_hook=_flip_byte(b"original"))
-    assert run_cli(ref, "--files")[0] == 0
     with open(ref, "rb") as handle:
-        code, _, err = run_cli("-", "--files", input=handle.read())
+        code, _, err = run_cli("-", "--files", "--no-cache", input=handle.read())
+    assert code == 3 and "layer 1" in err
+
+
+def test_a_seekable_archive_is_hashed_when_its_layers_go_to_the_cache(image_writer, run_cli):
+    # without the cache, file data of a seekable uncompressed layer is skipped, not read: no check;
+    # a layer is only cached once its bytes matched its diff ID, so with the cache they are read
+    ref = image_writer(SPEC, "legacy", layer_bytes_hook=_flip_byte(b"original"))
+    assert run_cli(ref, "--files", "--no-cache")[0] == 0
+    code, _, err = run_cli(ref, "--files")
     assert code == 3 and "layer 1" in err
 
 

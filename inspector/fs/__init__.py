@@ -7,6 +7,7 @@ from typing import IO, Callable
 
 from ..limits import DEFAULT, Limits
 from ..sources.interface import Image
+from .cache import CacheUse
 from .entry import Entry
 from .layer import ContentProbe, LayerTree, scan_layer
 from .merge import MergedFS
@@ -16,10 +17,23 @@ __all__ = ["ContentProbe", "Entry", "LayerTree", "MergedFS", "Node", "build_file
            "scan_layer", "shared_base"]
 
 
-def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Limits = DEFAULT) -> MergedFS:
-    """Scan every layer of ``image`` once, in one pass over its bytes, and merge them in order."""
+def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Limits = DEFAULT,
+                     cache: CacheUse | None = None) -> MergedFS:
+    """Scan every layer of ``image`` once, in one pass over its bytes, and merge them in order.
+
+    With a ``cache``, layers already scanned (by diff ID) are not read at all, and layers read now
+    are stored for next time, but only once their bytes were checked against their diff ID.
+    """
+    cached = cache.lookup(image.known_diff_ids()) if cache else {}
+    if cache is not None:
+        image.verification.hash_layers = True  # so that what we store is known to be what it claims
     merged = MergedFS()
-    for _info, tree in image.scan_layers(layer_scanner(probe, limits)):
+    skip = (lambda info: info.index in cached) if cached else None
+    for info, tree in image.scan_layers(layer_scanner(probe, limits), skip=skip):
+        if info.index in cached:
+            tree = cached[info.index]
+        elif cache is not None and info.diff_id and info.index in image.verification.verified:
+            cache.store.put(info.diff_id, cache.codec, tree)  # before merging: the merge moves its nodes
         assert tree is not None
         merged.apply(tree)
     return merged

@@ -5,13 +5,14 @@ from __future__ import annotations
 from .bin import BinListing, bin_listing
 from .entrypoint import EntrypointResolution, config_fields, resolve_entrypoint
 from .executables import Executable, counts, find_executables
+from .facts import CODEC as FACTS_CODEC
 from .interface import Inspection
 from .jre import JavaRuntime, find_runtimes
 from .shells import ShellVerdict, shell_verdict
 from .summary import image_fields, inspect_image, summary
 
 __all__ = [
-    "BinListing", "EntrypointResolution", "Executable", "Inspection", "JavaRuntime", "ShellVerdict",
+    "FACTS_CODEC", "BinListing", "EntrypointResolution", "Executable", "Inspection", "JavaRuntime", "ShellVerdict",
     "bin_listing", "config_fields", "counts", "find_executables", "find_runtimes", "image_fields",
     "inspect_image", "resolve_entrypoint", "shell_verdict", "summary",
 ]

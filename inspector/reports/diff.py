@@ -10,7 +10,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..fs import build_filesystems
+from ..fs import build_filesystem, build_filesystems
+from ..fs.cache import CacheUse, LayerCache
 from ..limits import DEFAULT, Limits
 from ..fs.entry import Entry
 from ..fs.node import FILE, Node
@@ -18,7 +19,8 @@ from ..fs.paths import normalize, to_absolute
 from ..sources.interface import Image
 from .entrypoint import config_fields
 from .executables import Executable, find_executables
-from .facts import FileFacts, make_probe
+from .facts import CODEC, FileFacts, make_probe
+from .facts import probe as standard_probe
 from .interface import Inspection
 from .jre import find_runtimes
 from .shells import shell_verdict
@@ -57,19 +59,28 @@ class DiffResult:
                 "changed": self.changed, "config": self.config, "summary": self.summary}
 
 
-def diff_images(first: Image, second: Image, options: DiffOptions, limits: Limits = DEFAULT) -> DiffResult:
-    """Read both images (shared base layers once) and compare them."""
-    probe = make_probe(_hash_filter(options))
-    fs_a, fs_b = build_filesystems(first, second, probe, limits)
+def diff_images(first: Image, second: Image, options: DiffOptions, limits: Limits = DEFAULT,
+                cache: LayerCache | None = None) -> DiffResult:
+    """Read both images and compare them; layers the two share are read once.
+
+    Comparing executables needs only what the reports' scan keeps (executables are hashed), so with
+    a cache each image goes through it and the second image's shared layers are cache hits. Without
+    one, or for ``--all`` (every file hashed), the shared base is merged once and copied.
+    """
+    if cache is not None and not options.all_entries:
+        use = CacheUse(cache, CODEC)
+        fs_a = build_filesystem(first, standard_probe, limits, use)
+        fs_b = build_filesystem(second, standard_probe, limits, use)
+    else:
+        probe = make_probe(_hash_filter(options)) if options.all_entries else standard_probe
+        fs_a, fs_b = build_filesystems(first, second, probe, limits)
     a = Inspection(first.meta, fs_a, fs_a.size)
     b = Inspection(second.meta, fs_b, fs_b.size)
     return compare(a, b, options)
 
 
 def _hash_filter(options: DiffOptions) -> Callable[[str, Node], bool]:
-    if options.all_entries:
-        return lambda path, node: options.wanted(path)
-    return lambda path, node: bool(node.mode & 0o111) and options.wanted(path)
+    return lambda path, node: options.wanted(path)
 
 
 def compare(a: Inspection, b: Inspection, options: DiffOptions) -> DiffResult:

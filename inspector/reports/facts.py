@@ -12,9 +12,13 @@ from __future__ import annotations
 import hashlib
 import io
 import posixpath
+import struct
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
 
+from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE, ENUM_P_TYPE_BASE, ENUM_SH_TYPE_BASE
+
+from ..fs.cache import ContentCodec
 from ..fs.node import Node
 
 HEAD_BYTES = 64 << 10  # ELF and program headers, PT_INTERP, a shebang: all near the start
@@ -88,8 +92,28 @@ def make_probe(hash_filter: HashFilter | None = None) -> Callable[[str, Node], C
     return probe
 
 
-#: The probe the reports use when nothing is being compared.
-probe = make_probe()
+#: The probe the reports use: executables are read whole anyway (ELF head and tail), so hashing
+#: them too costs no read and lets ``diff`` compare them from the same (cacheable) scan.
+probe = make_probe(lambda path, node: bool(node.mode & 0o111))
+
+
+def facts_to_json(facts: FileFacts) -> dict[str, Any]:
+    elf = facts.elf
+    return {"kind": facts.kind, "shebang": facts.shebang, "text": facts.text, "vendors": facts.vendors,
+            "sha256": facts.sha256,
+            "elf": None if elf is None else [elf.elf_class, elf.machine, elf.type, elf.interpreter, elf.dynamic,
+                                             elf.stripped]}
+
+
+def facts_from_json(data: dict[str, Any]) -> FileFacts:
+    elf = data.get("elf")
+    return FileFacts(kind=data["kind"], shebang=data.get("shebang"), text=data.get("text"),
+                     vendors=list(data.get("vendors") or []), sha256=data.get("sha256"),
+                     elf=None if elf is None else ElfFacts(*elf))
+
+
+#: How the standard probe's results are cached per layer (``fs.cache``).
+CODEC = ContentCodec("facts", facts_to_json, facts_from_json)
 
 
 def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, text: bool = False,
@@ -139,33 +163,59 @@ def _classify(facts: FileFacts, head: bytes, tail: bytes, size: int) -> None:
 
 
 def parse_elf(head: bytes, tail: bytes, size: int) -> ElfFacts | None:
-    """Parse with pyelftools over a view that holds only the file's head and tail."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
+    """Read the few ELF fields the reports need from the file's head and tail.
 
+    pyelftools' construct-based parser costs about 4 ms per file (measured: 5 s of a 7 s summary of
+    an image with 1,171 ELF files), so the fixed-layout headers are unpacked with ``struct`` here and
+    pyelftools supplies what it is good at: the names of machines and types (``elftools.elf.enums``).
+    """
     view = _SparseFile(head, tail, size)
     try:
-        elf = ELFFile(view)
-        interpreter = None
-        dynamic = False
-        for segment in elf.iter_segments():
-            if segment["p_type"] == "PT_INTERP":
-                interpreter = segment.get_interp_name() or None
-            elif segment["p_type"] == "PT_DYNAMIC":
-                dynamic = True
-        stripped: bool | None = None
-        shoff, shnum, shentsize = elf["e_shoff"], elf["e_shnum"], elf["e_shentsize"]
-        if shoff and view.covers(shoff, shnum * shentsize):
-            stripped = not any(elf.get_section(i)["sh_type"] == "SHT_SYMTAB" for i in range(shnum))
-        elif not shoff:
-            stripped = True
-        return ElfFacts(elf.elfclass, str(elf["e_machine"]), str(elf["e_type"]), interpreter, dynamic, stripped)
-    except (ELFError, ValueError, KeyError, IndexError, TypeError, AttributeError, OSError, UnicodeDecodeError):
+        return _parse_elf(view, size)
+    except (struct.error, ValueError, IndexError, UnicodeDecodeError):
         return None  # a damaged ELF is reported as an ELF we could not parse, never a crash
-    except Exception as exc:  # construct's StreamError and friends
-        if "construct" in type(exc).__module__ or "elftools" in type(exc).__module__:
-            return None
-        raise
+
+
+_ELF_CLASS = {1: 32, 2: 64}
+_ENDIAN = {1: "<", 2: ">"}
+#: e_type, e_machine, e_version, e_entry, e_phoff, e_shoff, e_flags, e_ehsize, e_phentsize, e_phnum,
+#: e_shentsize, e_shnum, e_shstrndx (after the 16-byte e_ident)
+_EHDR = {32: "HHIIIIIHHHHHH", 64: "HHIQQQIHHHHHH"}
+_PHDR_TYPE_OFFSET = {32: ("I", 4, "I", 16), 64: ("Q", 8, "Q", 32)}  # p_offset format/at, p_filesz format/at
+_PT_INTERP, _PT_DYNAMIC, _SHT_SYMTAB = ENUM_P_TYPE_BASE["PT_INTERP"], ENUM_P_TYPE_BASE["PT_DYNAMIC"], \
+    ENUM_SH_TYPE_BASE["SHT_SYMTAB"]
+_MACHINES = {value: name for name, value in ENUM_E_MACHINE.items() if isinstance(value, int)}
+_TYPES = {value: name for name, value in ENUM_E_TYPE.items() if isinstance(value, int)}
+
+
+def _parse_elf(view: "_SparseFile", size: int) -> ElfFacts | None:
+    ident = view.pread(0, 16)
+    bits, order = _ELF_CLASS.get(ident[4]), _ENDIAN.get(ident[5])
+    if bits is None or order is None:
+        return None
+    fields = struct.unpack_from(order + _EHDR[bits], view.pread(16, struct.calcsize(order + _EHDR[bits])))
+    e_type, e_machine, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum, _ = fields
+    interpreter, dynamic = None, False
+    off_format, off_at, size_format, size_at = _PHDR_TYPE_OFFSET[bits]
+    for index in range(min(phnum, 4096)):
+        entry = view.pread(phoff + index * phentsize, phentsize)
+        if len(entry) < phentsize:
+            break
+        p_type = struct.unpack_from(order + "I", entry)[0]
+        if p_type == _PT_INTERP:
+            offset = struct.unpack_from(order + off_format, entry, off_at)[0]
+            length = struct.unpack_from(order + size_format, entry, size_at)[0]
+            if length < 4096 and view.covers(offset, length):
+                interpreter = view.pread(offset, length).split(b"\0", 1)[0].decode("utf-8", "replace") or None
+        elif p_type == _PT_DYNAMIC:
+            dynamic = True
+    stripped: bool | None = True if not shoff else None
+    if shoff and shentsize >= 8 and view.covers(shoff, shnum * shentsize):
+        table = view.pread(shoff, shnum * shentsize)
+        stripped = not any(struct.unpack_from(order + "I", table, i * shentsize + 4)[0] == _SHT_SYMTAB
+                           for i in range(shnum))
+    return ElfFacts(bits, _MACHINES.get(e_machine, f"EM_{e_machine}"), _TYPES.get(e_type, f"ET_{e_type}"),
+                    interpreter, dynamic, stripped)
 
 
 class _SparseFile(io.RawIOBase):
@@ -177,6 +227,10 @@ class _SparseFile(io.RawIOBase):
         self._tail_start = size - len(tail)
         self._size = size
         self._pos = 0
+
+    def pread(self, offset: int, length: int) -> bytes:
+        self.seek(offset)
+        return self.read(length)
 
     def covers(self, offset: int, length: int) -> bool:
         end = offset + length
@@ -197,13 +251,18 @@ class _SparseFile(io.RawIOBase):
         return self._pos
 
     def read(self, n: int = -1) -> bytes:
-        end = self._size if n is None or n < 0 else min(self._size, self._pos + n)
-        out = bytearray(max(0, end - self._pos))
-        for start, data in ((0, self._head), (self._tail_start, self._tail)):
-            lo, hi = max(self._pos, start), min(end, start + len(data))
-            if lo < hi:
-                out[lo - self._pos: hi - self._pos] = data[lo - start: hi - start]
+        pos = self._pos
+        end = self._size if n is None or n < 0 else min(self._size, pos + n)
         self._pos = end
+        if end <= len(self._head):  # nearly every read pyelftools makes: headers near the start
+            return self._head[pos:end]
+        if pos >= self._tail_start:
+            return self._tail[pos - self._tail_start:end - self._tail_start]
+        out = bytearray(max(0, end - pos))
+        for start, data in ((0, self._head), (self._tail_start, self._tail)):
+            lo, hi = max(pos, start), min(end, start + len(data))
+            if lo < hi:
+                out[lo - pos: hi - pos] = data[lo - start: hi - start]
         return bytes(out)
 
     def readinto(self, buffer: Any) -> int:

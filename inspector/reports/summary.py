@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..fs import build_filesystem
+from ..fs.cache import CacheUse
 from ..limits import DEFAULT, Limits
 from ..sources.interface import Image
 from .bin import bin_listing
@@ -16,9 +17,9 @@ from .jre import find_runtimes
 from .shells import shell_verdict
 
 
-def inspect_image(image: Image, limits: Limits = DEFAULT) -> Inspection:
+def inspect_image(image: Image, limits: Limits = DEFAULT, cache: CacheUse | None = None) -> Inspection:
     """Read the image once, keeping the content facts every report needs."""
-    fs = build_filesystem(image, probe=probe, limits=limits)
+    fs = build_filesystem(image, probe=probe, limits=limits, cache=cache)
     verification = getattr(image, "verification", None)
     return Inspection(meta=image.meta, fs=fs, size=fs.size,
                       verification=verification.to_json() if verification is not None else None)

@@ -6,6 +6,7 @@ import os
 import stat
 import sys
 
+from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
 from ..errors import BadReferenceError, EngineError, ImageFormatError
 from .compression import peekable, sniff
@@ -23,7 +24,8 @@ __all__ = ["EngineOptions", "Image", "ImageMeta", "LayerInfo", "LayerScanner", "
 
 
 def open_image(reference: str | Reference, *, platform: str | None = None, tag: str | None = None,
-               engine: EngineOptions | None = None, verify: bool = False, limits: Limits = DEFAULT) -> Image:
+               engine: EngineOptions | None = None, verify: bool = False, limits: Limits = DEFAULT,
+               cache: LayerCache | None = None) -> Image:
     """Open an image from any source: an archive, an OCI layout, standard input or the engine.
 
     ``verify`` checks every blob and layer against its digest even where that costs an extra read;
@@ -37,9 +39,9 @@ def open_image(reference: str | Reference, *, platform: str | None = None, tag: 
                         platform_explicit=platform is not None)
     if ref.transport == "docker":
         if isinstance(reference, str) and reference.startswith(("docker:", "docker-daemon:")):
-            return open_engine_image(ref.location, selector, engine, verification, limits)
+            return open_engine_image(ref.location, selector, engine, verification, limits, cache)
         try:  # a bare name: an image for the engine, or maybe a mistyped path
-            return open_engine_image(ref.location, selector, engine, verification, limits)
+            return open_engine_image(ref.location, selector, engine, verification, limits, cache)
         except EngineError as exc:
             raise EngineError(f"no file or directory {ref.location!r}, and from the Docker engine: {exc}") from exc
     if ref.transport == "stdin":

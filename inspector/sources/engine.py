@@ -10,13 +10,15 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from ..errors import EngineError
 from .layout import Selector
 from .platforms import Platform
 from .progress import Progress
+from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
+from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .stream import StreamedImage
 from .verify import Verification
 
@@ -35,21 +37,87 @@ class EngineOptions:
 
 
 def open_engine_image(name: str, selector: Selector, options: EngineOptions | None = None,
-                      verification: Verification | None = None, limits: Limits = DEFAULT) -> StreamedImage:
-    """Find (or pull) ``name`` in the engine and return its ``docker save`` stream as an image."""
+                      verification: Verification | None = None, limits: Limits = DEFAULT,
+                      configs: LayerCache | None = None) -> Image:
+    """Find (or pull) ``name`` in the engine; its ``docker save`` stream is opened only if needed."""
     options = options or EngineOptions()
     if not name:
         raise EngineError("docker: needs an image name, e.g. docker:busybox:latest")
     client = options.client or connect(options.host)
     progress = Progress(enabled=options.progress)
     attrs = _ensure_present(client, name, selector, options, progress)
-    stream = _save_stream(client, name, attrs, progress)
     reopen = lambda: _save_stream(client, name, attrs, Progress(enabled=options.progress))  # noqa: E731
     image_selector = Selector(tag=None, platform=selector.platform, platform_explicit=selector.platform_explicit)
     rootfs = attrs.get("RootFS") if isinstance(attrs.get("RootFS"), dict) else {}
     diff_ids = rootfs.get("Layers") if isinstance(rootfs.get("Layers"), list) else None
-    return StreamedImage(stream, f"docker:{name}", image_selector, f"docker:{name}", "docker", diff_ids=diff_ids,
-                         verification=verification, limits=limits, reopen=reopen)
+    saved = StreamedImage(None, f"docker:{name}", image_selector, f"docker:{name}", "docker", diff_ids=diff_ids,
+                          verification=verification, limits=limits, reopen=reopen)
+    return EngineImage(name, attrs, saved, configs)
+
+
+class EngineImage(Image):
+    """An image in the engine: answered from the layer cache when it can be, else from `docker save`.
+
+    When every layer is cached and the config is too (keyed by the image ID, which for the classic
+    store is the config's digest), only the inspect call has been made: no save at all.
+    """
+
+    def __init__(self, name: str, attrs: dict[str, Any], saved: StreamedImage, configs: LayerCache | None) -> None:
+        self._name = name
+        self._attrs = attrs
+        self._saved = saved
+        self._configs = configs
+        self._cached_meta: ImageMeta | None = None
+        self._used_save = False
+        self.verification = saved.verification
+
+    @property
+    def meta(self) -> ImageMeta:
+        if not self._used_save and self._cached_meta is not None:
+            return self._cached_meta
+        return self._saved.meta
+
+    def known_diff_ids(self) -> list[str | None] | None:
+        return self._saved.known_diff_ids()
+
+    def scan_layers(self, scanner: LayerScanner[T], skip: Callable[[LayerInfo], bool] | None = None
+                    ) -> Iterator[tuple[LayerInfo, T | None]]:
+        meta = self._meta_from_cache()
+        if meta is not None and skip is not None and all(skip(info) for info in meta.layers):
+            self._cached_meta = meta
+            for info in meta.layers:
+                yield info, None
+            return
+        self._used_save = True
+        yield from self._saved.scan_layers(scanner, skip)
+        if self._configs is not None and self._saved.meta.raw_config:
+            self._configs.put_config(self._saved.meta.id, self._saved.meta.raw_config)
+
+    def read_layers(self, wanted: set[int], consumer: Callable[[LayerInfo, IO[bytes]], None]) -> None:
+        if not self._used_save:
+            for _ in self.scan_layers(lambda stream: None):  # learn which member is which layer
+                pass
+        self._saved.read_layers(wanted, consumer)
+
+    def _meta_from_cache(self) -> ImageMeta | None:
+        image_id = self._attrs.get("Id")
+        data = self._configs.get_config(image_id) if self._configs is not None and isinstance(image_id, str) else None
+        if data is None:
+            return None
+        try:
+            config = json.loads(data)
+            diff_ids = config["rootfs"]["diff_ids"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if diff_ids != self.known_diff_ids():
+            return None
+        repo_tags = self._attrs.get("RepoTags") if isinstance(self._attrs.get("RepoTags"), list) else []
+        layers = [LayerInfo(i, None, d, None, None) for i, d in enumerate(diff_ids)]
+        return ImageMeta(reference=f"docker:{self._name}", id=image_id, config=config, layers=layers,
+                         repo_tags=[t for t in repo_tags if isinstance(t, str)], source="docker", raw_config=data)
+
+    def close(self) -> None:
+        self._saved.close()
 
 
 def connect(host: str | None = None) -> Any:

@@ -45,6 +45,7 @@ class ImageMeta:
     repo_tags: list[str] = field(default_factory=list)
     manifest_digest: str | None = None
     source: str = ""  # "docker-archive", "oci", "oci-archive", "docker"
+    raw_config: bytes = field(default=b"", repr=False)  # the config as stored, whose digest is ``id``
 
 
 class Image(ABC):

@@ -92,7 +92,7 @@ def _resolve_docker(store: Store, selector: Selector, reference: str, source: st
     diff_ids = _diff_ids(config, len(layers), store)
     infos = [LayerInfo(i, None, diff_ids[i], None, None) for i in range(len(layers))]
     meta = ImageMeta(reference=reference, id="sha256:" + hashlib.sha256(config_bytes).hexdigest(), config=config,
-                     layers=infos, repo_tags=_str_list(entry.get("RepoTags")), source=source)
+                     layers=infos, repo_tags=_str_list(entry.get("RepoTags")), source=source, raw_config=config_bytes)
     return Resolved(meta, list(layers))
 
 
@@ -204,7 +204,7 @@ def _resolved_from_manifest(store: Store, descriptor: dict[str, Any], manifest: 
         names.append(blob_name(layer["digest"], store))
     repo_tags = [t for t in tags if ":" in t or "@" in t] or tags
     meta = ImageMeta(reference=reference, id=config_digest, config=config, layers=infos, repo_tags=repo_tags,
-                     manifest_digest=descriptor["digest"], source=source)
+                     manifest_digest=descriptor["digest"], source=source, raw_config=config_bytes)
     return Resolved(meta, names)
 
 

@@ -38,7 +38,8 @@ class StoredImage(Image):
                 continue
             where = f"{self._store.location}: layer {info.index} ({name})"
             with self._store.open(name) as raw:
-                result, digests = run_scanner(scanner, raw, where, self.verification.full, self._limits)
+                result, digests = run_scanner(scanner, raw, where, self.verification.full, self._limits,
+                                              self.verification.hash_layers)
             self.verification.check_layer(info, digests, where)
             yield info, result
 
@@ -57,20 +58,21 @@ class StoredImage(Image):
 
 
 def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str, full: bool = False,
-                limits: Limits = DEFAULT) -> tuple[T, LayerDigests]:
+                limits: Limits = DEFAULT, hash_layers: bool = False) -> tuple[T, LayerDigests]:
     """Decompress and scan one layer, naming the layer in any error.
 
     Bytes that must pass through us anyway (compressed or one-pass) are hashed on the way, so the
     diff ID can be checked; a seekable uncompressed layer is skipped through unless ``full``.
     """
-    return _guarded(lambda: _scan(scanner, raw, full, limits), where)
+    return _guarded(lambda: _scan(scanner, raw, full, limits, hash_layers), where)
 
 
-def _scan(scanner: LayerScanner[T], raw: IO[bytes], full: bool, limits: Limits) -> tuple[T, LayerDigests]:
+def _scan(scanner: LayerScanner[T], raw: IO[bytes], full: bool, limits: Limits,
+          hash_layers: bool) -> tuple[T, LayerDigests]:
     blob = ForwardReader(raw, hash_it=True) if full else None
     stored = CountingReader(blob or raw)
     stream = open_uncompressed(io.BufferedReader(stored, buffer_size=1 << 20))
-    if blob is None and stream.raw is stored and _really_seekable(raw):  # type: ignore[attr-defined]
+    if not hash_layers and blob is None and stream.raw is stored and _really_seekable(raw):  # type: ignore[attr-defined]
         raw.seek(0)  # uncompressed and seekable: hand tarfile the original, so it can really seek
         return scanner(raw), LayerDigests()
     reader = ForwardReader(stream, hash_it=True, budget=_ratio_guard(stored, limits))

@@ -29,7 +29,7 @@ SMALL_FILE = 4096  # VERSION files and the like: kept whole whatever they look l
 class StreamedImage(Image):
     """An image archive that can be read only once, from start to end (``docker save | gzip`` too)."""
 
-    def __init__(self, stream: IO[bytes], location: str, selector: Selector, reference: str, source: str,
+    def __init__(self, stream: IO[bytes] | None, location: str, selector: Selector, reference: str, source: str,
                  diff_ids: list[str | None] | None = None, verification: Verification | None = None,
                  limits: Limits = DEFAULT, reopen: Callable[[], IO[bytes]] | None = None) -> None:
         self._reopen = reopen  # a fresh copy of the same stream, for a second look (None: impossible)
@@ -58,6 +58,9 @@ class StreamedImage(Image):
         if self._consumed:
             raise InspectorError("a one-pass stream can be read only once", where=self._location)
         self._consumed = True
+        if self._stream is None:  # opened only now: a source answered from a cache never asks for it
+            assert self._reopen is not None
+            self._stream = self._reopen()
         results, failures, store = self._read_all(scanner)
         self._canonical = store.canonical
         self._resolved = resolve(store, self._selector, self._reference, self._source, self.verification)
@@ -133,7 +136,7 @@ class StreamedImage(Image):
         return self._diff_ids
 
     def close(self) -> None:
-        close = getattr(self._stream, "close", None)
+        close = getattr(self._stream, "close", None) if self._stream is not None else None
         if close is not None:
             close()
 

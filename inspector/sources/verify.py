@@ -8,7 +8,7 @@ layers of random-access archives in full, and checks every stored blob's own dig
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import VerificationError
@@ -28,10 +28,12 @@ class Verification:
     """What was checked while the image was read; reported in the summary."""
 
     full: bool = False  # --verify
+    hash_layers: bool = False  # hash every layer read, even seekable ones (to cache it safely)
     layers_checked: int = 0
     layers_unchecked: int = 0
     blobs_checked: int = 0
     documents_checked: int = 0  # config, manifests, indexes
+    verified: set[int] = field(default_factory=set)  # indexes of the layers whose diff ID matched
 
     def check_layer(self, info: LayerInfo, digests: LayerDigests, where: str) -> None:
         if digests.diff_id is not None and info.diff_id is not None:
@@ -39,6 +41,7 @@ class Verification:
                 raise VerificationError(f"layer {info.index} does not match its diff_id: the config says "
                                         f"{info.diff_id}, the content is {digests.diff_id}", where=where)
             self.layers_checked += 1
+            self.verified.add(info.index)
         else:
             self.layers_unchecked += 1
             if self.full and info.diff_id is None:
