@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import IO, Callable
 
 from ..fs.node import LayerSlot, Node
+from ..tarwalk import members
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,9 @@ def copy_members(stream: IO[bytes], wanted: set[int], sink: Callable[[int, IO[by
     """Hand ``sink`` the content of each member of a layer tar whose header offset is in ``wanted``."""
     tar = tarfile.open(fileobj=stream, mode="r:")
     remaining = set(wanted)
-    while remaining:
-        member = tar.next()
-        if member is None:
+    for member in members(tar):
+        if not remaining:
             break
-        tar.members.clear()
         if member.offset in remaining:
             remaining.discard(member.offset)
             handle = tar.extractfile(member)

@@ -15,6 +15,7 @@ from typing import IO, Any, Callable
 
 from ..errors import ImageFormatError
 from ..limits import DEFAULT, Limits
+from ..tarwalk import members
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, LayerSlot, Node
 from .paths import normalize, to_absolute
 
@@ -73,11 +74,7 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
     tree = LayerTree()
     try:
         tar = tarfile.open(fileobj=stream, mode="r:", errorlevel=2)
-        while True:
-            member = tar.next()
-            if member is None:
-                break
-            tar.members.clear()  # tarfile keeps every header it read; we need none of them
+        for member in members(tar):
             tree.entries += 1
             if tree.entries > limits.max_entries:
                 raise ImageFormatError(f"the layer has more than {limits.max_entries:,} entries "

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from typing import IO, Any
 
 from ..errors import ImageFormatError
+from ..tarwalk import members
 
 MAX_JSON_BYTES = 64 << 20  # a config or manifest larger than this is not a config or manifest
 
@@ -75,7 +76,9 @@ class TarStore(Store):
         super().__init__(location)
         try:
             self._tar = tarfile.open(location if fileobj is None else None, mode="r:", fileobj=fileobj)
-            self._members = {_clean(m.name): m for m in self._tar.getmembers()}
+            self._members = {_clean(m.name): m for m in members(self._tar)}
+        except ImageFormatError as exc:
+            raise ImageFormatError(str(exc), where=location) from exc
         except (tarfile.TarError, EOFError, OSError) as exc:
             raise ImageFormatError(f"not a readable tar archive: {exc}", where=location) from exc
 
@@ -84,16 +87,30 @@ class TarStore(Store):
         return member is not None and (member.isfile() or member.islnk() or member.issym())
 
     def open(self, name: str) -> IO[bytes]:
-        member = self._members.get(_clean(name))
-        if member is None:
-            raise ImageFormatError(f"{name} is missing from the archive", where=self.location)
+        member = self._member(name)
         try:
-            handle = self._tar.extractfile(member)  # follows hardlinks and symlinks between members
+            handle = self._tar.extractfile(member)
         except (KeyError, tarfile.TarError) as exc:
-            raise ImageFormatError(f"{name} links to a missing member", where=self.location) from exc
+            raise ImageFormatError(f"{name} cannot be read: {exc}", where=self.location) from exc
         if handle is None:
             raise ImageFormatError(f"{name} is not a file", where=self.location)
         return handle
+
+    def _member(self, name: str) -> tarfile.TarInfo:
+        """The member holding ``name``'s bytes: links between members (``docker save`` links the
+        ``layer.tar`` of a layer shared by two images to the first copy) are followed here."""
+        key = _clean(name)
+        for _ in range(16):
+            member = self._members.get(key)
+            if member is None:
+                raise ImageFormatError(f"{name} is missing from the archive", where=self.location)
+            if member.islnk():
+                key = _clean(member.linkname)
+            elif member.issym():
+                key = _clean(posixpath.join(posixpath.dirname(key), member.linkname))
+            else:
+                return member
+        raise ImageFormatError(f"{name} is a loop of links between members", where=self.location)
 
     def close(self) -> None:
         self._tar.close()
