@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import json
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -16,7 +19,7 @@ from .limits import DEFAULT, Limits
 from .fs import build_filesystem
 from .fs.cache import BARE, CacheUse, LayerCache
 from .output import FORMATS, renderer, report_tables
-from .sources import open_image
+from .sources import Image, open_image
 from .sources.engine import PULL_POLICIES, EngineOptions
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED = 0, 1, 2, 3
@@ -37,26 +40,66 @@ def _format_options(func: Any) -> Any:
                         show_default=True, help="Output format.")(func)
 
 
+@dataclass
+class SourceArgs:
+    """The options every command shares: which image, from where, how carefully, with what limits."""
+
+    platform: str | None
+    tag: str | None
+    pull: str
+    host: str | None
+    verify: bool
+    no_cache: bool
+    limits: Limits
+
+    def open(self, image: str, cache: LayerCache | None) -> Image:
+        engine = EngineOptions(host=self.host, pull=self.pull, progress=sys.stderr.isatty())
+        return open_image(image, platform=self.platform, tag=self.tag, engine=engine, verify=self.verify,
+                          limits=self.limits, cache=cache)
+
+    def cache(self) -> LayerCache | None:
+        """The per-layer cache, unless refused; --verify reads every byte, so it bypasses the cache too."""
+        return None if self.no_cache or self.verify else LayerCache()
+
+
+_SOURCE_OPTIONS = [
+    click.option("--platform", metavar="OS/ARCH[/VARIANT]",
+                 help="Pick this platform from a multi-platform image (default: this machine's)."),
+    click.option("--tag", metavar="REPO:TAG", help="Pick this image from an archive holding several."),
+    click.option("--pull", type=click.Choice(PULL_POLICIES), default="missing", show_default=True,
+                 help="When to pull an image the engine does not have."),
+    click.option("--host", "-H", metavar="URL",
+                 help="Docker engine to ask (default: DOCKER_HOST, the current docker context, the local socket)."),
+    click.option("--verify", is_flag=True,
+                 help="Check every blob and layer against its digest, even where that costs a read "
+                      "(exit 3 on a mismatch)."),
+    click.option("--no-cache", is_flag=True,
+                 help="Neither read nor write the per-layer cache ($XDG_CACHE_HOME/inspect-image)."),
+    click.option("--max-entries", type=click.IntRange(1), default=DEFAULT.max_entries, show_default=True,
+                 help="Refuse images with more tar entries than this (bounds memory)."),
+    click.option("--max-depth", type=click.IntRange(1), default=DEFAULT.max_depth, show_default=True,
+                 help="Refuse member names deeper than this many directories."),
+    click.option("--max-layers", type=click.IntRange(1), default=DEFAULT.max_layers, show_default=True,
+                 help="Refuse images with more layers than this."),
+    click.option("--max-ratio", type=click.IntRange(1), default=DEFAULT.max_ratio, show_default=True,
+                 help="Refuse layers that inflate more than this many times (decompression bombs)."),
+]
+
+
 def _source_options(func: Any) -> Any:
-    func = click.option("--no-cache", is_flag=True,
-                        help="Neither read nor write the per-layer cache ($XDG_CACHE_HOME/inspect-image).")(func)
-    func = click.option("--max-entries", type=click.IntRange(1), default=DEFAULT.max_entries, show_default=True,
-                        help="Refuse images with more tar entries than this (bounds memory).")(func)
-    func = click.option("--max-depth", type=click.IntRange(1), default=DEFAULT.max_depth, show_default=True,
-                        help="Refuse member names deeper than this many directories.")(func)
-    func = click.option("--max-ratio", type=click.IntRange(1), default=DEFAULT.max_ratio, show_default=True,
-                        help="Refuse layers that inflate more than this many times (decompression bombs).")(func)
-    func = click.option("--verify", is_flag=True,
-                        help="Check every blob and layer against its digest, even where that costs a read "
-                             "(exit 3 on a mismatch).")(func)
-    func = click.option("--host", "-H", metavar="URL", envvar=None,
-                        help="Docker engine to ask (default: DOCKER_HOST, the current docker context, "
-                             "the local socket).")(func)
-    func = click.option("--pull", type=click.Choice(PULL_POLICIES), default="missing", show_default=True,
-                        help="When to pull an image the engine does not have.")(func)
-    func = click.option("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="Pick this platform from a multi-platform image (default: this machine's).")(func)
-    return click.option("--tag", metavar="REPO:TAG", help="Pick this image from an archive holding several.")(func)
+    """Add the shared options; the command receives them as one ``source: SourceArgs``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, platform: str | None, tag: str | None, pull: str, host: str | None, verify: bool,
+                no_cache: bool, max_entries: int, max_depth: int, max_layers: int, max_ratio: int,
+                **kwargs: Any) -> Any:
+        limits = Limits(max_entries=max_entries, max_depth=max_depth, max_layers=max_layers, max_ratio=max_ratio)
+        source = SourceArgs(platform, tag, pull, host, verify, no_cache, limits)
+        return func(*args, source=source, **kwargs)
+
+    for option in reversed(_SOURCE_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,29 +125,25 @@ def cli() -> None:
 @_format_options
 @_source_options
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
-                    show_config: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
-                    host: str | None, verify: bool, max_entries: int, max_depth: int, max_ratio: int,
-                    no_cache: bool) -> None:
+                    show_config: bool, fmt: str, as_json: bool, source: SourceArgs) -> None:
     """Inspect IMAGE: a summary, or one view of it."""
-    limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
                                    ("--executables", show_executables), ("--jre", show_jre),
                                    ("--config", show_config)) if on]
     if len(views) > 1:
         raise click.UsageError(f"choose one view, not {' and '.join(views)}")
     fmt = "json" if as_json else fmt
-    engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
     out = _stdout()
-    store = _cache(no_cache, verify)
-    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits,
-                    cache=store) as img:
+    store = source.cache()
+    with source.open(image, store) as img:
         if files is not None:  # the listing needs no file contents: skip the content probes
             use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC.name,)) if store else None
-            merged = build_filesystem(img, limits=limits, cache=use)
+            merged = build_filesystem(img, limits=source.limits, cache=use)
             _warn(merged.warnings)
             renderer(fmt).files(merged.entries(files), out)
             return
-        inspection = reports.inspect_image(img, limits, CacheUse(store, reports.FACTS_CODEC) if store else None)
+        inspection = reports.inspect_image(img, source.limits,
+                                           CacheUse(store, reports.FACTS_CODEC) if store else None)
     _warn(inspection.fs.warnings)
     view = views[0] if views else "summary"
     _render_view(view, inspection, fmt, out)
@@ -121,19 +160,12 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
 @_format_options
 @_source_options
 def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ignore: tuple[str, ...],
-                 exit_code: bool, fmt: str, as_json: bool, platform: str | None, tag: str | None, pull: str,
-                 host: str | None, verify: bool, max_entries: int, max_depth: int, max_ratio: int,
-                 no_cache: bool) -> None:
+                 exit_code: bool, fmt: str, as_json: bool, source: SourceArgs) -> None:
     """Compare two images: executables (or --all entries), config, and a summary per category."""
-    limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
-    engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
     options = reports.DiffOptions(all_entries=all_entries, prefix=prefix, ignore=ignore)
-    store = _cache(no_cache, verify)
-    with open_image(image_a, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits,
-                    cache=store) as first, \
-            open_image(image_b, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits,
-                       cache=store) as second:
-        result = reports.diff_images(first, second, options, limits, store)
+    store = source.cache()
+    with source.open(image_a, store) as first, source.open(image_b, store) as second:
+        result = reports.diff_images(first, second, options, source.limits, store)
     _emit(result.to_json(), fmt == "json" or as_json, report_tables.diff, _stdout())
     if exit_code and result.different:
         sys.exit(EXIT_DIFFERENT)
@@ -143,13 +175,10 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
 @click.argument("image")
 @click.argument("path")
 @_source_options
-def cat_command(image: str, path: str, platform: str | None, tag: str | None, pull: str, host: str | None,
-                verify: bool, max_entries: int, max_depth: int, max_ratio: int, no_cache: bool) -> None:
+def cat_command(image: str, path: str, source: SourceArgs) -> None:
     """Write the content of PATH in IMAGE to stdout (symlinks followed inside the image only)."""
-    limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
-    engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
-    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as img:
-        export.cat_file(img, path, sys.stdout.buffer, limits)
+    with source.open(image, source.cache()) as img:
+        export.cat_file(img, path, sys.stdout.buffer, source.limits)
         sys.stdout.buffer.flush()
 
 
@@ -160,36 +189,22 @@ def cat_command(image: str, path: str, platform: str | None, tag: str | None, pu
 @click.option("--devices", is_flag=True, help="Create device nodes too (needs root); skipped by default.")
 @click.option("--special-bits", is_flag=True, help="Keep setuid/setgid bits on exported files.")
 @_source_options
-def export_command(image: str, dest: str, prefix: str, devices: bool, special_bits: bool, platform: str | None,
-                   tag: str | None, pull: str, host: str | None, verify: bool, max_entries: int, max_depth: int,
-                   max_ratio: int, no_cache: bool) -> None:
+def export_command(image: str, dest: str, prefix: str, devices: bool, special_bits: bool,
+                   source: SourceArgs) -> None:
     """Write the merged tree of IMAGE (or --path) to DEST: a new or empty directory, a .tar file, or - for
     a tar on stdout. Never writes outside DEST and never follows a link it created."""
-    limits = Limits(max_entries=max_entries, max_depth=max_depth, max_ratio=max_ratio)
-    engine = EngineOptions(host=host, pull=pull, progress=sys.stderr.isatty())
-    with open_image(image, platform=platform, tag=tag, engine=engine, verify=verify, limits=limits) as img:
+    with source.open(image, source.cache()) as img:
         if dest == "-" or dest.endswith(".tar"):
-            with (open(dest, "xb") if dest != "-" else _nullcontext(sys.stdout.buffer)) as out:
-                stats = export.export_tree(img, export.TarWriter(out), prefix, limits)
+            with (open(dest, "xb") if dest != "-" else contextlib.nullcontext(sys.stdout.buffer)) as out:
+                stats = export.export_tree(img, export.TarWriter(out), prefix, source.limits)
         else:
             writer = export.DirWriter(dest, devices=devices, special_bits=special_bits)
-            stats = export.export_tree(img, writer, prefix, limits)
+            stats = export.export_tree(img, writer, prefix, source.limits)
             if writer.skipped_devices:
                 click.echo(f"inspect-image: note: {writer.skipped_devices} device nodes not created "
                            "(use --devices as root)", err=True)
     if dest != "-":
         click.echo(f"exported {stats.entries} entries ({stats.files} files, {stats.bytes:,} bytes) to {dest}", err=True)
-
-
-def _cache(no_cache: bool, verify: bool) -> LayerCache | None:
-    """The per-layer cache, unless refused; --verify reads every byte, so it bypasses the cache too."""
-    return None if no_cache or verify else LayerCache()
-
-
-def _nullcontext(value: Any) -> Any:
-    import contextlib
-
-    return contextlib.nullcontext(value)
 
 
 def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any) -> None:

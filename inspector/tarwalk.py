@@ -13,6 +13,31 @@ from typing import Iterator
 from .errors import ImageFormatError
 
 
+class StrictTarInfo(tarfile.TarInfo):
+    """tarfile ends an archive quietly at a damaged or cut header; here that is an error.
+
+    Only a zero block (the end-of-archive marker) ends a tar. Pass as ``tarinfo=`` to ``tarfile.open``.
+    """
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        try:
+            return super().fromtarfile(tarfile_)
+        except tarfile.EOFHeaderError:
+            raise  # a zero block: the proper end
+        except (tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError, tarfile.EmptyHeaderError) as exc:
+            if tarfile_.offset == 0:
+                raise
+            what = "ends" if isinstance(exc, tarfile.EmptyHeaderError) else "has a damaged or cut header"
+            raise ImageFormatError(f"the tar {what} at byte {tarfile_.offset}, before its end marker: "
+                                   "it is truncated or corrupt") from None
+
+
+def open_tar(fileobj, mode: str = "r:") -> tarfile.TarFile:  # type: ignore[no-untyped-def]
+    """``tarfile.open`` with strict headers (see ``StrictTarInfo``)."""
+    return tarfile.open(fileobj=fileobj, mode=mode, tarinfo=StrictTarInfo, errorlevel=2)
+
+
 def members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     """The members of ``tar`` in order; a header that does not move forward is an error."""
     last = -1

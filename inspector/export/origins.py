@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import IO, Callable
 
 from ..fs.node import LayerSlot, Node
-from ..tarwalk import members
+from ..tarwalk import members, open_tar
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def origin_probe(path: str, node: Node, member: tarfile.TarInfo) -> Callable[[IO
 
 def copy_members(stream: IO[bytes], wanted: set[int], sink: Callable[[int, IO[bytes]], None]) -> None:
     """Hand ``sink`` the content of each member of a layer tar whose header offset is in ``wanted``."""
-    tar = tarfile.open(fileobj=stream, mode="r:")
+    tar = open_tar(stream)
     remaining = set(wanted)
     for member in members(tar):
         if not remaining:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import IO, Callable
 
+from ..errors import ImageFormatError
 from ..limits import DEFAULT, Limits
 from ..sources.interface import Image
 from .cache import CacheUse
@@ -29,11 +29,15 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
         image.verification.hash_layers = True  # so that what we store is known to be what it claims
     merged = MergedFS()
     skip = (lambda info: info.index in cached) if cached else None
+    stored: set[str] = set()
     for info, tree in image.scan_layers(layer_scanner(probe, limits), skip=skip):
+        check_layer_count(info.index + 1, limits, image)
         if info.index in cached:
             tree = cached[info.index]
-        elif cache is not None and info.diff_id and info.index in image.verification.verified:
+        elif cache is not None and info.diff_id and info.index in image.verification.verified \
+                and info.diff_id not in stored:
             cache.store.put(info.diff_id, cache.codec, tree)  # before merging: the merge moves its nodes
+            stored.add(info.diff_id)
         assert tree is not None
         merged.apply(tree)
     return merged
@@ -50,7 +54,8 @@ def build_filesystems(first: Image, second: Image, probe: ContentProbe | None = 
     scanner = layer_scanner(probe, limits)
     merged_first = MergedFS()
     base = MergedFS() if shared == 0 else None
-    for _info, tree in first.scan_layers(scanner):
+    for info, tree in first.scan_layers(scanner):
+        check_layer_count(info.index + 1, limits, first)
         assert tree is not None
         merged_first.apply(tree)
         if merged_first.layers == shared:
@@ -59,10 +64,17 @@ def build_filesystems(first: Image, second: Image, probe: ContentProbe | None = 
         base, shared = MergedFS(), 0  # what was announced was not what came: share nothing
     merged_second = base
     for info, tree in second.scan_layers(scanner, skip=lambda info: info.index < shared):
+        check_layer_count(info.index + 1, limits, second)
         if info.index >= shared:
             assert tree is not None
             merged_second.apply(tree)
     return merged_first, merged_second
+
+
+def check_layer_count(count: int, limits: Limits, image: Image) -> None:
+    if count > limits.max_layers:
+        raise ImageFormatError(f"the image has more than {limits.max_layers:,} layers "
+                               "(raise the limit with --max-layers)", where=image.meta.reference)
 
 
 def layer_scanner(probe: ContentProbe | None, limits: Limits) -> Callable[[IO[bytes]], LayerTree]:
@@ -71,7 +83,7 @@ def layer_scanner(probe: ContentProbe | None, limits: Limits) -> Callable[[IO[by
 
     def scan(stream: IO[bytes]) -> LayerTree:
         nonlocal seen
-        tree = scan_layer(stream, probe, replace(limits, max_entries=max(0, limits.max_entries - seen)))
+        tree = scan_layer(stream, probe, limits, entries_before=seen)
         seen += tree.entries
         return tree
 

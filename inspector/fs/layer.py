@@ -9,13 +9,14 @@ lets one-pass sources scan layers in arrival order and lets results be cached pe
 
 from __future__ import annotations
 
+import lzma
 import tarfile
 import zlib
 from typing import IO, Any, Callable
 
 from ..errors import ImageFormatError
 from ..limits import DEFAULT, Limits
-from ..tarwalk import members
+from ..tarwalk import members, open_tar
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, LayerSlot, Node
 from .paths import normalize, to_absolute
 
@@ -65,7 +66,8 @@ class LayerTree:
         return node
 
 
-def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Limits = DEFAULT) -> LayerTree:
+def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Limits = DEFAULT,
+               entries_before: int = 0) -> LayerTree:
     """Read a whole uncompressed layer tar from ``stream``, front to back, once.
 
     ``stream`` must be seekable, at least forward (``sources.reader.ForwardReader`` makes any
@@ -73,16 +75,16 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
     """
     tree = LayerTree()
     try:
-        tar = tarfile.open(fileobj=stream, mode="r:", errorlevel=2)
+        tar = open_tar(stream)
         for member in members(tar):
             tree.entries += 1
-            if tree.entries > limits.max_entries:
-                raise ImageFormatError(f"the layer has more than {limits.max_entries:,} entries "
+            if tree.entries + entries_before > limits.max_entries:
+                raise ImageFormatError(f"the image has more than {limits.max_entries:,} entries "
                                        "(raise the limit with --max-entries)")
             _apply_member(tree, member, tar, probe, limits)
         tree.size = tar.offset
         _check_complete(stream, tar.offset)
-    except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError, ValueError, OverflowError) as exc:
         raise ImageFormatError(f"layer tar is truncated or corrupt: {exc}") from exc
     except Exception as exc:  # zstandard.ZstdError and friends do not share a base class
         if type(exc).__module__.startswith("zstandard") or "zstd" in type(exc).__name__.lower():
@@ -167,7 +169,7 @@ def _node_from_member(tree: LayerTree, member: tarfile.TarInfo, parts: tuple[str
     if kind is None:
         raise ImageFormatError(f"unsupported tar entry type {member.type!r} for {to_absolute(parts)}")
     node = Node(kind, member.mode & 0o7777, member.uid, member.gid,
-                member.size if kind == FILE else 0, int(member.mtime), index)
+                member.size if kind == FILE else 0, _mtime(member), index)
     if kind == SYMLINK:
         node.target = member.linkname
         node.mode = 0o777  # Linux symlinks have no permissions of their own, whatever the header says
@@ -186,7 +188,7 @@ def _hardlink(tree: LayerTree, member: tarfile.TarInfo, index: LayerSlot) -> Nod
     target_parts = normalize(member.linkname)
     source = tree.lookup(target_parts)
     if source is None or source.kind in (DIR, WHITEOUT, PENDING_LINK):
-        node = Node(PENDING_LINK, member.mode & 0o7777, member.uid, member.gid, 0, int(member.mtime), index)
+        node = Node(PENDING_LINK, member.mode & 0o7777, member.uid, member.gid, 0, _mtime(member), index)
         node.hardlink_to = to_absolute(target_parts)
         return node
     node = copy_link_source(source, index)
@@ -195,10 +197,18 @@ def _hardlink(tree: LayerTree, member: tarfile.TarInfo, index: LayerSlot) -> Nod
     names.append(node)
     tree.inodes[id(node)] = names
     for name in names:
-        name.uid, name.gid, name.mtime = member.uid, member.gid, int(member.mtime)
+        name.uid, name.gid, name.mtime = member.uid, member.gid, _mtime(member)
         if name.kind != SYMLINK:
             name.mode = member.mode & 0o7777
     return node
+
+
+def _mtime(member: tarfile.TarInfo) -> int | None:
+    """PAX mtimes are floats, and may say ``inf`` or ``nan``: keep what an integer can hold."""
+    try:
+        return int(member.mtime)
+    except (OverflowError, ValueError, TypeError):
+        return None
 
 
 def copy_link_source(source: Node, index: LayerSlot) -> Node:

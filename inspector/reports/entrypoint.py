@@ -35,33 +35,67 @@ class EntrypointResolution:
                 "problems": self.problems}
 
 
+#: config field → (the JSON type the engine requires, its name in messages)
+_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "Entrypoint": ((list, str), "a list (or a string)"), "Cmd": ((list, str), "a list (or a string)"),
+    "Shell": ((list, str), "a list"), "Env": (list, "a list of KEY=value"), "User": (str, "a string"),
+    "WorkingDir": (str, "a string"), "ExposedPorts": (dict, "an object"), "Volumes": (dict, "an object"),
+    "Labels": (dict, "an object"), "StopSignal": (str, "a string"),
+}
+
+
 def config_fields(inspection: Inspection) -> dict[str, Any]:
-    """The raw config fields users ask about, with absent ones as null (or empty lists)."""
+    """The raw config fields users ask about, with absent ones as null (or empty), and a ``problems``
+    list naming each field of a type the engine would refuse (such a field is reported as absent)."""
     config = inspection.container_config
+    problems = config_problems(inspection)
 
-    def as_list(value: Any) -> list[str] | None:
-        return [str(v) for v in value] if isinstance(value, list) else None
+    def value(key: str) -> Any:
+        found = config.get(key)
+        return found if found is None or isinstance(found, _TYPES[key][0]) else None
 
-    ports = config.get("ExposedPorts")
-    volumes = config.get("Volumes")
+    def as_list(key: str) -> list[str] | None:
+        found = value(key)
+        if isinstance(found, str):
+            return [found]  # the engine reads a bare string as a one-element list
+        return [str(v) for v in found] if isinstance(found, list) else None
+
+    ports, volumes = value("ExposedPorts"), value("Volumes")
     return {
-        "entrypoint": as_list(config.get("Entrypoint")),
-        "cmd": as_list(config.get("Cmd")),
-        "user": config.get("User") or "",
-        "workdir": config.get("WorkingDir") or "",
-        "env": as_list(config.get("Env")) or [],
-        "exposed_ports": sorted(ports) if isinstance(ports, dict) else [],
-        "volumes": sorted(volumes) if isinstance(volumes, dict) else [],
-        "labels": config.get("Labels") if isinstance(config.get("Labels"), dict) else {},
-        "stop_signal": config.get("StopSignal"),
-        "shell": as_list(config.get("Shell")),
+        "entrypoint": as_list("Entrypoint"),
+        "cmd": as_list("Cmd"),
+        "user": value("User") or "",
+        "workdir": value("WorkingDir") or "",
+        "env": [str(e) for e in value("Env") or []],
+        "exposed_ports": sorted(ports) if ports else [],
+        "volumes": sorted(volumes) if volumes else [],
+        "labels": value("Labels") or {},
+        "stop_signal": value("StopSignal"),
+        "shell": as_list("Shell"),
+        "problems": problems,
     }
+
+
+def config_problems(inspection: Inspection) -> list[str]:
+    """Fields whose JSON type the engine refuses ("cannot unmarshal"): the image would not even load."""
+    raw = inspection.meta.config.get("config")
+    if raw is not None and not isinstance(raw, dict):
+        return [f"the image config's \"config\" is a {type(raw).__name__}, not an object: "
+                "the engine refuses to load this image"]
+    problems = []
+    for key, (kinds, expected) in _TYPES.items():
+        found = inspection.container_config.get(key)
+        if found is not None and not isinstance(found, kinds):
+            problems.append(f"config field {key} is a {type(found).__name__}, not {expected}: "
+                            "the engine refuses to load this image")
+    return problems
 
 
 def resolve_entrypoint(inspection: Inspection) -> EntrypointResolution:
     fields = config_fields(inspection)
     argv = (fields["entrypoint"] or []) + (fields["cmd"] or []) if fields["entrypoint"] else (fields["cmd"] or [])
     result = EntrypointResolution(argv=argv)
+    result.problems.extend(fields["problems"])
     if not argv:
         result.problems.append("neither ENTRYPOINT nor CMD is set: the container has nothing to run "
                                "unless a command is given to `docker run`")

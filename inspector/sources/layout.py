@@ -215,8 +215,9 @@ def _read_blob_json(store: Store, digest: str, verification: Verification) -> An
     verification.check_document(data, digest, f"blob {digest}", store.location)
     try:
         return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ImageFormatError(f"blob {digest} is not valid JSON: {exc}", where=store.location) from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ImageFormatError(f"blob {digest} is not valid JSON: {reason}", where=store.location) from exc
 
 
 def blob_name(digest: str, store: Store) -> str:
@@ -233,8 +234,9 @@ def _parse_config(data: bytes, store: Store, name: str) -> dict[str, Any]:
 
     try:
         config = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ImageFormatError(f"config {name} is not valid JSON: {exc}", where=store.location) from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ImageFormatError(f"config {name} is not valid JSON: {reason}", where=store.location) from exc
     if not isinstance(config, dict):
         raise ImageFormatError(f"config {name} is not a JSON object", where=store.location)
     return config

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import stat
 import tarfile
 from abc import ABC, abstractmethod
 from typing import IO, Any
 
 from ..errors import ImageFormatError
-from ..tarwalk import members
+from ..tarwalk import members, open_tar
 
 MAX_JSON_BYTES = 64 << 20  # a config or manifest larger than this is not a config or manifest
 
@@ -45,8 +46,8 @@ class Store(ABC):
         data = self.read_bytes(name)
         try:
             return json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ImageFormatError(f"{name} is not valid JSON: {exc}", where=self.location) from exc
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise ImageFormatError(f"{name} is not valid JSON: {_reason(exc)}", where=self.location) from exc
 
     def close(self) -> None:
         """Release the underlying file, if any."""
@@ -59,10 +60,16 @@ class DirStore(Store):
         return os.path.isfile(self._path(name))
 
     def open(self, name: str) -> IO[bytes]:
+        """Only a regular file: a FIFO or device planted in a layout would block or never end."""
         try:
-            return open(self._path(name), "rb")
+            fd = os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
             raise ImageFormatError(f"cannot read {name}: {exc.strerror or exc}", where=self.location) from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ImageFormatError(f"{name} is not a regular file", where=self.location)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
 
     def _path(self, name: str) -> str:
         clean = posixpath.normpath("/" + name).lstrip("/")
@@ -75,7 +82,7 @@ class TarStore(Store):
     def __init__(self, location: str, fileobj: IO[bytes] | None = None) -> None:
         super().__init__(location)
         try:
-            self._tar = tarfile.open(location if fileobj is None else None, mode="r:", fileobj=fileobj)
+            self._tar = open_tar(fileobj if fileobj is not None else open(location, "rb"))
             self._members = {_clean(m.name): m for m in members(self._tar)}
         except ImageFormatError as exc:
             raise ImageFormatError(str(exc), where=location) from exc
@@ -143,6 +150,10 @@ class MemoryStore(Store):
         if key not in self.files:
             raise ImageFormatError(f"{name} is missing from the archive", where=self.location)
         return io.BytesIO(self.files[key])
+
+
+def _reason(exc: BaseException) -> str:
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
 
 
 def _clean(name: str) -> str:

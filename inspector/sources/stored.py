@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import lzma
+import zlib
 from typing import IO, Callable, Iterator
 
 from ..limits import DEFAULT, Limits
@@ -75,7 +77,7 @@ def _scan(scanner: LayerScanner[T], raw: IO[bytes], full: bool, limits: Limits,
     if not hash_layers and blob is None and stream.raw is stored and _really_seekable(raw):  # type: ignore[attr-defined]
         raw.seek(0)  # uncompressed and seekable: hand tarfile the original, so it can really seek
         return scanner(raw), LayerDigests()
-    reader = ForwardReader(stream, hash_it=True, budget=_ratio_guard(stored, limits))
+    reader = ForwardReader(stream, hash_it=True, budget=ratio_guard(stored, limits))
     result = scanner(reader)  # type: ignore[arg-type]
     reader.drain()
     if blob is not None:
@@ -99,11 +101,15 @@ def _guarded(action: Callable[[], T], where: str) -> T:
         if exc.where is None:
             raise type(exc)(str(exc), where=where) from exc
         raise
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, EOFError, ValueError, OverflowError, lzma.LZMAError, zlib.error) as exc:
         raise ImageFormatError(f"cannot read layer: {exc}", where=where) from exc
+    except Exception as exc:  # zstandard.ZstdError and friends share no base class with the others
+        if type(exc).__module__.startswith("zstandard"):
+            raise ImageFormatError(f"cannot read layer: {exc}", where=where) from exc
+        raise
 
 
-def _ratio_guard(stored: CountingReader, limits: Limits) -> Callable[[int], None]:
+def ratio_guard(stored: CountingReader, limits: Limits) -> Callable[[int], None]:
     """Stop a layer that inflates beyond ``limits.max_ratio`` times its stored size (a gzip bomb)."""
 
     def check(inflated: int) -> None:

@@ -9,8 +9,10 @@ for files picks the image and puts the results in stack order.
 from __future__ import annotations
 
 import io
+import lzma
 import posixpath
 import tarfile
+import zlib
 from typing import IO, Callable, Iterator
 
 from ..errors import ImageFormatError, InspectorError
@@ -19,8 +21,9 @@ from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved, Selector, resolve
 from .store import MAX_JSON_BYTES, MemoryStore
 from ..limits import DEFAULT, Limits
-from .reader import ForwardReader
-from .stored import run_scanner
+from ..tarwalk import open_tar
+from .reader import CountingReader, ForwardReader
+from .stored import ratio_guard, run_scanner
 from .verify import LayerDigests, Verification
 
 SMALL_FILE = 4096  # VERSION files and the like: kept whole whatever they look like
@@ -85,7 +88,7 @@ class StreamedImage(Image):
         files: dict[str, bytes] = {}
         aliases: dict[str, str] = {}
         try:
-            with tarfile.open(fileobj=open_uncompressed(self._stream), mode="r|") as tar:
+            with open_tar(self._outer(self._stream), mode="r|") as tar:
                 for member in tar:
                     name = _clean(member.name)
                     if member.islnk():
@@ -94,9 +97,21 @@ class StreamedImage(Image):
                         aliases[name] = _clean(posixpath.join(posixpath.dirname(name), member.linkname))
                     elif member.isfile():
                         self._read_member(tar, member, name, scanner, results, failures, files)
-        except (tarfile.TarError, EOFError, OSError) as exc:
+        except ImageFormatError as exc:
+            if exc.where is None:
+                raise ImageFormatError(str(exc), where=self._location) from exc
+            raise
+        except (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
             raise ImageFormatError(f"the archive is truncated or not a tar: {exc}", where=self._location) from exc
         return results, failures, MemoryStore(self._location, files, aliases)
+
+    def _outer(self, raw: IO[bytes]) -> IO[bytes]:
+        """The archive's tar stream; a compressed archive may not inflate beyond the ratio limit."""
+        stored = CountingReader(raw)
+        stream = open_uncompressed(io.BufferedReader(stored, buffer_size=1 << 20))
+        if getattr(stream, "raw", None) is stored:
+            return stream
+        return ForwardReader(stream, budget=ratio_guard(stored, self._limits))  # type: ignore[return-value]
 
     def _read_member(self, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, scanner: LayerScanner[T],
                      results: dict[str, tuple[T, LayerDigests]], failures: dict[str, InspectorError], files: dict[str, bytes]) -> None:
@@ -122,7 +137,7 @@ class StreamedImage(Image):
         by_name = {self._canonical(name): info for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names)
                    if info.index in wanted}
         try:
-            with tarfile.open(fileobj=open_uncompressed(self._reopen()), mode="r|") as tar:
+            with open_tar(self._outer(self._reopen()), mode="r|") as tar:
                 for member in tar:
                     info = by_name.get(_clean(member.name))
                     handle = tar.extractfile(member) if info is not None and member.isfile() else None
