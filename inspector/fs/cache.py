@@ -26,6 +26,12 @@ FORMAT = 2  # bump whenever what a scan records changes: older entries are then 
 MAGIC = b"inspect-image-cache"
 
 
+def is_digest(text: str) -> bool:
+    """``sha256:<64 hex>``: the only names a cache file is ever given."""
+    algorithm, _, encoded = text.partition(":")
+    return algorithm == "sha256" and len(encoded) == 64 and all(c in "0123456789abcdef" for c in encoded)
+
+
 def default_directory() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "inspect-image"
@@ -69,10 +75,14 @@ class LayerCache:
         return None
 
     def put(self, diff_id: str, codec: ContentCodec, tree: LayerTree) -> None:
+        if not is_digest(diff_id):
+            return
         self._write(self._layer_path(diff_id, codec.name), encode_tree(tree, codec))
 
     # --- configs (the engine source answers from them without a save) -------------------------
     def get_config(self, image_id: str) -> bytes | None:
+        if not is_digest(image_id):
+            return None
         data = self._read(self._path("configs", image_id))
         if data is not None and "sha256:" + hashlib.sha256(data).hexdigest() != image_id:
             self._reject(self._path("configs", image_id))
@@ -80,7 +90,7 @@ class LayerCache:
         return data
 
     def put_config(self, image_id: str, data: bytes) -> None:
-        if "sha256:" + hashlib.sha256(data).hexdigest() == image_id:
+        if is_digest(image_id) and "sha256:" + hashlib.sha256(data).hexdigest() == image_id:
             self._write(self._path("configs", image_id), data)
 
     # --- files --------------------------------------------------------------------------------
@@ -88,9 +98,9 @@ class LayerCache:
         return self._path("layers", diff_id, f"-{variant}-v{FORMAT}")
 
     def _path(self, kind: str, digest: str, suffix: str = "") -> Path:
-        algorithm, _, encoded = digest.partition(":")
-        if not algorithm.isalnum() or not encoded.isalnum():
+        if not is_digest(digest):
             raise ValueError(f"not a digest: {digest!r}")
+        algorithm, _, encoded = digest.partition(":")
         return self.directory / kind / f"{algorithm}-{encoded}{suffix}"
 
     def _read(self, path: Path) -> bytes | None:
@@ -142,7 +152,7 @@ class CacheUse:
     def lookup(self, diff_ids: list[str | None] | None) -> dict[int, LayerTree]:
         found = {}
         for index, diff_id in enumerate(diff_ids or []):
-            if diff_id:
+            if diff_id and is_digest(diff_id):
                 tree = self.store.get(diff_id, self.codec, self.richer)
                 if tree is not None:
                     found[index] = tree

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..fs import build_filesystem
@@ -34,14 +35,19 @@ def image_fields(inspection: Inspection) -> dict[str, Any]:
         "manifest_digest": meta.manifest_digest,
         "repo_tags": meta.repo_tags,
         "source": meta.source,
-        "os": config.get("os"),
-        "architecture": config.get("architecture"),
-        "variant": config.get("variant"),
-        "created": config.get("created"),
+        "os": _text(config.get("os")),
+        "architecture": _text(config.get("architecture")),
+        "variant": _text(config.get("variant")),
+        "created": _text(config.get("created")),
         "size": inspection.size,
         "layers": len(meta.layers),
         "entries": inspection.fs.count(),
     }
+
+
+def _text(value: Any) -> str | None:
+    """Config fields that must be strings, as strings (a hostile config may hold anything)."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
 
 
 def summary(inspection: Inspection) -> dict[str, Any]:

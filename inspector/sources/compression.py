@@ -11,6 +11,8 @@ import io
 import lzma
 from typing import IO
 
+from ..errors import ImageFormatError, InspectorError
+
 try:  # ISA-L inflates 2-3x faster than zlib; fall back quietly where the wheel is missing.
     from isal import igzip as _gzip
 except ImportError:  # pragma: no cover - depends on the platform's wheels
@@ -48,18 +50,38 @@ def open_uncompressed(raw: IO[bytes]) -> IO[bytes]:
     """Return a stream of the uncompressed tar held by ``raw``, whatever its compression."""
     stream = peekable(raw)
     kind = sniff(stream.peek(8)[:8])
+    if kind == "none":
+        return stream
     if kind == "gzip":
-        return io.BufferedReader(_gzip.GzipFile(fileobj=stream, mode="rb"), buffer_size=_BUFFER)  # type: ignore[arg-type]
-    if kind == "zstd":
+        inner: IO[bytes] = _gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+    elif kind == "zstd":
         import zstandard
 
-        reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True, closefd=False)
-        return io.BufferedReader(reader, buffer_size=_BUFFER)  # type: ignore[arg-type]
-    if kind == "bzip2":
-        return io.BufferedReader(bz2.BZ2File(stream), buffer_size=_BUFFER)  # type: ignore[arg-type]
-    if kind == "xz":
-        return io.BufferedReader(lzma.LZMAFile(stream), buffer_size=_BUFFER)  # type: ignore[arg-type]
-    return stream
+        inner = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True, closefd=False)
+    elif kind == "bzip2":
+        inner = bz2.BZ2File(stream)  # type: ignore[assignment]
+    else:
+        inner = lzma.LZMAFile(stream)  # type: ignore[assignment]
+    return io.BufferedReader(_Decompressed(inner, kind), buffer_size=_BUFFER)
+
+
+class _Decompressed(io.RawIOBase):
+    """A decompressor whose failures, whatever class each library raises, are one error: corrupt data."""
+
+    def __init__(self, inner: IO[bytes], kind: str) -> None:
+        self._inner = inner
+        self._kind = kind
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        try:
+            return _RawAdapter(self._inner).readinto(buffer)
+        except InspectorError:
+            raise
+        except Exception as exc:  # IsalError, ZstdError, LZMAError, zlib.error, EOFError, OSError...
+            raise ImageFormatError(f"the {self._kind} stream is corrupt or truncated: {exc}") from exc
 
 
 class _RawAdapter(io.RawIOBase):

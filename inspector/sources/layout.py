@@ -159,6 +159,7 @@ def _leaf_manifests(store: Store, descriptor: dict[str, Any], depth: int, seen: 
     if not isinstance(document, dict):
         raise ImageFormatError(f"blob {digest} is not a JSON object", where=store.location)
     media_type = document.get("mediaType") or descriptor.get("mediaType")
+    media_type = media_type if isinstance(media_type, str) else None
     if media_type in INDEX_TYPES or (media_type is None and "manifests" in document):
         for child in _manifests_of(document, store, digest):
             yield from _leaf_manifests(store, child, depth + 1, seen | {digest}, verification)
