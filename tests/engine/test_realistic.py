@@ -331,3 +331,45 @@ def test_distroless_dpkg_metadata_is_not_a_package_manager(distroless: tuple[Rea
     assert "/var/lib/dpkg/status.d/libc6" in entries
     assert not any(posixpath.basename(p) in ("dpkg", "apt", "apt-get") for p, e in entries.items() if e["type"] != "dir")
     assert image.summary["package_managers"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# diff: the fat JDK image against its distroless replacement
+# ---------------------------------------------------------------------------------------------
+
+def _diff(a: Realistic, b: Realistic, *args: str) -> tuple[int, Any]:
+    proc = subprocess.run([sys.executable, "-m", "inspector", "diff", a.ref, b.ref, *args, "--format", "json"],
+                          capture_output=True, cwd=REPO_ROOT, env=inspector_env(), timeout=600)
+    assert "Traceback" not in proc.stderr.decode("utf-8", "replace")
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_diff_fat_to_distroless_shows_the_attack_surface_going_away(fat: Realistic, distroless) -> None:
+    slim = distroless[0]
+    code, result = _diff(fat, slim, "--exit-code")
+    assert code == 1, "the images differ"
+    summary = result["summary"]
+    assert set(summary["shells"]["removed"]) == set(fat.summary["shells"]) and summary["shells"]["added"] == []
+    assert set(summary["package_managers"]["removed"]) == set(fat.summary["package_managers"])
+    assert summary["package_managers"]["added"] == []
+    fat_exes = {e["path"]: e for e in fat.executables}
+    slim_exes = {e["path"]: e for e in slim.executables}
+    setuid = sorted(p for p, e in fat_exes.items() if e["setuid"] and not e["resolves_to"])
+    assert summary["setuid"]["removed"] == setuid and setuid
+    fat_jdk = {f"{r['home']}/bin/{t}" for r in fat.summary["jre"] for t in r["tools"]}
+    slim_jre = {f"{r['home']}/bin/{t}" for r in slim.summary["jre"] for t in r["tools"]}
+    assert set(summary["jdk_tools"]["removed"]) == fat_jdk and set(summary["jdk_tools"]["added"]) == slim_jre
+    assert any(p.endswith("/bin/javac") for p in summary["jdk_tools"]["removed"])
+    # counts equal those computed from each image's own --executables listing
+    removed, added = {e["path"] for e in result["removed"]}, {e["path"] for e in result["added"]}
+    assert removed == set(fat_exes) - set(slim_exes)
+    assert added == set(slim_exes) - set(fat_exes)
+    assert summary["removed"] == len(removed) and summary["added"] == len(added)
+    assert slim_jre <= added, "the JRE's executables are added"
+    assert "entrypoint" in result["config"] and "user" in result["config"]
+
+
+def test_diff_of_an_image_with_itself_is_empty(fat: Realistic) -> None:
+    code, result = _diff(fat, fat, "--exit-code")
+    assert code == 0
+    assert result["added"] == result["removed"] == result["changed"] == [] and result["config"] == {}
