@@ -463,3 +463,16 @@ def test_symlinks_are_always_mode_0777_whatever_the_header_says(files_of):
     # Linux symlinks have no permissions of their own: the engine shows 0777 (found by the parity tests).
     fs = files_of([[E("t", data=b"t"), E("l", "symlink", target="t", mode=0o755, uid=5, gid=6)]])
     assert_entry(fs["/l"], type="symlink", mode="0777", uid=5, gid=6, target="t")
+
+
+def test_implied_directories_inherit_setgid_from_their_parent_in_the_layer(files_of):
+    # mkdir in a setgid directory makes a setgid directory; checked with docker export (20.10, overlay2):
+    # /d/x and /a/z come out 2755, while the layer's root entry ("./" 2755) is not applied at all
+    fs = files_of([
+        [E("a/a", data=b""), E("a/z/q", data=b"")],
+        [E("./", "dir", mode=0o2755), E("d/", "dir", mode=0o2755), E("d/x/y", data=b"x"),
+         E("a/", "dir", mode=0o2755), whiteout("a/z/q"), E("b/c", data=b"c")],
+    ])
+    assert_entry(fs["/d/x"], type="dir", mode="2755", uid=0, gid=0)
+    assert_entry(fs["/a/z"], type="dir", mode="2755")
+    assert_entry(fs["/b"], type="dir", mode="0755")

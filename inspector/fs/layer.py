@@ -156,7 +156,10 @@ def _implied_parent(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -
         assert children is not None
         child = children.get(part)
         if child is None or child.kind != DIR:
-            child = Node(DIR, IMPLIED_DIR_MODE, 0, 0, layer=index)
+            # mkdir(2) in a setgid directory makes a setgid directory, and so does the engine's
+            # MkdirAll (checked with docker export); the layer's root is never setgid
+            child = Node(DIR, IMPLIED_DIR_MODE | (node.mode & 0o2000 if node is not tree.root else 0), 0, 0,
+                         layer=index)
             children[part] = child
         node = child
     return node
