@@ -1,4 +1,4 @@
-"""``python -m tests.bench [--quick] [--runs N] [--profile]``: see ``tests/bench/run.py``."""
+"""``python -m tests.bench [--quick] [--only real|synthetic] [--runs N] [--profile]``: see ``tests/bench/run.py``."""
 
 import sys
 

