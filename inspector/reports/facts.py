@@ -133,7 +133,7 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
         if (executable or text) and len(head) < HEAD_BYTES:
             head += chunk[: HEAD_BYTES - len(head)]
         if executable:
-            tail = (tail + chunk)[-TAIL_BYTES:]
+            tail = chunk[-TAIL_BYTES:] if len(chunk) >= TAIL_BYTES else (tail + chunk)[-TAIL_BYTES:]
         if vendor:
             window = carry + chunk
             for needle, name in _VENDOR_NEEDLES:
