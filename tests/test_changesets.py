@@ -467,7 +467,7 @@ def test_symlinks_are_always_mode_0777_whatever_the_header_says(files_of):
 
 def test_implied_directories_inherit_setgid_from_their_parent_in_the_layer(files_of):
     # mkdir in a setgid directory makes a setgid directory; checked with docker export (20.10, overlay2):
-    # /d/x and /a/z come out 2755, while the layer's root entry ("./" 2755) is not applied at all
+    # /d/x and /a/z come out 2755, while a root entry spelled "./" is not applied at all
     fs = files_of([
         [E("a/a", data=b""), E("a/z/q", data=b"")],
         [E("./", "dir", mode=0o2755), E("d/", "dir", mode=0o2755), E("d/x/y", data=b"x"),
@@ -476,3 +476,9 @@ def test_implied_directories_inherit_setgid_from_their_parent_in_the_layer(files
     assert_entry(fs["/d/x"], type="dir", mode="2755", uid=0, gid=0)
     assert_entry(fs["/a/z"], type="dir", mode="2755")
     assert_entry(fs["/b"], type="dir", mode="0755")
+
+
+def test_a_root_entry_spelled_slash_is_applied_to_the_layer_root(files_of):
+    # unlike "./" and ".", the engine applies "/" to the layer's directory: its setgid reaches /x
+    fs = files_of([[E("/", "dir", mode=0o2755), E("x/y", data=b"1")]])
+    assert_entry(fs["/x"], type="dir", mode="2755")

@@ -114,8 +114,10 @@ def _apply_member(tree: LayerTree, member: tarfile.TarInfo, tar: tarfile.TarFile
     if len(parts) > limits.max_depth:
         raise ImageFormatError(f"a member name is {len(parts):,} directories deep, more than {limits.max_depth:,} "
                                f"(raise the limit with --max-depth): {member.name[:80]}…")
-    if not parts:
-        return  # the root directory's own entry: the engine skips it
+    if not parts:  # the root's own entry: the engine skips "./" and "." but applies "/" to the
+        if member.isdir() and member.name.strip("/") == "":  # layer's directory (checked with
+            tree.root.mode = member.mode & 0o7777  # docker export): its setgid reaches implied dirs
+        return
     base = parts[-1]
     if base.startswith(WHITEOUT_PREFIX):
         _apply_whiteout(tree, parts, index)
@@ -157,9 +159,8 @@ def _implied_parent(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -
         child = children.get(part)
         if child is None or child.kind != DIR:
             # mkdir(2) in a setgid directory makes a setgid directory, and so does the engine's
-            # MkdirAll (checked with docker export); the layer's root is never setgid
-            child = Node(DIR, IMPLIED_DIR_MODE | (node.mode & 0o2000 if node is not tree.root else 0), 0, 0,
-                         layer=index)
+            # MkdirAll (checked with docker export)
+            child = Node(DIR, IMPLIED_DIR_MODE | (node.mode & 0o2000), 0, 0, layer=index)
             children[part] = child
         node = child
     return node
