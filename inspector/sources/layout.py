@@ -262,6 +262,9 @@ def tag_matches(candidate: str, wanted: str) -> bool:
     """Whether a stored name answers to what the user typed (``busybox`` ~ ``docker.io/library/busybox:latest``)."""
     if candidate == wanted:
         return True
+    last = wanted.rsplit("/", 1)[-1]
+    if "/" not in candidate and ":" not in candidate and ":" in last:
+        return last.rsplit(":", 1)[1] == candidate  # an OCI ref.name holds only the tag: "1" ~ "app:1"
     return normalize_ref(candidate) == normalize_ref(wanted)
 
 
