@@ -8,7 +8,7 @@ dropping a whole subtree when a directory is replaced. Verified entry for entry 
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Tuple
+from typing import Iterator
 
 from .entry import Entry
 from .layer import LayerTree, copy_link_source

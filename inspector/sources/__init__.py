@@ -8,7 +8,7 @@ import sys
 
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
-from ..errors import BadReferenceError, EngineError, ImageFormatError
+from ..errors import BadReferenceError, EngineError
 from .compression import peekable, sniff
 from .engine import EngineOptions, open_engine_image
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner

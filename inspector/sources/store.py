@@ -82,7 +82,8 @@ class TarStore(Store):
     def __init__(self, location: str, fileobj: IO[bytes] | None = None) -> None:
         super().__init__(location)
         try:
-            self._tar = open_tar(fileobj if fileobj is not None else open(location, "rb"))
+            self._file = fileobj if fileobj is not None else open(location, "rb")
+            self._tar = open_tar(self._file)
             self._members = {_clean(m.name): m for m in members(self._tar)}
         except ImageFormatError as exc:
             raise ImageFormatError(str(exc), where=location) from exc
@@ -121,6 +122,7 @@ class TarStore(Store):
 
     def close(self) -> None:
         self._tar.close()
+        self._file.close()
 
 
 class MemoryStore(Store):
