@@ -5,7 +5,6 @@ from __future__ import annotations
 from .interface import Renderer
 from .json_format import JsonRenderer
 from .table_format import TableRenderer
-from . import report_tables  # noqa: F401  (imported by the CLI through this package)
 
 FORMATS: dict[str, type] = {"table": TableRenderer, "json": JsonRenderer}
 

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import BadReferenceError, ImageFormatError
 from .interface import ImageMeta, LayerInfo
 from .platforms import Platform
-from .store import Store
+from .store import Store, parse_json
 from .verify import Verification
 
 INDEX_TYPES = {
@@ -210,15 +210,9 @@ def _resolved_from_manifest(store: Store, descriptor: dict[str, Any], manifest: 
 
 
 def _read_blob_json(store: Store, digest: str, verification: Verification) -> Any:
-    import json
-
     data = store.read_bytes(blob_name(digest, store))
     verification.check_document(data, digest, f"blob {digest}", store.location)
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-        raise ImageFormatError(f"blob {digest} is not valid JSON: {reason}", where=store.location) from exc
+    return parse_json(data, f"blob {digest}", store.location)
 
 
 def blob_name(digest: str, store: Store) -> str:
@@ -231,13 +225,7 @@ def blob_name(digest: str, store: Store) -> str:
 
 # --- shared ----------------------------------------------------------------------------------
 def _parse_config(data: bytes, store: Store, name: str) -> dict[str, Any]:
-    import json
-
-    try:
-        config = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-        raise ImageFormatError(f"config {name} is not valid JSON: {reason}", where=store.location) from exc
+    config = parse_json(data, f"config {name}", store.location)
     if not isinstance(config, dict):
         raise ImageFormatError(f"config {name} is not a JSON object", where=store.location)
     return config

@@ -43,11 +43,7 @@ class Store(ABC):
         return data
 
     def read_json(self, name: str) -> Any:
-        data = self.read_bytes(name)
-        try:
-            return json.loads(data)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise ImageFormatError(f"{name} is not valid JSON: {_reason(exc)}", where=self.location) from exc
+        return parse_json(self.read_bytes(name), name, self.location)
 
     def close(self) -> None:
         """Release the underlying file, if any."""
@@ -154,8 +150,13 @@ class MemoryStore(Store):
         return io.BytesIO(self.files[key])
 
 
-def _reason(exc: BaseException) -> str:
-    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+def parse_json(data: bytes, what: str, where: str) -> Any:
+    """Parse a document of an image; anything malformed (or nested to blow the stack) is one error."""
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ImageFormatError(f"{what} is not valid JSON: {reason}", where=where) from exc
 
 
 def _clean(name: str) -> str:
