@@ -10,7 +10,6 @@ no file is ever held whole in memory.
 from __future__ import annotations
 
 import hashlib
-import io
 import posixpath
 import struct
 from dataclasses import dataclass, field
@@ -218,43 +217,24 @@ def _parse_elf(view: "_SparseFile", size: int) -> ElfFacts | None:
                     interpreter, dynamic, stripped)
 
 
-class _SparseFile(io.RawIOBase):
-    """A seekable file of ``size`` bytes of which only the head and tail are known (zeros elsewhere)."""
+class _SparseFile:
+    """A file of ``size`` bytes of which only the head and tail were kept (zeros elsewhere)."""
 
     def __init__(self, head: bytes, tail: bytes, size: int) -> None:
         self._head = head
         self._tail = tail
         self._tail_start = size - len(tail)
         self._size = size
-        self._pos = 0
-
-    def pread(self, offset: int, length: int) -> bytes:
-        self.seek(offset)
-        return self.read(length)
 
     def covers(self, offset: int, length: int) -> bool:
         end = offset + length
         return end <= len(self._head) or (offset >= self._tail_start and end <= self._size)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def read(self, n: int = -1) -> bytes:
-        pos = self._pos
-        end = self._size if n is None or n < 0 else min(self._size, pos + n)
-        self._pos = end
-        if end <= len(self._head):  # nearly every read pyelftools makes: headers near the start
+    def pread(self, offset: int, length: int) -> bytes:
+        """``length`` bytes at ``offset``; parts that were not kept read as zeros."""
+        pos = max(0, offset)
+        end = min(self._size, pos + max(0, length))
+        if end <= len(self._head):  # nearly every read: headers near the start
             return self._head[pos:end]
         if pos >= self._tail_start:
             return self._tail[pos - self._tail_start:end - self._tail_start]
@@ -264,8 +244,3 @@ class _SparseFile(io.RawIOBase):
             if lo < hi:
                 out[lo - pos: hi - pos] = data[lo - start: hi - start]
         return bytes(out)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
