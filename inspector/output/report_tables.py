@@ -5,8 +5,6 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Iterable, TextIO
 
-from tabulate import tabulate
-
 from ..fs.entry import Entry
 from .table_format import TableRenderer
 
@@ -19,7 +17,7 @@ def _wrap(text: str, width: int) -> str:
 
 def _pairs(rows: list[tuple[str, Any]], out: TextIO) -> None:
     cells = [(key, _wrap(_text(value), WIDTH - 20)) for key, value in rows]
-    out.write(tabulate(cells, tablefmt="plain") + "\n")
+    out.write(_tabulate(cells, tablefmt="plain") + "\n")
 
 
 def _text(value: Any) -> str:
@@ -85,7 +83,7 @@ def jre(runtimes: list[dict[str, Any]], out: TextIO) -> None:
         return
     rows = [(r["type"], r["distribution"] or r["vendor"] or "unknown vendor", r["version"] or "?", r["home"],
              len(r["tools"]), " ".join(r["reached_by"]) or "-") for r in runtimes]
-    out.write(tabulate(rows, headers=["java", "distribution", "version", "home", "tools", "used via"],
+    out.write(_tabulate(rows, headers=["java", "distribution", "version", "home", "tools", "used via"],
                        tablefmt="simple", maxcolwidths=[None, 22, 16, 34, None, 14]) + "\n")
 
 
@@ -138,7 +136,7 @@ def executables(items: list[dict[str, Any]], out: TextIO) -> None:
             what = item["kind"]
         path = item["path"] + (f" -> {item['resolves_to']}" if item["resolves_to"] else "")
         rows.append((item["mode"], f"{item['uid']}:{item['gid']}", item["size"], what, " ".join(flags) or "-", path))
-    out.write(tabulate(rows, headers=["mode", "owner", "size", "kind", "flags", "path"], tablefmt="simple",
+    out.write(_tabulate(rows, headers=["mode", "owner", "size", "kind", "flags", "path"], tablefmt="simple",
                        disable_numparse=True) + "\n")
     out.write(f"{sum(1 for i in items if not i['resolves_to'])} executables, "
               f"{sum(1 for i in items if i['resolves_to'])} links to them\n")
@@ -176,7 +174,7 @@ def diff(data: dict[str, Any], out: TextIO) -> None:
     for category in ("shells", "package_managers", "setuid", "setgid", "jdk_tools"):
         change = summary[category]
         rows.append((category.replace("_", " "), _text(change["removed"]), _text(change["added"])))
-    out.write(tabulate(rows, headers=["", "removed", "added"], tablefmt="simple",
+    out.write(_tabulate(rows, headers=["", "removed", "added"], tablefmt="simple",
                        maxcolwidths=[None, 44, 44]) + "\n")
 
 
@@ -186,3 +184,11 @@ def _change(key: str, a: dict[str, Any], b: dict[str, Any]) -> str:
     if key == "content":
         return "content"
     return f"{key} {left} -> {right}"
+
+
+def _tabulate(rows: Any, **options: Any) -> str:
+    """tabulate, imported on first use: JSON output never needs it, and it costs a tenth of a
+    repeat inspection answered from the cache."""
+    from tabulate import tabulate
+
+    return tabulate(rows, **options)

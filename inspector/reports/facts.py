@@ -9,13 +9,12 @@ no file is ever held whole in memory.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 import struct
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
-
-from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE, ENUM_P_TYPE_BASE, ENUM_SH_TYPE_BASE
 
 from ..fs.cache import ContentCodec
 from ..fs.node import Node
@@ -181,13 +180,22 @@ _ENDIAN = {1: "<", 2: ">"}
 #: e_shentsize, e_shnum, e_shstrndx (after the 16-byte e_ident)
 _EHDR = {32: "HHIIIIIHHHHHH", 64: "HHIQQQIHHHHHH"}
 _PHDR_TYPE_OFFSET = {32: ("I", 4, "I", 16), 64: ("Q", 8, "Q", 32)}  # p_offset format/at, p_filesz format/at
-_PT_INTERP, _PT_DYNAMIC, _SHT_SYMTAB = ENUM_P_TYPE_BASE["PT_INTERP"], ENUM_P_TYPE_BASE["PT_DYNAMIC"], \
-    ENUM_SH_TYPE_BASE["SHT_SYMTAB"]
-_MACHINES = {value: name for name, value in ENUM_E_MACHINE.items() if isinstance(value, int)}
-_TYPES = {value: name for name, value in ENUM_E_TYPE.items() if isinstance(value, int)}
+
+
+@functools.cache
+def _elf_names() -> tuple[dict[int, str], dict[int, str], int, int, int]:
+    """pyelftools' tables, loaded on the first ELF parsed: a repeat answered from the cache parses
+    none, and importing them costs a tenth of that whole run."""
+    from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE, ENUM_P_TYPE_BASE, ENUM_SH_TYPE_BASE
+
+    machines = {value: name for name, value in ENUM_E_MACHINE.items() if isinstance(value, int)}
+    types = {value: name for name, value in ENUM_E_TYPE.items() if isinstance(value, int)}
+    return (machines, types, ENUM_P_TYPE_BASE["PT_INTERP"], ENUM_P_TYPE_BASE["PT_DYNAMIC"],
+            ENUM_SH_TYPE_BASE["SHT_SYMTAB"])
 
 
 def _parse_elf(view: "_SparseFile", size: int) -> ElfFacts | None:
+    machines, types, pt_interp, pt_dynamic, sht_symtab = _elf_names()
     ident = view.pread(0, 16)
     bits, order = _ELF_CLASS.get(ident[4]), _ENDIAN.get(ident[5])
     if bits is None or order is None:
@@ -201,19 +209,19 @@ def _parse_elf(view: "_SparseFile", size: int) -> ElfFacts | None:
         if len(entry) < phentsize:
             break
         p_type = struct.unpack_from(order + "I", entry)[0]
-        if p_type == _PT_INTERP:
+        if p_type == pt_interp:
             offset = struct.unpack_from(order + off_format, entry, off_at)[0]
             length = struct.unpack_from(order + size_format, entry, size_at)[0]
             if length < 4096 and view.covers(offset, length):
                 interpreter = view.pread(offset, length).split(b"\0", 1)[0].decode("utf-8", "replace") or None
-        elif p_type == _PT_DYNAMIC:
+        elif p_type == pt_dynamic:
             dynamic = True
     stripped: bool | None = True if not shoff else None
     if shoff and shentsize >= 8 and view.covers(shoff, shnum * shentsize):
         table = view.pread(shoff, shnum * shentsize)
-        stripped = not any(struct.unpack_from(order + "I", table, i * shentsize + 4)[0] == _SHT_SYMTAB
+        stripped = not any(struct.unpack_from(order + "I", table, i * shentsize + 4)[0] == sht_symtab
                            for i in range(shnum))
-    return ElfFacts(bits, _MACHINES.get(e_machine, f"EM_{e_machine}"), _TYPES.get(e_type, f"ET_{e_type}"),
+    return ElfFacts(bits, machines.get(e_machine, f"EM_{e_machine}"), types.get(e_type, f"ET_{e_type}"),
                     interpreter, dynamic, stripped)
 
 
