@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterator
 
 from ..errors import EngineError
+from . import engine_socket
 from .layout import Selector
 from .platforms import Platform
 from .progress import Progress
@@ -43,10 +44,16 @@ def open_engine_image(name: str, selector: Selector, options: EngineOptions | No
     options = options or EngineOptions()
     if not name:
         raise EngineError("docker: needs an image name, e.g. docker:busybox:latest")
-    client = options.client or connect(options.host)
-    progress = Progress(enabled=options.progress)
-    attrs = _ensure_present(client, name, selector, options, progress)
-    reopen = lambda: _save_stream(client, name, attrs, Progress(enabled=options.progress))  # noqa: E731
+    attrs = _quick_inspect(name, selector, options)
+    client = options.client
+    if attrs is None:
+        client = client or connect(options.host)
+        attrs = _ensure_present(client, name, selector, options, Progress(enabled=options.progress))
+    answered = attrs
+
+    def reopen() -> IO[bytes]:
+        return _save_stream(client or connect(options.host), name, answered, Progress(enabled=options.progress))
+
     image_selector = Selector(tag=None, platform=selector.platform, platform_explicit=selector.platform_explicit)
     rootfs = attrs.get("RootFS") if isinstance(attrs.get("RootFS"), dict) else {}
     diff_ids = rootfs.get("Layers") if isinstance(rootfs.get("Layers"), list) else None
@@ -118,6 +125,18 @@ class EngineImage(Image):
 
     def close(self) -> None:
         self._saved.close()
+
+
+def _quick_inspect(name: str, selector: Selector, options: EngineOptions) -> dict[str, Any] | None:
+    """The image's inspect record without the SDK (see ``engine_socket``), when nothing else is needed:
+    the image is present, in the platform asked for, and no pull is wanted. None: use the SDK."""
+    if options.client is not None or options.pull == "always":
+        return None
+    path = engine_socket.local_socket(options.host)
+    attrs = engine_socket.inspect_image(path, name) if path is not None else None
+    if attrs is None or (selector.platform_explicit and not _platform_matches(attrs, selector.platform)):
+        return None
+    return attrs
 
 
 def connect(host: str | None = None) -> Any:
