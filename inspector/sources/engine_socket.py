@@ -2,8 +2,8 @@
 
 A repeat inspection needs a single thing from the engine: the image's inspect record (its ID and
 layer digests), to know the cache still holds this image. Importing the Docker SDK (and requests
-under it) costs about 70 ms, a quarter of such a run (measured: 0.32 s with the SDK, 0.25 s
-without), so when the SDK would certainly talk to a plain unix socket this module asks that socket
+under it) costs about 70 ms, a quarter of such a run (measured, median of 11: 0.32 s with the
+SDK, 0.24 s without), so when the SDK would certainly talk to a plain unix socket this module asks that socket
 directly with the standard library. It answers only the happy case: anything else (another kind
 of host, a docker context, TLS, a refused connection, a missing image, an odd reply) returns None,
 and the caller goes through the SDK, which owns every error message, pulls and saves.
