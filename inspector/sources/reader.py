@@ -4,16 +4,17 @@ tarfile's stream mode (``r|``) skips file data 10 KiB per call through several P
 random-access mode (``r:``) seeks instead. Over a one-pass stream (a decompressor, a pipe, the
 engine) a forward seek here reads and discards in 1 MiB chunks, which is what makes ``r:`` usable
 everywhere. Since every byte passes through anyway, hashing it for verification costs no extra
-read.
+read; the hash runs on another thread (``hashing.BackgroundHash``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 from typing import IO, Any, Callable
 
-CHUNK = 1 << 20
+from .hashing import BUFFER, BackgroundHash
+
+CHUNK = BUFFER
 
 
 class CountingReader(io.RawIOBase):
@@ -33,15 +34,21 @@ class CountingReader(io.RawIOBase):
 
 
 class ForwardReader(io.RawIOBase):
-    """Read ``inner`` front to back; forward seeks read (and hash) the bytes they skip."""
+    """Read ``inner`` front to back; forward seeks read (and hash) the bytes they skip.
+
+    Reads go through chunks of up to 1 MiB held here: a seek over file data only refills chunks
+    (the bytes are never copied), and each chunk is handed whole to the hash.
+    """
 
     def __init__(self, inner: IO[bytes], hash_it: bool = False,
                  budget: "Callable[[int], None] | None" = None) -> None:
         self._inner = inner
         self._budget = budget  # called with the bytes read so far; raises to stop a decompression bomb
-        self._pos = 0
-        self._scratch = memoryview(bytearray(CHUNK))
-        self._hasher = hashlib.sha256() if hash_it else None
+        self._hash = BackgroundHash() if hash_it else None
+        self._own = bytearray(CHUNK) if self._hash is None else None
+        self._chunk = memoryview(b"")
+        self._at = 0  # read position inside the chunk
+        self._end = 0  # stream position of the chunk's end
 
     def readable(self) -> bool:
         return True
@@ -50,35 +57,61 @@ class ForwardReader(io.RawIOBase):
         return True
 
     def tell(self) -> int:
-        return self._pos
+        return self._end - len(self._chunk) + self._at
 
     def readinto(self, buffer: Any) -> int:
-        count = _readinto(self._inner, buffer)
-        if count and self._hasher is not None:
-            self._hasher.update(memoryview(buffer)[:count])
-        self._pos += count
-        if self._budget is not None:
-            self._budget(self._pos)
-        return count
+        """Fill ``buffer`` whole unless the stream ends: tarfile takes a short read for a truncated tar."""
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(view):
+            if self._at == len(self._chunk) and not self._fill():
+                break
+            count = min(len(view) - done, len(self._chunk) - self._at)
+            view[done:done + count] = self._chunk[self._at:self._at + count]
+            self._at += count
+            done += count
+        return done
 
     def seek(self, pos: int, whence: int = 0) -> int:
-        target = pos + (self._pos if whence == 1 else 0)
-        if whence == 2 or target < self._pos:
+        here = self.tell()
+        target = pos + (here if whence == 1 else 0)
+        if whence == 2 or target < here:
             raise io.UnsupportedOperation("a layer stream can only move forward")
-        while self._pos < target:
-            count = self.readinto(self._scratch[: min(target - self._pos, CHUNK)])
-            if not count:
-                raise EOFError(f"the layer ends at byte {self._pos}, before byte {target}: it is truncated")
-        return self._pos
+        while target > self._end:
+            if not self._fill():
+                raise EOFError(f"the layer ends at byte {self._end}, before byte {target}: it is truncated")
+        self._at = target - (self._end - len(self._chunk))
+        return target
 
     def drain(self) -> int:
         """Read to the end (padding after the tar's end marker included); return the total size."""
-        while self.readinto(self._scratch):
+        while self._fill():
             pass
-        return self._pos
+        self._at = len(self._chunk)
+        return self._end
 
     def digest(self) -> str | None:
-        return "sha256:" + self._hasher.hexdigest() if self._hasher is not None else None
+        return "sha256:" + self._hash.hexdigest() if self._hash is not None else None
+
+    def close(self) -> None:
+        if self._hash is not None:
+            self._hash.close()
+        super().close()
+
+    def _fill(self) -> bool:
+        """Replace the chunk with the next bytes of ``inner``; False at its end."""
+        self._chunk.release()
+        buffer = self._hash.buffer() if self._hash is not None else self._own
+        assert buffer is not None
+        count = _readinto(self._inner, buffer)
+        if self._hash is not None:
+            self._hash.submit(buffer, count)
+        self._chunk = memoryview(buffer)[:count]
+        self._at = 0
+        self._end += count
+        if self._budget is not None:
+            self._budget(self._end)
+        return count > 0
 
 
 def _readinto(inner: IO[bytes], buffer: Any) -> int:

@@ -78,11 +78,16 @@ def _scan(scanner: LayerScanner[T], raw: IO[bytes], full: bool, limits: Limits,
         raw.seek(0)  # uncompressed and seekable: hand tarfile the original, so it can really seek
         return scanner(raw), LayerDigests()
     reader = ForwardReader(stream, hash_it=True, budget=ratio_guard(stored, limits))
-    result = scanner(reader)  # type: ignore[arg-type]
-    reader.drain()
-    if blob is not None:
-        blob.drain()
-    return result, LayerDigests(diff_id=reader.digest(), blob=blob.digest() if blob else None)
+    try:
+        result = scanner(reader)  # type: ignore[arg-type]
+        reader.drain()
+        if blob is not None:
+            blob.drain()
+        return result, LayerDigests(diff_id=reader.digest(), blob=blob.digest() if blob else None)
+    finally:  # a failed scan must not leave its hashing threads waiting
+        reader.close()
+        if blob is not None:
+            blob.close()
 
 
 def tar_stream(raw: IO[bytes]) -> IO[bytes]:
