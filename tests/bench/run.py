@@ -16,6 +16,8 @@ Rows, per image (every "ours" row runs with ``--no-cache``, unless it says "warm
   per member: the floor for a pure-Python one-pass reader of the docker-archive (the baseline);
 * ``ours summary`` / ``ours --files``: ``python -m inspector docker-archive:FILE --format json``
   (``--files`` added for the second);
+* ``ours summary, piped``: ``cat FILE | python -m inspector -`` (fat image only): every byte read once
+  through a pipe, as from the engine but without the engine's wait before its first byte;
 * ``gzip -dc blobs``: GNU gzip inflating every layer blob of the gzip oci-archive to /dev/null;
 * ``ours summary, oci-archive``: the same summary read from the gzip oci-archive;
 * ``dive --ci``: ``CI=true dive --ci --source docker-archive FILE`` (its rules disabled, so it exits 0),
@@ -122,6 +124,11 @@ def _gunzip(blobs: list[Path]) -> list[str]:
     return ["sh", "-c", 'for blob in "$@"; do gzip -dc "$blob"; done', "sh", *map(str, blobs)]
 
 
+def _piped(path: Path) -> list[str]:
+    """``cat FILE | ours -``: every byte read once, as from the engine, but with no engine in the way."""
+    return ["sh", "-c", 'cat "$1" | "$2" -m inspector - --format json --no-cache', "sh", str(path), PY]
+
+
 def _dive_archive(path: Path) -> list[str]:
     return ["dive", "--ci", "--source", "docker-archive", *DIVE_RULES, str(path)]
 
@@ -140,6 +147,8 @@ def image_rows(image: images.BenchImage, cold: Path, kinds: tuple[str, ...], goa
                        baseline=f"{k}.tarscan", env=env),
         "dive": Bench(f"{k}.dive", f"{name}: dive --ci, docker-archive", _dive_archive(image.docker_archive),
                       baseline=f"{k}.tarscan", env={"CI": "true"}),
+        "piped": Bench(f"{k}.piped", f"{name}: ours summary, docker-archive piped in (one pass)",
+                       _piped(image.docker_archive), baseline=f"{k}.tarscan", cpu_comparable=False, env=env),
         "gunzip": Bench(f"{k}.gunzip", f"{name}: gzip -dc layer blobs", _gunzip(image.oci_blobs)),
         "oci": Bench(f"{k}.oci", f"{name}: ours summary, gzip oci-archive", _ours(oci),
                      baseline=f"{k}.gunzip", env=env),
@@ -438,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     base_kinds = ("tarscan", "summary", "files", "gunzip", "oci")
     if real_group:
         main_goals = {"summary": {"goal_ratio": 1.5, "goal_rss_mb": args.rss_goal}, "oci": {"goal_ratio": 1.2}}
-        kinds = base_kinds + (("oci_files",) if not args.quick else ()) + (("dive",) if with_dive else ())
+        kinds = base_kinds + ("piped",) + (("oci_files",) if not args.quick else ()) + (("dive",) if with_dive else ())
         rows = [Bench("startup", "startup: ours --version", [PY, "-m", "inspector", "--version"])]
         rows += image_rows(main_image, dirs.cold, kinds, main_goals)
         if with_engine:
