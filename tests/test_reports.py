@@ -9,6 +9,7 @@ entrypoints. Executables are real (tiny) ELF headers from ``testdata.make_sample
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 import time
@@ -17,6 +18,7 @@ from typing import Any, Callable
 
 import pytest
 
+from inspector.reports.facts import _read as facts_read
 from testdata.imagebuilder import E, ImageSpec, write_docker_archive
 from testdata.make_sample import tiny_elf
 
@@ -252,6 +254,18 @@ JLINK_HOME = "/usr/lib/jvm/temurin_jre_amd64"
 JLINK_RELEASE = release(JAVA_VERSION="25.0.4.1", MODULES="java.base java.logging java.management jdk.jfr")
 JLINK_TOOLS = ("java", "jcmd", "jfr", "jinfo", "jmap", "jps", "jrunscript", "jstack", "jstat", "jwebserver",
                "keytool", "rmiregistry")
+
+
+@pytest.mark.parametrize("text, expected", [
+    # two C strings sharing a NUL: both are seen (reported in the README's vendor order)
+    (b"\0Oracle Corporation\0Eclipse Adoptium\0", ["Eclipse Adoptium", "Oracle Corporation"]),
+    (b"\0XEclipse Adoptium\0", []),  # the tail of a longer string is not the vendor
+    (b"\0Eclipse Adoptium.\0", []),
+    (b"\0Eclipse Adoptium", []),  # never terminated
+    (b"xDebian\0", []),  # not preceded by a NUL
+])
+def test_a_vendor_is_a_whole_c_string(text: bytes, expected: list[str]) -> None:
+    assert facts_read(io.BytesIO(b"\x7fELF" + bytes(100) + text), vendor=True).vendors == expected
 
 
 @pytest.mark.parametrize("placement", [

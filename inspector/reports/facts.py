@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import posixpath
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
@@ -32,8 +33,24 @@ KNOWN_VENDORS = (
     "International Business Machines Corporation", "IBM Corporation", "JetBrains s.r.o.", "Alibaba",
     "Tencent", "Debian", "Ubuntu", "Private Build", "N/A",
 )
-_VENDOR_NEEDLES = [(b"\0" + v.encode() + b"\0", v) for v in KNOWN_VENDORS]
-_OVERLAP = max(len(n) for n, _ in _VENDOR_NEEDLES)
+_VENDOR_BY_BYTES = {v.encode(): v for v in KNOWN_VENDORS}
+
+
+def _vendor_pattern() -> re.Pattern[bytes]:
+    """One pass proposing every NUL-delimited string that could be a known vendor, checked against
+    the set afterwards. A substring search per vendor scans libjvm.so once per vendor: measured on
+    a 30 MB Temurin libjvm.so, 0.21 s that way against 0.08 s for this (half a distroless summary)."""
+    def char_class(chars: set[str]) -> bytes:
+        return b"[" + b"".join(re.escape(c.encode()) for c in sorted(chars)) + b"]"
+
+    first = char_class({v[0] for v in KNOWN_VENDORS})
+    rest = char_class({c for v in KNOWN_VENDORS for c in v[1:]})
+    shortest, longest = min(map(len, KNOWN_VENDORS)), max(map(len, KNOWN_VENDORS))
+    return re.compile(b"\\0(" + first + rest + b"{%d,%d})(?=\\0)" % (shortest - 1, longest - 1))
+
+
+_VENDOR_PATTERN = _vendor_pattern()
+_OVERLAP = max(map(len, _VENDOR_BY_BYTES)) + 2  # a vendor and its two NULs may straddle two chunks
 
 
 @dataclass
@@ -123,7 +140,7 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
     tail = b""
     size = 0
     carry = b""
-    found: list[str] = []
+    found: set[str | None] = set()
     while True:
         chunk = stream.read(CHUNK)
         if not chunk:
@@ -134,14 +151,12 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
             tail = chunk[-TAIL_BYTES:] if len(chunk) >= TAIL_BYTES else (tail + chunk)[-TAIL_BYTES:]
         if vendor:
             window = carry + chunk
-            for needle, name in _VENDOR_NEEDLES:
-                if name not in found and needle in window:
-                    found.append(name)
+            found.update(_VENDOR_BY_BYTES.get(candidate) for candidate in _VENDOR_PATTERN.findall(window))
             carry = window[-_OVERLAP:]
         if hasher is not None:
             hasher.update(chunk)
         size += len(chunk)
-    facts.vendors = found
+    facts.vendors = [name for name in KNOWN_VENDORS if name in found]
     if hasher is not None:
         facts.sha256 = "sha256:" + hasher.hexdigest()
     if text:
