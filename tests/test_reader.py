@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from inspector.sources.hashing import BUFFER, POOL, BackgroundHash
 from inspector.sources.reader import CHUNK, CountingReader, ForwardReader
 
+from .pipes import Pipe
+
 MiB = 1 << 20
 SIZES = (0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + CHUNK // 2)
 _DATA: dict[int, bytes] = {}
@@ -34,34 +36,6 @@ def data_of(size: int) -> bytes:
 
 def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-class Pipe(io.RawIOBase):
-    """Not seekable; each read returns 1..``step`` bytes, like a pipe or a decompressor."""
-
-    def __init__(self, data: bytes, step: int = 4096, seed: int = 0) -> None:
-        self._data = memoryview(data)
-        self._pos = 0
-        self._step = step
-        self._rng = random.Random(seed)
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return False
-
-    def seek(self, *args):
-        raise io.UnsupportedOperation("a pipe cannot seek")
-
-    def tell(self):
-        raise io.UnsupportedOperation("a pipe cannot tell")
-
-    def readinto(self, buffer):
-        count = min(len(buffer), self._rng.randint(1, self._step), len(self._data) - self._pos)
-        memoryview(buffer).cast("B")[:count] = self._data[self._pos:self._pos + count]
-        self._pos += count
-        return count
 
 
 class ReadOnly:

@@ -19,6 +19,8 @@ from inspector.errors import ImageFormatError
 from inspector.sources.reader import ForwardReader
 from inspector.tarwalk import stream_members
 
+from .pipes import Pipe
+
 MiB = 1 << 20
 FORMATS = {"ustar": tarfile.USTAR_FORMAT, "gnu": tarfile.GNU_FORMAT, "pax": tarfile.PAX_FORMAT}
 ATTRS = ("name", "type", "size", "linkname", "mode", "uid", "gid", "mtime", "pax_headers",
@@ -26,34 +28,6 @@ ATTRS = ("name", "type", "size", "linkname", "mode", "uid", "gid", "mtime", "pax
 
 
 # --- streams that cannot seek --------------------------------------------------------------------
-
-class Pipe(io.RawIOBase):
-    """A raw pipe: not seekable, each read returns 1..``step`` bytes (whatever has "arrived")."""
-
-    def __init__(self, data: bytes, step: int, seed: int = 0) -> None:
-        self._data = memoryview(data)
-        self._pos = 0
-        self._step = step
-        self._rng = random.Random(seed)
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return False
-
-    def seek(self, *args):
-        raise io.UnsupportedOperation("a pipe cannot seek")
-
-    def tell(self):
-        raise io.UnsupportedOperation("a pipe cannot tell")
-
-    def readinto(self, buffer):
-        count = min(len(buffer), self._rng.randint(1, self._step), len(self._data) - self._pos)
-        memoryview(buffer).cast("B")[:count] = self._data[self._pos:self._pos + count]
-        self._pos += count
-        return count
-
 
 class ShortReadinto(Pipe):
     """Not seekable; ``read(n)`` blocks for n bytes (like a buffered pipe) but ``readinto`` is short.

@@ -164,8 +164,9 @@ def _widen_pipe(stream: IO[bytes]) -> None:
 
     With 64 KiB the writer (``docker save |``) fills the pipe in an instant and waits while we parse,
     then we wait while it refills: the two take turns instead of working at once. Measured on a
-    700 MB archive piped in: 1.8 s with the default size, 1.55 s with 1 MiB (the largest a user
-    may ask for without privileges). Best effort: not a pipe, or not Linux, changes nothing.
+    700 MB archive piped in (``cat | inspect-image -``, medians of 5): 1.73 s with the default size,
+    1.44 s with 1 MiB (the largest a user may ask for without privileges). Best effort: not a pipe,
+    or not Linux, changes nothing.
     """
     resize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
     try:
