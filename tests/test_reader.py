@@ -379,11 +379,14 @@ def test_close_without_digest_stops_the_worker():
     def work():
         hasher = BackgroundHash()
         hash_pieces(hasher, [b"abc", bytes(BUFFER)])
+        started = new_hash_threads(before)  # seen while alive: it may be gone right after close()
         hasher.close()
         hasher.close()  # twice is harmless
+        return started
 
-    run_with_timeout(work)
-    for thread in new_hash_threads(before):
+    threads = run_with_timeout(work)
+    assert threads, "BackgroundHash is expected to hash on a worker thread"
+    for thread in threads:
         thread.join(10)
         assert not thread.is_alive(), "close() left the hash thread running"
 
@@ -395,10 +398,11 @@ def test_abandoned_forward_reader_stops_its_hash_thread():
     def work():
         reader = ForwardReader(Pipe(data_of(3 * CHUNK + CHUNK // 2), CHUNK), hash_it=True)
         reader.read(CHUNK + 10)
+        started = new_hash_threads(before)  # seen while alive: it may be gone right after close()
         reader.close()
+        return started
 
-    run_with_timeout(work)
-    threads = new_hash_threads(before)
+    threads = run_with_timeout(work)
     assert threads, "hash_it=True is expected to hash on a worker thread"
     for thread in threads:
         thread.join(10)
