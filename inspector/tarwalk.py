@@ -47,10 +47,9 @@ def members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         if member is None:
             return
         tar.members.clear()  # tarfile keeps every header it read; nobody here needs them
-        if member.offset <= last or member.size < 0 or member.offset_data < member.offset:
+        if member.size < 0:  # possible through a PAX record; the cursor itself only moves forward
             raise ImageFormatError(f"tar member {member.name[:80]!r} has an impossible size or position "
                                    f"({member.size} bytes at {member.offset})")
-        last = member.offset
         yield member
 
 
@@ -110,8 +109,7 @@ class MemberReader(io.RawIOBase):
         left = self._end - self._cursor.tell()
         if left <= 0:
             return 0
-        view = memoryview(buffer)
-        count = self._cursor.readinto(view[: min(len(view), left)] if len(view) > left else view)
+        count = self._cursor.readinto(memoryview(buffer)[:left])
         if not count:
             raise ImageFormatError(f"the tar ends at byte {self._cursor.tell()}, inside a member: it is truncated")
         return count
@@ -125,7 +123,6 @@ def stream_members(stream: IO[bytes]) -> Iterator[tuple[tarfile.TarInfo, MemberR
     member's reader is valid until the next member is asked for; unread data is skipped then.
     """
     cursor = _Cursor(stream)
-    last = -1
     while True:
         try:
             member = StrictTarInfo.fromtarfile(cursor)  # type: ignore[arg-type]
@@ -136,10 +133,9 @@ def stream_members(stream: IO[bytes]) -> Iterator[tuple[tarfile.TarInfo, MemberR
                 raise tarfile.ReadError("empty file") from None
             raise ImageFormatError(f"the tar ends at byte {cursor.offset}, before its end marker: "
                                    "it is truncated or corrupt") from None
-        if member.offset <= last or member.size < 0 or member.offset_data < member.offset:
+        if member.size < 0:  # possible through a PAX record; the cursor itself only moves forward
             raise ImageFormatError(f"tar member {member.name[:80]!r} has an impossible size or position "
                                    f"({member.size} bytes at {member.offset})")
-        last = member.offset
         has_data = member.isreg() and not member.issparse()
         yield member, MemberReader(cursor, member.offset_data, member.size) if has_data else None
         cursor.skip_to(cursor.offset)  # past the data (and its padding) to the next header
