@@ -373,37 +373,41 @@ def new_hash_threads(before: set[threading.Thread]) -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread not in before and thread.name == "layer-hash"]
 
 
-def test_close_without_digest_stops_the_worker():
+def assert_close_stops_the_hash_thread(start, close):
+    """``start()`` hashes on a worker thread and returns what ``close(it)`` must stop."""
     before = set(threading.enumerate())
 
     def work():
-        hasher = BackgroundHash()
-        hash_pieces(hasher, [b"abc", bytes(BUFFER)])
+        it = start()
         started = new_hash_threads(before)  # seen while alive: it may be gone right after close()
-        hasher.close()
-        hasher.close()  # twice is harmless
+        close(it)
         return started
 
     threads = run_with_timeout(work)
-    assert threads, "BackgroundHash is expected to hash on a worker thread"
+    assert threads, "hashing is expected to run on a worker thread"
     for thread in threads:
         thread.join(10)
         assert not thread.is_alive(), "close() left the hash thread running"
 
 
+def test_close_without_digest_stops_the_worker():
+    def start():
+        hasher = BackgroundHash()
+        hash_pieces(hasher, [b"abc", bytes(BUFFER)])
+        return hasher
+
+    def close(hasher):
+        hasher.close()
+        hasher.close()  # twice is harmless
+
+    assert_close_stops_the_hash_thread(start, close)
+
+
 def test_abandoned_forward_reader_stops_its_hash_thread():
     """A stream dropped half-way (the image was not the one wanted) leaves no thread behind."""
-    before = set(threading.enumerate())
-
-    def work():
+    def start():
         reader = ForwardReader(Pipe(data_of(3 * CHUNK + CHUNK // 2), CHUNK), hash_it=True)
         reader.read(CHUNK + 10)
-        started = new_hash_threads(before)  # seen while alive: it may be gone right after close()
-        reader.close()
-        return started
+        return reader
 
-    threads = run_with_timeout(work)
-    assert threads, "hash_it=True is expected to hash on a worker thread"
-    for thread in threads:
-        thread.join(10)
-        assert not thread.is_alive(), "ForwardReader.close() left the hash thread running"
+    assert_close_stops_the_hash_thread(start, lambda reader: reader.close())
