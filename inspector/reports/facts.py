@@ -33,7 +33,7 @@ KNOWN_VENDORS = (
     "International Business Machines Corporation", "IBM Corporation", "JetBrains s.r.o.", "Alibaba",
     "Tencent", "Debian", "Ubuntu", "Private Build", "N/A",
 )
-_VENDOR_BY_BYTES = {v.encode(): v for v in KNOWN_VENDORS}
+_VENDOR_BYTES = frozenset(v.encode() for v in KNOWN_VENDORS)
 
 
 def _vendor_pattern() -> re.Pattern[bytes]:
@@ -50,7 +50,7 @@ def _vendor_pattern() -> re.Pattern[bytes]:
 
 
 _VENDOR_PATTERN = _vendor_pattern()
-_OVERLAP = max(map(len, _VENDOR_BY_BYTES)) + 2  # a vendor and its two NULs may straddle two chunks
+_OVERLAP = max(map(len, _VENDOR_BYTES)) + 2  # a vendor and its two NULs may straddle two chunks
 
 
 @dataclass
@@ -140,7 +140,7 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
     tail = b""
     size = 0
     carry = b""
-    found: set[str | None] = set()
+    found: set[bytes] = set()
     while True:
         chunk = stream.read(CHUNK)
         if not chunk:
@@ -151,12 +151,12 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
             tail = chunk[-TAIL_BYTES:] if len(chunk) >= TAIL_BYTES else (tail + chunk)[-TAIL_BYTES:]
         if vendor:
             window = carry + chunk
-            found.update(_VENDOR_BY_BYTES.get(candidate) for candidate in _VENDOR_PATTERN.findall(window))
+            found.update(candidate for candidate in _VENDOR_PATTERN.findall(window) if candidate in _VENDOR_BYTES)
             carry = window[-_OVERLAP:]
         if hasher is not None:
             hasher.update(chunk)
         size += len(chunk)
-    facts.vendors = [name for name in KNOWN_VENDORS if name in found]
+    facts.vendors = [name for name in KNOWN_VENDORS if name.encode() in found]
     if hasher is not None:
         facts.sha256 = "sha256:" + hasher.hexdigest()
     if text:
