@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
+from unittest import mock
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -73,20 +74,14 @@ def _hang(signum: int, frame: Any) -> None:
 
 @contextmanager
 def environment(**values: str | None) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    try:
+    """Set (or, for None, unset) environment variables; all restored on exit."""
+    with mock.patch.dict(os.environ):
         for name, value in values.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def run_cli(args: list[str], stdin: bytes | None = None, cache: Path | None = None,
