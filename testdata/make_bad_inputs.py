@@ -578,6 +578,16 @@ def _where(path: str, stdin: bool = False) -> tuple[str, ...]:
     return ("stdin",) if stdin else (path,)
 
 
+def _damaged_layer(path: str, problem: Iterable[str] = TRUNCATED, stdin: bool = False,
+                   or_mismatch: bool = True) -> dict[str, tuple[Outcome, ...]]:
+    """Layer 1 is damaged: exit 2 naming it, or (``or_mismatch``) exit 3 where its diff ID caught it first."""
+    where, also = _where(path, stdin), [_layer_id(path, 1)]
+    outcomes = [error(2, problem, where, also=also)]
+    if or_mismatch:
+        outcomes.append(error(3, MISMATCH, where, also=also))
+    return everywhere(*outcomes)
+
+
 def _layer_id(layout_path: str, index: int) -> str:
     """How an error may point at layer ``index``: its blob's hex digest, or its v1 directory."""
     path = Path(layout_path)
@@ -747,8 +757,7 @@ def _(work: Path) -> Case:
     path = write(work / "layout", "oci-none", spec(layer), layer_bytes_hook=only_layer(1, lambda d: d[:cut]))
     return Case("", "an uncompressed layer cut in the middle of its second member's header (tarfile "
                 "treats a partial header after the first one as the end of the archive)", path,
-                everywhere(error(2, TRUNCATED, _where(path), also=[_layer_id(path, 1)]),
-                           error(3, MISMATCH, _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path))
 
 
 @case("layer-truncated-in-header-no-cache")
@@ -758,8 +767,7 @@ def _(work: Path) -> Case:
     path = write(work / "layout", "oci-none", spec(layer), layer_bytes_hook=only_layer(1, lambda d: d[:cut]))
     return Case("", "the same with --no-cache: the layer is then read by seeking, not hashed, so the truncation "
                 "itself must be noticed (a listing of the first member alone would be a wrong result)", path,
-                everywhere(error(2, TRUNCATED, _where(path), also=[_layer_id(path, 1)]),
-                           error(3, MISMATCH, _where(path), also=[_layer_id(path, 1)])), args=("--no-cache",))
+                _damaged_layer(path), args=("--no-cache",))
 
 
 @case("layer-truncated-in-header-stdin")
@@ -769,8 +777,7 @@ def _(work: Path) -> Case:
     cut = tar.find(b"second") + 100
     path = write(work / "image.tar", "legacy", spec(layer), layer_bytes_hook=only_layer(1, lambda d: d[:cut]))
     return Case("", "the same in a docker save archive on standard input (the diff ID is checked there)", "-",
-                everywhere(error(2, TRUNCATED, _where(path, True), also=[_layer_id(path, 1)]),
-                           error(3, MISMATCH, _where(path, True), also=[_layer_id(path, 1)])), stdin=path)
+                _damaged_layer(path, stdin=True), stdin=path)
 
 
 @case("layer-truncated-at-member-boundary-verify")
@@ -781,8 +788,7 @@ def _(work: Path) -> Case:
                  layer_bytes_hook=only_layer(1, lambda d: d[:cut]))
     return Case("", "an uncompressed layer that ends cleanly after a member (no end-of-archive blocks, a "
                  "member missing), read with --verify", path,
-                 everywhere(error(3, MISMATCH, _where(path), also=[_layer_id(path, 1)]),
-                            error(2, TRUNCATED, _where(path), also=[_layer_id(path, 1)])), args=("--verify",))
+                 _damaged_layer(path), args=("--verify",))
 
 
 @case("layer-gzip-without-trailer")
@@ -790,7 +796,7 @@ def _(work: Path) -> Case:
     path = write(work / "layout", "oci-gzip", spec([E("x", data=NOISE)]),
                  layer_bytes_hook=only_layer(1, lambda d: d[:-8]))
     return Case("", "a gzip layer missing its 8-byte trailer (CRC and size); the tar inside is complete", path,
-                everywhere(error(2, TRUNCATED + CORRUPT, _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, TRUNCATED + CORRUPT, or_mismatch=False))
 
 
 @case("layer-gzip-bad-crc-stdin")
@@ -798,7 +804,7 @@ def _(work: Path) -> Case:
     path = write(work / "image.tar", "docker25-gzip", spec([E("x", data=NOISE)]),
                  layer_bytes_hook=only_layer(1, lambda d: d[:-8] + bytes(4) + d[-4:]))
     return Case("", "a gzip layer whose trailer CRC is wrong (the data is intact), on standard input", "-",
-                everywhere(error(2, CORRUPT, _where(path, True), also=[_layer_id(path, 1)])), stdin=path)
+                _damaged_layer(path, CORRUPT, stdin=True, or_mismatch=False), stdin=path)
 
 
 @case("layer-gzip-trailing-garbage")
@@ -806,7 +812,7 @@ def _(work: Path) -> Case:
     path = write(work / "layout", "oci-gzip", spec([E("x", data=NOISE)]),
                  layer_bytes_hook=only_layer(1, lambda d: d + b"this is not a gzip member"))
     return Case("", "a gzip layer followed by bytes that are not another gzip member", path,
-                everywhere(error(2, CORRUPT + TRUNCATED, _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, CORRUPT + TRUNCATED, or_mismatch=False))
 
 
 @case("layer-gzip-bad-method")
@@ -814,7 +820,7 @@ def _(work: Path) -> Case:
     path = write(work / "layout", "oci-gzip", spec([E("x", data=NOISE)]),
                  layer_bytes_hook=only_layer(1, lambda d: d[:2] + b"\x07" + d[3:]))
     return Case("", "a gzip layer whose header names compression method 7", path,
-                everywhere(error(2, CORRUPT, _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, CORRUPT, or_mismatch=False))
 
 
 def _zstd_with_bad_checksum(data: bytes) -> bytes:
@@ -830,7 +836,7 @@ def _(work: Path) -> Case:
     path = write(work / "layout", "oci-zstd", spec([E("x", data=NOISE)]),
                  layer_bytes_hook=only_layer(1, _zstd_with_bad_checksum))
     return Case("", "a zstd layer whose frame checksum is wrong (the data is intact)", path,
-                everywhere(error(2, CORRUPT + ("zstd",), _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, CORRUPT + ("zstd",), or_mismatch=False))
 
 
 @case("layer-zstd-cut-in-last-block")
@@ -839,8 +845,7 @@ def _(work: Path) -> Case:
                  layer_bytes_hook=only_layer(1, lambda d: d[:-6]))
     return Case("", "a zstd layer missing the end of its last block (the decoder may stop quietly; the diff "
                 "ID then catches it)", path,
-                everywhere(error(2, TRUNCATED + CORRUPT + ("zstd",), _where(path), also=[_layer_id(path, 1)]),
-                           error(3, MISMATCH, _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, TRUNCATED + CORRUPT + ("zstd",)))
 
 
 def _recompress(kind: str, damage: bool) -> Callable[[bytes], bytes]:
@@ -873,7 +878,7 @@ for _kind in ("xz", "bzip2"):
             path = write(work / "layout", "oci-gzip", spec([E("x", data=NOISE)]),
                          layer_bytes_hook=only_layer(1, _recompress(kind, True)))
             return Case("", f"a {kind} layer with 64 garbled bytes in the middle", path,
-                        everywhere(error(2, CORRUPT + TRUNCATED + (kind,), _where(path), also=[_layer_id(path, 1)])))
+                        _damaged_layer(path, CORRUPT + TRUNCATED + (kind,), or_mismatch=False))
 
     _register(_kind)
 
@@ -882,15 +887,14 @@ for _kind in ("xz", "bzip2"):
 def _(work: Path) -> Case:
     path = write(work / "layout", "oci-gzip", spec([E("x", data=b"x")]), layer_bytes_hook=only_layer(1, lambda d: b""))
     return Case("", "a layer blob emptied after its digests were computed", path,
-                everywhere(error(2, TRUNCATED + CORRUPT + ("empty",), _where(path), also=[_layer_id(path, 1)]),
-                           error(3, MISMATCH, _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, TRUNCATED + CORRUPT + ("empty",)))
 
 
 @case("layer-not-a-tar")
 def _(work: Path) -> Case:
     path = raw_image(work / "layout", "oci-none", b"just some text, not a tar\n" * 100)
     return Case("", "an uncompressed layer that is plain text", path,
-                everywhere(error(2, CORRUPT + TRUNCATED + ("tar",), _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, CORRUPT + TRUNCATED + ("tar",), or_mismatch=False))
 
 
 def _negative_size_layer() -> bytes:
@@ -905,7 +909,7 @@ for _layout in ("oci-none", "legacy"):
                              _negative_size_layer())
             return Case("", "an uncompressed, seekable layer whose second member has PAX size -1536: tarfile "
                         "seeks back to that member's own header, forever", path,
-                        everywhere(error(2, CORRUPT + ("negative", "size"), _where(path), also=[_layer_id(path, 1)])))
+                        _damaged_layer(path, CORRUPT + ("negative", "size"), or_mismatch=False))
 
     _register_negative(_layout)
 
@@ -914,7 +918,7 @@ for _layout in ("oci-none", "legacy"):
 def _(work: Path) -> Case:
     path = raw_image(work / "layout", "oci-none", _negative_size_layer())
     return Case("", "the same with --no-cache: tarfile then really seeks in the layer file", path,
-                everywhere(error(2, CORRUPT + ("negative", "size"), _where(path), also=[_layer_id(path, 1)])),
+                _damaged_layer(path, CORRUPT + ("negative", "size"), or_mismatch=False),
                 args=("--no-cache",))
 
 
@@ -924,7 +928,7 @@ def _(work: Path) -> Case:
                      info("bin/huge", ELF, mode=0o755, pax={"size": str(1 << 60)})])
     path = raw_image(work / "layout", "oci-none", tar)
     return Case("", "an executable member claiming 2**60 bytes in a 1 KiB layer", path,
-                everywhere(error(2, TRUNCATED + CORRUPT, _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, TRUNCATED + CORRUPT, or_mismatch=False))
 
 
 @case("layer-pax-mtime-infinite")
@@ -975,7 +979,7 @@ def _(work: Path) -> Case:
     path = oci_from_blob_files(work / "layout", [base_blob(work / "layout"), (blob, MT_LAYER["gzip"], _bomb_diff_id())],
                                config_of(spec()))
     return Case("", f"an OCI gzip layer of {sink.size:,} bytes that inflates to 4 GiB of zeros", path,
-                everywhere(error(2, BOMB, _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, BOMB, or_mismatch=False))
 
 
 @case("bomb-gzip-layer-stdin", heavy=True)
@@ -1015,7 +1019,7 @@ def _(work: Path) -> Case:
     path = oci_from_blob_files(work / "layout", [base_blob(work / "layout"), (blob, MT_LAYER["zstd"], fake)],
                                config_of(spec()))
     return Case("", f"an OCI zstd layer of {sink.size:,} bytes (RLE blocks) that inflates to 64 GiB", path,
-                everywhere(error(2, BOMB, _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, BOMB, or_mismatch=False))
 
 
 def _outer_bomb(work: Path, size: int, compression: str) -> tuple[Path, str]:
@@ -1469,7 +1473,7 @@ def _(work: Path) -> Case:
     tar = tar_bytes([info("plain", b"x", pax={"path": "bin/evil\x00.txt"})])
     path = raw_image(work / "layout", "oci-none", tar)
     return Case("", "a PAX path holding a NUL byte (Go's tar reader refuses it)", path,
-                everywhere(error(2, ("nul", "\\x00", "null"), _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, ("nul", "\\x00", "null"), or_mismatch=False))
 
 
 @case("names-nul-in-pax-linkpath")
@@ -1620,7 +1624,7 @@ def _(work: Path) -> Case:
 def _(work: Path) -> Case:
     path = write(work / "image.tar", "legacy", spec([E(".wh."), E("z", data=b"z")]))
     return Case("", "a whiteout entry named just .wh. (the engine fails to apply it)", path,
-                everywhere(error(2, ("whiteout",), _where(path), also=[_layer_id(path, 1)])))
+                _damaged_layer(path, ("whiteout",), or_mismatch=False))
 
 
 @case("opaque-at-root")
