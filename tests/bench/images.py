@@ -36,6 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
+from .. import build_cache
+from ..build_cache import is_built, mark_built, marker
+
 #: How a realistic engine image becomes files here (docker save + skopeo gzip oci-archive).
 SAVE_VERSION = "1"
 #: The synthetic recipe below: bump when it changes.
@@ -49,22 +52,7 @@ def log(message: str) -> None:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("INSPECT_IMAGE_BENCH_CACHE")
-    path = Path(root) if root else Path.home() / ".cache" / "inspect-image-bench"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _done(path: Path) -> Path:
-    return path.with_name(path.name + ".done")
-
-
-def _is_built(path: Path) -> bool:
-    return path.exists() and _done(path).exists()
-
-
-def _mark_built(path: Path, note: str = "") -> None:
-    _done(path).write_text(note + "\n")
+    return build_cache.cache_dir("INSPECT_IMAGE_BENCH_CACHE", "inspect-image-bench")
 
 
 def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -132,7 +120,7 @@ def _gzip_oci_archive(docker_tar: Path, oci_tar: Path) -> None:
     _run(["skopeo", "copy", "--quiet", "--dest-compress-format", "gzip",
           f"docker-archive:{docker_tar}", f"oci-archive:{partial}"])
     partial.rename(oci_tar)
-    _mark_built(oci_tar)
+    mark_built(oci_tar)
 
 
 def _saved_engine_image(key: str, label: str, tag: str | None, recipe_key: str) -> BenchImage:
@@ -143,20 +131,20 @@ def _saved_engine_image(key: str, label: str, tag: str | None, recipe_key: str) 
     cache = cache_dir()
     docker_tar, oci_tar = cache / f"{stem}.docker.tar", cache / f"{stem}.oci.tar"
     current = image_id(tag) if tag else None
-    if current and _is_built(docker_tar) and _done(docker_tar).read_text().strip() != current:
+    if current and is_built(docker_tar) and marker(docker_tar).read_text().strip() != current:
         log(f"{tag} changed in the engine since {docker_tar.name} was saved: saving it again")
-        for stale in (docker_tar, _done(docker_tar), oci_tar, _done(oci_tar)):
+        for stale in (docker_tar, marker(docker_tar), oci_tar, marker(oci_tar)):
             stale.unlink(missing_ok=True)
-    if not _is_built(docker_tar):
+    if not is_built(docker_tar):
         if not tag:
             raise SystemExit(f"{docker_tar} is not built and no engine answers to save {label}")
         partial = docker_tar.with_name(docker_tar.name + ".partial")
         _run(["docker", "save", "-o", str(partial), tag])
         partial.rename(docker_tar)
-        _mark_built(docker_tar, current or "")
-        for stale in (oci_tar, _done(oci_tar)):
+        mark_built(docker_tar, current or "")
+        for stale in (oci_tar, marker(oci_tar)):
             stale.unlink(missing_ok=True)
-    if not _is_built(oci_tar):
+    if not is_built(oci_tar):
         _gzip_oci_archive(docker_tar, oci_tar)
     blobs = extract_layer_blobs(oci_tar, cache / f"{stem}.oci-blobs")
     return BenchImage(key, label, docker_tar, oci_tar, blobs, tag, tag is not None)
@@ -189,9 +177,9 @@ def realistic_images(with_engine: bool) -> tuple[BenchImage, BenchImage]:
 
 def extract_layer_blobs(oci_tar: Path, into: Path) -> list[Path]:
     """Copy the layer blobs of the (single-image) OCI archive to files, in stack order."""
-    marker = _done(into)
-    if marker.exists():
-        names = marker.read_text().split()
+    done = marker(into)
+    if done.exists():
+        names = done.read_text().split()
         if names and all((into / n).exists() for n in names):
             return [into / n for n in names]
     shutil.rmtree(into, ignore_errors=True)
@@ -211,7 +199,7 @@ def extract_layer_blobs(oci_tar: Path, into: Path) -> list[Path]:
             with open(into / name, "wb") as out:
                 shutil.copyfileobj(source, out, 1 << 20)  # type: ignore[misc]
             names.append(name)
-    marker.write_text("\n".join(names) + "\n")
+    done.write_text("\n".join(names) + "\n")
     return [into / n for n in names]
 
 
@@ -441,7 +429,7 @@ def _write_synthetic(entries: int, tag: str, docker_tar: Path, oci_tar: Path) ->
             repo, _, version = tag.rpartition(":")
             _add(tar, "repositories", _json_bytes({repo: {version: parent}}) + b"\n")
         partial.rename(docker_tar)
-        _mark_built(docker_tar, f"{entries} layer entries")
+        mark_built(docker_tar, f"{entries} layer entries")
 
         # oci-archive, gzip layers (skopeo's layout: blobs, index.json, oci-layout)
         layer_type = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -465,7 +453,7 @@ def _write_synthetic(entries: int, tag: str, docker_tar: Path, oci_tar: Path) ->
             _add(tar, "index.json", index)
             _add(tar, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
         partial.rename(oci_tar)
-        _mark_built(oci_tar)
+        mark_built(oci_tar)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -477,9 +465,9 @@ def synthetic_image(entries: int, load_into_engine: bool = False) -> BenchImage:
     stem = f"synth-v{SYNTH_VERSION}-{entries}"
     docker_tar, oci_tar = cache / f"{stem}.docker.tar", cache / f"{stem}.oci.tar"
     tag = f"{SYNTH_REPO}:v{SYNTH_VERSION}-{entries}"
-    if not (_is_built(docker_tar) and _is_built(oci_tar)):
+    if not (is_built(docker_tar) and is_built(oci_tar)):
         for stale in (docker_tar, oci_tar):
-            _done(stale).unlink(missing_ok=True)
+            marker(stale).unlink(missing_ok=True)
         started = time.monotonic()
         log(f"writing the synthetic image of {entries:,} entries over {SYNTH_LAYERS} layers")
         _write_synthetic(entries, tag, docker_tar, oci_tar)

@@ -46,6 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import build_cache
+from ..build_cache import is_built, mark_built
+
 ROOTFS_VERSION = "bookworm-minbase-2"
 FAT_VERSION = "2"
 DISTROLESS_VERSION = "2"
@@ -84,14 +87,7 @@ def log(message: str) -> None:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("INSPECT_IMAGE_TESTS_CACHE")
-    path = Path(root) if root else Path.home() / ".cache" / "inspect-image-tests"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _done(path: Path) -> Path:
-    return path.with_name(path.name + ".done")
+    return build_cache.cache_dir("INSPECT_IMAGE_TESTS_CACHE", "inspect-image-tests")
 
 
 def _timed(step: str, started: float) -> None:
@@ -117,7 +113,7 @@ def mirror_reachable(mirror: str = DEBIAN_MIRROR) -> str | None:
 def debian_rootfs() -> Path:
     """``debootstrap --variant=minbase bookworm``, tarred (built once, kept in the cache)."""
     tarball = cache_dir() / f"debian-{ROOTFS_VERSION}.tar"
-    if tarball.exists() and _done(tarball).exists():
+    if is_built(tarball):
         return tarball
     if shutil.which("debootstrap") is None:
         raise Unavailable("debootstrap is not installed (apt-get install debootstrap)")
@@ -149,7 +145,7 @@ def debian_rootfs() -> Path:
         subprocess.run(["tar", "--numeric-owner", "--xattrs", "-C", str(scratch / "root"), "-cf", str(partial),
                         "."], check=True)
         partial.rename(tarball)
-        _done(tarball).write_text(ROOTFS_VERSION + "\n")
+        mark_built(tarball, ROOTFS_VERSION)
         for stale in cache_dir().glob("debian-*.tar*"):  # older recipes
             if not stale.name.startswith(tarball.name):
                 stale.unlink()
