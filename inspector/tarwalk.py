@@ -47,9 +47,10 @@ def members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         if member is None:
             return
         tar.members.clear()  # tarfile keeps every header it read; nobody here needs them
-        if member.size < 0:  # possible through a PAX record; the cursor itself only moves forward
+        if member.offset <= last or member.size < 0 or member.offset_data < member.offset:
             raise ImageFormatError(f"tar member {member.name[:80]!r} has an impossible size or position "
                                    f"({member.size} bytes at {member.offset})")
+        last = member.offset
         yield member
 
 
