@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from inspector.packages import dpkg, read_packages
-from testdata.packages_fixtures import LIBC, LS, NSSWITCH, OS_RELEASE, distroless_files, dpkg_files, md5
+from testdata.packages_fixtures import (
+    LIBC,
+    LS,
+    NSSWITCH,
+    OS_RELEASE,
+    distroless_files,
+    dpkg_files,
+    md5,
+)
 
 
 def by_name(files: dict[str, bytes]):
@@ -83,8 +91,8 @@ def test_host_database_matches_dpkg_query() -> None:
             files[f"/var/lib/dpkg/info/{path.name}"] = path.read_bytes()
     found = read_packages(files)
     out = subprocess.run(["dpkg-query", "-W", "-f",
-                          "${db:Status-Status} ${Package} ${Version} ${Architecture} ${source:Package} "
-                          "${source:Version}\n"], check=True, capture_output=True, text=True).stdout
+                          ("${db:Status-Status} ${Package} ${Version} ${Architecture} ${source:Package} "
+                          "${source:Version}\n")], check=True, capture_output=True, text=True).stdout
     expected = {tuple(line.split()[1:]) for line in out.splitlines()
                 if line.split()[0] not in dpkg.GONE_STATES}
     assert {(p.name, p.version, p.arch, p.source_name, p.source_version) for p in found.packages} == expected
