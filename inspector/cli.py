@@ -8,7 +8,7 @@ import io
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -21,6 +21,7 @@ from .fs.cache import BARE, CacheUse, LayerCache
 from .output import FORMATS, renderer, report_tables
 from .sources import Image, open_image
 from .sources.engine import PULL_POLICIES, EngineOptions
+from .sources.registry_ref import RegistryOptions
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED = 0, 1, 2, 3
 
@@ -52,10 +53,14 @@ class SourceArgs:
     no_cache: bool
     limits: Limits
 
+    registry: RegistryOptions = field(default_factory=RegistryOptions)  # --ca-cert, --insecure-registry
+    source_kind: str | None = None  # --source engine|registry
+
     def open(self, image: str, cache: LayerCache | None) -> Image:
         engine = EngineOptions(host=self.host, pull=self.pull, progress=sys.stderr.isatty())
         return open_image(image, platform=self.platform, tag=self.tag, engine=engine, verify=self.verify,
-                          limits=self.limits, cache=cache)
+                          limits=self.limits, cache=cache,
+                          registry=self.registry, source=self.source_kind)
 
     def cache(self) -> LayerCache | None:
         """The per-layer cache, unless refused; --verify reads every byte, so it bypasses the cache too."""
@@ -70,6 +75,12 @@ _SOURCE_OPTIONS = [
                  help="When to pull an image the engine does not have."),
     click.option("--host", "-H", metavar="URL",
                  help="Docker engine to ask (default: DOCKER_HOST, the current docker context, the local socket)."),
+    click.option("--source", "source_kind", type=click.Choice(["engine", "registry"]), default=None,
+                 help="Where a bare image NAME is read from (default: the engine if one answers, else its registry)."),
+    click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+                 help="Also trust the CA certificates in this PEM file for registries."),
+    click.option("--insecure-registry", "insecure_registry", multiple=True, metavar="HOST[:PORT]",
+                 help="Allow plain HTTP to this registry (loopback hosts always may); repeatable."),
     click.option("--verify", is_flag=True,
                  help="Check every blob and layer against its digest, even where that costs a read "
                       "(exit 3 on a mismatch)."),
@@ -95,6 +106,9 @@ def _source_options(func: Any) -> Any:
                 **kwargs: Any) -> Any:
         limits = Limits(max_entries=max_entries, max_depth=max_depth, max_layers=max_layers, max_ratio=max_ratio)
         source = SourceArgs(platform, tag, pull, host, verify, no_cache, limits)
+        source.source_kind = kwargs.pop("source_kind")
+        source.registry = RegistryOptions(kwargs.pop("ca_cert"), tuple(kwargs.pop("insecure_registry")),
+                                          progress=sys.stderr.isatty())
         return func(*args, source=source, **kwargs)
 
     for option in reversed(_SOURCE_OPTIONS):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from typing import TYPE_CHECKING
 
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
 from ..errors import BadReferenceError, EngineError
 from .compression import peekable, sniff
-from .engine import EngineOptions, open_engine_image
+from .engine import EngineOptions, EngineUnreachableError, open_engine_image
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner
 from .layout import Selector, resolve
 from .platforms import Platform
@@ -20,12 +21,16 @@ from .stored import StoredImage
 from .stream import StreamedImage
 from .verify import Verification
 
+if TYPE_CHECKING:
+    from .registry_ref import RegistryOptions
+
 __all__ = ["EngineOptions", "Image", "ImageMeta", "LayerInfo", "LayerScanner", "Platform", "Reference", "open_image", "parse"]
 
 
 def open_image(reference: str | Reference, *, platform: str | None = None, tag: str | None = None,
                engine: EngineOptions | None = None, verify: bool = False, limits: Limits = DEFAULT,
-               cache: LayerCache | None = None) -> Image:
+               cache: LayerCache | None = None,
+               registry: "RegistryOptions | None" = None, source: str | None = None) -> Image:
     """Open an image from any source: an archive, an OCI layout, standard input or the engine.
 
     ``verify`` checks every blob and layer against its digest even where that costs an extra read;
@@ -37,11 +42,21 @@ def open_image(reference: str | Reference, *, platform: str | None = None, tag: 
         raise BadReferenceError(f"two different images asked for: {ref.image!r} and --tag {tag!r}")
     selector = Selector(tag=tag or ref.image, platform=Platform.parse(platform) if platform else None,
                         platform_explicit=platform is not None)
+    if ref.transport == "registry" or (ref.transport == "docker" and source == "registry"):
+        from .registry import open_registry_reference  # http.client and ssl: only for registry images
+
+        return open_registry_reference(ref, str(reference), selector, registry, source, verification, limits, cache)
     if ref.transport == "docker":
         if isinstance(reference, str) and reference.startswith(("docker:", "docker-daemon:")):
             return open_engine_image(ref.location, selector, engine, verification, limits, cache)
         try:  # a bare name: an image for the engine, or maybe a mistyped path
             return open_engine_image(ref.location, selector, engine, verification, limits, cache)
+        except EngineUnreachableError as exc:  # no engine at all: the name's registry answers (--source engine: not)
+            if source != "engine":
+                from .registry import open_after_engine
+
+                return open_after_engine(ref.location, exc, selector, registry, verification, limits, cache)
+            raise EngineError(f"no file or directory {ref.location!r}, and from the Docker engine: {exc}") from exc
         except EngineError as exc:
             raise EngineError(f"no file or directory {ref.location!r}, and from the Docker engine: {exc}") from exc
     if ref.transport == "stdin":

@@ -172,12 +172,16 @@ def _context_host() -> str | None:
     return context.Host
 
 
+class EngineUnreachableError(EngineError):
+    """No engine answered (or it refused us the socket): a bare name may then go to its registry."""
+
+
 def _engine_error(exc: BaseException, where: str) -> EngineError:
     text = str(exc)
     if isinstance(exc, PermissionError) or "Permission denied" in text or "PermissionError" in text:
-        return EngineError(f"permission denied on the Docker socket {where}: add your user to the 'docker' group "
+        return EngineUnreachableError(f"permission denied on the Docker socket {where}: add your user to the 'docker' group "
                            "or run as a user who may use it")
-    return EngineError(f"no Docker engine reachable at {where}: start one (e.g. `sudo systemctl start docker` "
+    return EngineUnreachableError(f"no Docker engine reachable at {where}: start one (e.g. `sudo systemctl start docker` "
                        "or `dockerd`), or point DOCKER_HOST or --host at a running engine "
                        "(Podman: unix://$XDG_RUNTIME_DIR/podman/podman.sock)")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-TRANSPORTS = ("docker-archive", "oci-archive", "oci", "docker", "docker-daemon")
+TRANSPORTS = ("docker-archive", "oci-archive", "oci", "docker", "docker-daemon", "registry")
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,14 @@ def parse(text: str) -> Reference:
     """Split ``text``; paths win over names so that an existing ``./busybox`` is read as a file."""
     if text == "-":
         return Reference("stdin", "-")
+    if text.startswith("docker://"):  # skopeo's spelling of a registry image (see sources/registry_ref)
+        return Reference("registry", text[len("docker://"):])
     transport, sep, rest = text.partition(":")
     if sep and transport in TRANSPORTS:
         if transport in ("docker", "docker-daemon"):
             return Reference("docker", rest)
+        if transport == "registry":
+            return Reference("registry", rest)
         path, image = split_path(rest)
         return Reference(transport, path, image)
     path, image = split_path(text)

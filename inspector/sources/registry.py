@@ -1,0 +1,401 @@
+"""Images read straight from a registry (the OCI distribution API): no engine, nothing on disk.
+
+Only what is needed is fetched, in the order trivy fetches it: the manifest (through an index to the
+platform's manifest), the config, and then only the layers the per-layer cache lacks. Each layer is
+streamed from its HTTP response through the usual decompressor, reader and hash thread; it never
+lands on disk and is never held in memory.
+
+The chain of trust, link by link (every link checked before the next is used):
+  * the top manifest or index is hashed from its raw bytes and compared with the digest the user
+    named (``NAME@sha256:…``) or, for a tag, with the registry's ``Docker-Content-Digest``;
+  * every further manifest and the config are fetched by the digests those verified documents hold,
+    and compared with them (sha256 or sha512, exact hex);
+  * every layer blob is compared with its descriptor's digest and size, and its uncompressed tar
+    with the config's diff ID.
+So a layer skipped because its diff ID is in the cache rests on a verified chain: the diff ID comes
+from a config whose digest a verified manifest names, and the cache holds only layers whose bytes
+matched their diff ID when they were stored. (For a tag, what the tag points to is the registry's
+word, as for every client; what we report is then exactly the image with that digest.)
+
+Manifests are read whole with a 4 MiB cap (the distribution spec's limit), configs with the cap the
+other sources use; the layout logic (``layout.resolve``) walks them exactly as it walks an OCI
+layout on disk, so platform selection from an index is the same code for both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import io
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from ..errors import (
+    BadReferenceError,
+    ImageFormatError,
+    InspectorError,
+    VerificationError,
+)
+from ..fs.cache import LayerCache
+from ..limits import DEFAULT, Limits
+from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
+from .layout import INDEX_TYPES, MANIFEST_TYPES, Resolved, Selector, resolve
+from .reference import Reference
+from .registry_http import RegistryClient, RegistryError, Response
+from .registry_ref import RegistryOptions, RegistryRef, check_digest, parse_registry_ref
+from .store import MAX_JSON_BYTES, Store
+from .stored import run_scanner
+from .verify import Verification
+
+MAX_MANIFEST_BYTES = 4 << 20  # the distribution spec lets registries refuse larger manifests
+ACCEPT = ("application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
+          "application/vnd.docker.distribution.manifest.v2+json, "
+          "application/vnd.docker.distribution.manifest.list.v2+json")
+SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
+           "application/vnd.docker.distribution.manifest.v1+prettyjws")
+_CHUNK = 1 << 20
+
+
+def open_registry_reference(ref: Reference, typed: str, selector: Selector, options: RegistryOptions | None,
+                            source: str | None, verification: Verification, limits: Limits,
+                            cache: LayerCache | None) -> RegistryImage:
+    """``registry:…``, ``docker://…``, or a bare name with ``--source registry``."""
+    if ref.transport == "registry" and source == "engine":
+        raise BadReferenceError(f"{typed} names a registry image, but --source engine asks for the engine")
+    if typed.startswith(("docker:", "docker-daemon:")) and not typed.startswith("docker://"):
+        raise BadReferenceError(f"{typed} names an image in the Docker engine, but --source registry asks for a "
+                                f"registry: write registry:{ref.location}")
+    return open_registry_image(parse_registry_ref(ref.location), selector, options, verification, limits, cache)
+
+
+def open_after_engine(name: str, engine_error: InspectorError, selector: Selector, options: RegistryOptions | None,
+                      verification: Verification, limits: Limits, cache: LayerCache | None) -> RegistryImage:
+    """A bare name when no engine answers: read it from its registry; a failure there names both."""
+    try:
+        ref = parse_registry_ref(name)
+    except BadReferenceError as exc:
+        raise BadReferenceError(f"no file or directory {name!r}; not an image reference either ({exc}); "
+                                f"and no Docker engine answered") from exc
+    try:
+        return open_registry_image(ref, selector, options, verification, limits, cache)
+    except RegistryError as exc:
+        raise RegistryError(f"{exc} (no Docker engine answered, so the registry was asked: {engine_error})") from exc
+
+
+def open_registry_image(ref: RegistryRef, selector: Selector, options: RegistryOptions | None = None,
+                        verification: Verification | None = None, limits: Limits = DEFAULT,
+                        cache: LayerCache | None = None) -> RegistryImage:
+    """Fetch ``ref``'s manifest (and index) and config; layers are fetched only when scanned."""
+    options = options or RegistryOptions()
+    verification = verification if verification is not None else Verification()
+    if selector.tag:
+        raise BadReferenceError("--tag picks an image inside an archive; name a registry image's tag in its "
+                                f"reference ({ref.name}:TAG)")
+    client = RegistryClient(ref, options)
+    try:
+        store = RegistryStore(client, cache)
+        resolved = resolve(store, selector, f"registry:{ref}", "registry", verification)
+    except BaseException:
+        client.close()
+        raise
+    if ref.tag:
+        resolved.meta.repo_tags = [f"{ref.name}:{ref.tag}"]
+    return RegistryImage(client, resolved, verification, limits, options.progress)
+
+
+class RegistryStore(Store):
+    """The registry seen as an OCI layout, for ``layout.resolve``: ``index.json`` names the top manifest.
+
+    ``blobs/ALG/HEX`` is a manifest when a verified index listed it (or it is the top one), else a
+    blob (the config). Each is fetched once, capped, and checked against its digest here, whatever
+    algorithm it uses (``resolve`` checks sha256 documents a second time, which costs nothing).
+    """
+
+    def __init__(self, client: RegistryClient, cache: LayerCache | None) -> None:
+        super().__init__(str(client.ref))
+        self._client = client
+        self._cache = cache
+        self._documents: dict[str, bytes] = {}
+        self._manifests: set[str] = set()
+        top, media_type = self._fetch_top()
+        descriptor: dict[str, Any] = {"digest": top, "size": len(self._documents[top])}
+        if media_type:
+            descriptor["mediaType"] = media_type
+        self._index = json.dumps({"schemaVersion": 2, "manifests": [descriptor]}).encode()
+
+    def exists(self, name: str) -> bool:
+        return name == "index.json" or name.startswith("blobs/")
+
+    def open(self, name: str) -> IO[bytes]:
+        if name == "index.json":
+            return io.BytesIO(self._index)
+        algorithm, _, encoded = name.removeprefix("blobs/").partition("/")
+        digest = check_digest(f"{algorithm}:{encoded}", "a digest in the manifest", ImageFormatError)
+        if digest not in self._documents:
+            if digest in self._manifests:
+                self._documents[digest] = self._fetch_manifest(digest)
+            else:
+                self._documents[digest] = self._fetch_config(digest)
+        return io.BytesIO(self._documents[digest])
+
+    def _fetch_top(self) -> tuple[str, str | None]:
+        ref = self._client.ref
+        what = f"manifest {ref.reference}"
+        response = self._client.get(f"manifests/{ref.reference}", what, accept=ACCEPT)
+        media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
+        announced = response.headers.get("Docker-Content-Digest")
+        data = response.read_capped(MAX_MANIFEST_BYTES, what, self._client.error)
+        if ref.digest:
+            actual = _digest_of(data, ref.digest)
+            if actual != ref.digest:
+                raise VerificationError(f"the manifest the registry sent for {ref.digest} is {actual}: "
+                                        "it does not match its digest", where=str(ref))
+            digest = ref.digest
+        else:
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            if announced:
+                claimed = check_digest(announced.strip(), "the registry's Docker-Content-Digest", VerificationError)
+                actual = _digest_of(data, claimed)
+                if actual != claimed:
+                    raise VerificationError(f"the manifest for tag {ref.tag or 'latest'} does not match the "
+                                            f"digest the registry announced ({claimed}): it is {actual}",
+                                            where=str(ref))
+        self._note(digest, data, media_type)
+        if media_type in SCHEMA1 or _declared_type(data) in SCHEMA1 or b'"schemaVersion": 1' in data[:200]:
+            raise self._client.error(f"{what}: a Docker schema 1 manifest, which this tool does not read "
+                                     "(push the image again with a current docker or skopeo)")
+        known = INDEX_TYPES | MANIFEST_TYPES
+        return digest, media_type if media_type in known else _declared_type(data)
+
+    def _fetch_manifest(self, digest: str) -> bytes:
+        what = f"manifest {digest}"
+        response = self._client.get(f"manifests/{digest}", what, accept=ACCEPT)
+        media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
+        data = response.read_capped(MAX_MANIFEST_BYTES, what, self._client.error)
+        _check(data, digest, what, str(self._client.ref))
+        self._note(digest, data, media_type)
+        return data
+
+    def _fetch_config(self, digest: str) -> bytes:
+        cached = self._cache.get_config(digest) if self._cache is not None else None
+        if cached is not None:  # get_config re-hashes what it returns: a corrupt entry is never used
+            return cached
+        what = f"config {digest}"
+        response = self._client.get(f"blobs/{digest}", what)
+        data = response.read_capped(MAX_JSON_BYTES, what, self._client.error)
+        _check(data, digest, what, str(self._client.ref))
+        if self._cache is not None:
+            self._cache.put_config(digest, data)
+        return data
+
+    def _note(self, digest: str, data: bytes, media_type: str) -> None:
+        """Keep a verified document; if it is an index, its children are manifests (not blobs)."""
+        self._documents[digest] = data
+        try:
+            document = json.loads(data)
+        except ValueError:
+            return  # resolve() reports it
+        children = document.get("manifests") if isinstance(document, dict) else None
+        if isinstance(children, list):
+            for child in children:
+                if isinstance(child, dict) and isinstance(child.get("digest"), str):
+                    self._manifests.add(child["digest"])
+
+
+class RegistryImage(Image):
+    """A resolved registry image; layers are downloaded only when scanned or read, one at a time."""
+
+    def __init__(self, client: RegistryClient, resolved: Resolved, verification: Verification, limits: Limits,
+                 progress: bool) -> None:
+        self._client = client
+        self._resolved = resolved
+        self.verification = verification
+        self._limits = limits
+        self._progress = _Progress(progress, len(resolved.meta.layers))
+
+    @property
+    def meta(self) -> ImageMeta:
+        return self._resolved.meta
+
+    def known_diff_ids(self) -> list[str | None]:
+        return [layer.diff_id for layer in self._resolved.meta.layers]
+
+    @property
+    def requests(self) -> int:
+        """HTTP answers received so far (tests count them)."""
+        return self._client.requests
+
+    def scan_layers(self, scanner: LayerScanner[T], skip: Callable[[LayerInfo], bool] | None = None
+                    ) -> Iterator[tuple[LayerInfo, T | None]]:
+        try:
+            for info in self._resolved.meta.layers:
+                if skip is not None and skip(info):
+                    yield info, None  # not downloaded at all
+                    continue
+                result = self._read_layer(info, scanner)
+                yield info, result
+        finally:
+            self._progress.done()
+
+    def read_layers(self, wanted: set[int], consumer: Callable[[LayerInfo, IO[bytes]], None]) -> None:
+        """Download again only the wanted layers (checked again: they were never kept)."""
+        try:
+            for info in self._resolved.meta.layers:
+                if info.index in wanted:
+                    self._read_layer(info, lambda stream, info=info: consumer(info, stream))  # type: ignore[misc]
+        finally:
+            self._progress.done()
+
+    def _read_layer(self, info: LayerInfo, scanner: LayerScanner[T]) -> T:
+        where = f"{self._client.ref}: layer {info.index} ({info.digest})"
+        digest = check_digest(info.digest, f"layer {info.index}'s digest", ImageFormatError)
+        if not isinstance(info.size, int) or info.size < 0:
+            raise ImageFormatError(f"layer {info.index} has no size in its manifest", where=where)
+        response = self._client.get(f"blobs/{digest}", f"layer {info.index} ({digest})")
+        blob = BlobStream(response, digest, info.size, where, self._progress.counter(info.index))
+        try:
+            result, digests = run_scanner(scanner, blob, where, False, self._limits,  # type: ignore[arg-type]
+                                          hash_layers=True)
+            blob.finish()
+        except InspectorError as exc:
+            if not isinstance(exc, VerificationError):
+                blob.finish_quietly(exc)  # a damaged stream is often a tampered one: say so (exit 3)
+            raise
+        finally:
+            blob.close()
+        self.verification.check_layer(info, digests, where)
+        self.verification.blobs_checked += 1
+        return result
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class BlobStream(io.RawIOBase):
+    """A blob's HTTP body, cut at the descriptor's size and hashed with the descriptor's algorithm.
+
+    Reading past the size is impossible (a registry cannot make us read forever); ending early is a
+    truncation; at the end, the hash must equal the digest (VerificationError, exit 3).
+    """
+
+    def __init__(self, response: Response, digest: str, size: int, where: str,
+                 on_bytes: Callable[[int], None] | None = None) -> None:
+        self._response = response
+        self._digest = digest
+        self._hash = hashlib.new(digest.partition(":")[0])
+        self._left = size
+        self._size = size
+        self._where = where
+        self._on_bytes = on_bytes
+        self._checked = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left == 0:
+            self._check()
+            return 0
+        view = memoryview(buffer).cast("B")[:min(len(buffer), self._left)]
+        try:
+            count = self._response.raw.readinto(view)
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # reset, timeout, IncompleteRead
+            raise RegistryError(f"the connection broke off after {self._size - self._left:,} of {self._size:,} "
+                                f"bytes ({type(exc).__name__})", where=self._where) from None
+        if not count:
+            raise ImageFormatError(f"the registry sent {self._size - self._left:,} bytes of a {self._size:,}-byte "
+                                   "blob: it is truncated", where=self._where)
+        self._hash.update(view[:count])
+        self._left -= count
+        if self._on_bytes is not None:
+            self._on_bytes(count)
+        if self._left == 0:
+            self._check()
+        return count
+
+    def finish(self) -> None:
+        """Read what the decompressor left (padding, a trailing frame) and check the digest."""
+        buffer = bytearray(_CHUNK)
+        while self._left:
+            self.readinto(buffer)
+        self._check()
+
+    def finish_quietly(self, cause: InspectorError) -> None:
+        """After a failed scan: if the blob does not match its digest, that is the error to report."""
+        try:
+            self.finish()
+        except VerificationError as exc:
+            raise exc from cause
+        except InspectorError:
+            pass
+
+    def _check(self) -> None:
+        if self._checked:
+            return
+        actual = f"{self._digest.partition(':')[0]}:{self._hash.hexdigest()}"
+        if actual != self._digest:
+            raise VerificationError(f"the blob does not match its digest {self._digest}: it is {actual}",
+                                    where=self._where)
+        self._checked = True
+        self._response.release(complete=True)
+
+    def close(self) -> None:
+        if not self._checked:
+            self._response.release(complete=False)
+        super().close()
+
+
+class _Progress:
+    """``layer 2/5 12.3 MB of 40.0 MB 9.8 MB/s`` on stderr, only when it is a terminal."""
+
+    def __init__(self, enabled: bool, layers: int) -> None:
+        self._enabled = enabled
+        self._layers = layers
+        self._bytes = 0
+        self._started = time.monotonic()
+        self._last = 0.0
+
+    def counter(self, index: int) -> Callable[[int], None] | None:
+        if not self._enabled:
+            return None
+
+        def count(amount: int) -> None:
+            self._bytes += amount
+            now = time.monotonic()
+            if now - self._last >= 0.1:
+                self._last = now
+                rate = self._bytes / max(now - self._started, 1e-6)
+                sys.stderr.write(f"\r\x1b[Kdownloading layer {index + 1}/{self._layers}: "
+                                 f"{self._bytes / 1e6:.1f} MB, {rate / 1e6:.1f} MB/s")
+                sys.stderr.flush()
+
+        return count
+
+    def done(self) -> None:
+        if self._enabled and self._last:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self._last = 0.0
+
+
+def _digest_of(data: bytes, like: str) -> str:
+    algorithm = like.partition(":")[0]
+    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
+
+
+def _check(data: bytes, digest: str, what: str, where: str) -> None:
+    actual = _digest_of(data, digest)
+    if actual != digest:
+        raise VerificationError(f"{what} does not match its digest: it is {actual}", where=where)
+
+
+def _declared_type(data: bytes) -> str | None:
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return None
+    value = document.get("mediaType") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None

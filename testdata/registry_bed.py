@@ -1,0 +1,262 @@
+"""A registry test bed on 127.0.0.1: Debian's ``docker-registry``, a token server, a counting proxy.
+
+Why real servers: the registry source's whole job is to talk to registries, and the distribution
+server is the reference implementation (Docker Hub, GHCR and Harbor are compatible with it). So the
+tests start ``docker-registry serve`` on a free port (anonymous, htpasswd Basic, or Bearer tokens),
+push images into it with ``skopeo copy`` from layouts written by ``imagebuilder``, and stop it by
+its own pid. Two small servers are written here because no packaged one fits:
+
+* ``TokenServer``: the registry's ``auth.token`` realm. It checks Basic credentials and answers an
+  RS256 JWT signed with a throwaway key by ``openssl dgst -sign``, carrying the self-signed
+  certificate in ``x5c`` (the registry trusts it through ``rootcertbundle``). ``expired = True``
+  makes it hand out tokens that expired an hour ago.
+* ``Proxy``: forwards every request to a registry and counts them by path; ``flip_blob`` flips one
+  byte of one blob in transit and ``lie_about_manifests`` changes a byte of every manifest while
+  keeping the registry's ``Docker-Content-Digest``: what a hostile or broken mirror would do.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+TOOLS = ("docker-registry", "skopeo", "htpasswd", "openssl")
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, log: Path | None, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}): {log.read_text()[-2000:] if log else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class Registry:
+    """``docker-registry serve`` on 127.0.0.1:PORT, storage in ``root``; auth: None, "basic" or a TokenServer."""
+
+    def __init__(self, root: Path, auth: Any = None, user: str = "alice", password: str = "s3cret-pw") -> None:
+        self.root = root
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.user, self.password = user, password
+        self.auth = auth
+        root.mkdir(parents=True, exist_ok=True)
+        self.log = root / "registry.log"
+        config = [
+            "version: 0.1",
+            "log: {level: info, accesslog: {disabled: false}}",
+            f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}, delete: {{enabled: true}}}}",
+            f"http: {{addr: '{self.host}'}}",
+        ]
+        if auth == "basic":
+            hashed = subprocess.run(["htpasswd", "-Bbn", user, password], check=True, capture_output=True).stdout
+            (root / "htpasswd").write_bytes(hashed)
+            config.append(f"auth: {{htpasswd: {{realm: test-basic, path: {root / 'htpasswd'}}}}}")
+        elif isinstance(auth, TokenServer):
+            config.append(f"auth: {{token: {{realm: '{auth.realm}', service: {auth.service}, issuer: {auth.issuer}, "
+                          f"rootcertbundle: {auth.cert}}}}}")
+        (root / "config.yml").write_text("\n".join(config) + "\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Registry:
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(["docker-registry", "serve", str(self.root / "config.yml")],
+                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_for_port(self.port, self.proc, self.log)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def creds(self) -> str:
+        return f"{self.user}:{self.password}"
+
+    def push(self, source: str, name: str, all_platforms: bool = False) -> str:
+        """``skopeo copy SOURCE docker://HOST/NAME``; returns ``HOST/NAME``."""
+        command = ["skopeo", "--insecure-policy", "copy", "-q", "--dest-tls-verify=false"]
+        if self.auth is not None:
+            command.append(f"--dest-creds={self.creds()}")
+        if all_platforms:
+            command.append("--all")
+        target = f"{self.host}/{name}"
+        subprocess.run([*command, source, f"docker://{target}"], check=True, capture_output=True, timeout=120)
+        return target
+
+
+class _Quiet(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class TokenServer:
+    """A Bearer token realm for one registry: Basic credentials in, a signed JWT out."""
+
+    def __init__(self, root: Path, user: str = "alice", password: str = "s3cret-pw") -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.key, self.cert = root / "token.key", root / "token.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(self.key),
+                        "-out", str(self.cert), "-subj", "/CN=test-token-issuer", "-days", "2"],
+                       check=True, capture_output=True)
+        der = subprocess.run(["openssl", "x509", "-in", str(self.cert), "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        self.x5c = base64.b64encode(der).decode()
+        self.service, self.issuer = "test-registry", "test-issuer"
+        self.user, self.password = user, password
+        self.expired = False
+        self.requests: list[str] = []  # "GET /token?…" (for tests: one token per scope)
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                expected = "Basic " + base64.b64encode(f"{server.user}:{server.password}".encode()).decode()
+                given = self.headers.get("Authorization")
+                if given is not None and given != expected:
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                params = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                access = []
+                for scope in params.get("scope", []) if given is not None else []:  # anonymous: no access
+                    kind, _, rest = scope.partition(":")
+                    name, _, actions = rest.rpartition(":")
+                    access.append({"type": kind, "name": name, "actions": actions.split(",")})
+                body = json.dumps({"token": server.sign(server.user if given else "", access,
+                                                        params.get("service", [""])[0]),
+                                   "expires_in": 300}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.port = free_port()
+        self.realm = f"http://127.0.0.1:{self.port}/token"
+        self._server = _Quiet(("127.0.0.1", self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> TokenServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def sign(self, subject: str, access: list[dict[str, Any]], audience: str) -> str:
+        now = int(time.time())
+        start, end = (now - 7200, now - 3600) if self.expired else (now - 10, now + 300)
+        header = {"typ": "JWT", "alg": "RS256", "x5c": [self.x5c]}
+        claims = {"iss": self.issuer, "sub": subject, "aud": audience or self.service, "exp": end, "nbf": start,
+                  "iat": start, "jti": base64.urlsafe_b64encode(os.urandom(12)).decode(), "access": access}
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(self.key)],
+                                   input=signing_input.encode(), check=True, capture_output=True).stdout
+        return f"{signing_input}.{_b64url(signature)}"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Proxy:
+    """A plain-HTTP forwarding proxy in front of a registry that counts and may corrupt what passes."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = upstream_port
+        self.counts: Counter[str] = Counter()  # "GET /v2/…" -> times asked
+        self.flip_blob: str | None = None  # digest of a blob to damage (one byte flipped in its middle)
+        self.lie_about_manifests = False
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _forward(self, method: str) -> None:
+                proxy.counts[f"{method} {self.path}"] += 1
+                conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                conn.request(method, self.path, headers=headers)
+                answer = conn.getresponse()
+                body = answer.read()
+                conn.close()
+                if proxy.flip_blob and self.path.endswith(f"/blobs/{proxy.flip_blob}") and body:
+                    middle = len(body) // 2
+                    body = body[:middle] + bytes([body[middle] ^ 0x01]) + body[middle + 1:]
+                if proxy.lie_about_manifests and "/manifests/" in self.path and body:
+                    body = body.rstrip() + b" \n"
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if method != "HEAD":
+                    self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._forward("GET")
+
+            def do_HEAD(self) -> None:
+                self._forward("HEAD")
+
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self._server = _Quiet(("127.0.0.1", self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> Proxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def blob_gets(self, digests: set[str] | None = None) -> int:
+        """How many blob downloads were asked for (of ``digests`` only, when given)."""
+        return sum(n for key, n in self.counts.items() if key.startswith("GET ") and "/blobs/" in key
+                   and (digests is None or key.rsplit("/", 1)[-1] in digests))
+
+    def reset(self) -> None:
+        self.counts.clear()
