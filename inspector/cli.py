@@ -18,7 +18,9 @@ from .errors import InspectorError
 from .limits import DEFAULT, Limits
 from .fs import build_filesystem
 from .fs.cache import BARE, CacheUse, LayerCache
-from .output import FORMATS, renderer, report_tables
+from .output import FORMATS, package_tables, renderer, report_tables
+from .reports import layers as layer_reports
+from .reports import packages as package_reports
 from .sources import Image, open_image
 from .sources.engine import PULL_POLICIES, EngineOptions
 from .sources.registry_ref import RegistryOptions
@@ -136,21 +138,32 @@ def cli() -> None:
               help="Every executable: ELF or script, linkage, setuid/setgid, capabilities.")
 @click.option("--jre", "show_jre", is_flag=True, help="Every Java runtime: vendor, version, JRE or JDK.")
 @click.option("--config", "show_config", is_flag=True, help="The config, and whether the entrypoint can start.")
+@click.option("--packages", "show_packages", is_flag=True,
+              help="Installed packages (dpkg, apk, rpm), their files' integrity, and executables no package owns.")
+@click.option("--layers", "show_layers", is_flag=True,
+              help="Each layer: diff ID, size, entries added/changed/removed, and the step that made it.")
 @_format_options
 @_source_options
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
-                    show_config: bool, fmt: str, as_json: bool, source: SourceArgs) -> None:
+                    show_config: bool, show_packages: bool, show_layers: bool, fmt: str, as_json: bool,
+                    source: SourceArgs) -> None:
     """Inspect IMAGE: a summary, or one view of it."""
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
                                    ("--executables", show_executables), ("--jre", show_jre),
-                                   ("--config", show_config)) if on]
+                                   ("--config", show_config), ("--packages", show_packages),
+                                   ("--layers", show_layers)) if on]
     if len(views) > 1:
         raise click.UsageError(f"choose one view, not {' and '.join(views)}")
     fmt = "json" if as_json else fmt
     out = _stdout()
     store = source.cache()
     with source.open(image, store) as img:
-        if files is not None:  # the listing needs no file contents: skip the content probes
+        if show_layers:
+            rows, warnings = layer_reports.layer_rows(img, source.limits)
+            _warn(warnings)
+            _emit(rows, fmt == "json", package_tables.layers, out)
+            return
+        if files is not None and fmt != "json":  # the listing needs no file contents: skip the content probes
             use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC.name,)) if store else None
             merged = build_filesystem(img, limits=source.limits, cache=use)
             _warn(merged.warnings)
@@ -158,7 +171,15 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             return
         inspection = reports.inspect_image(img, source.limits,
                                            CacheUse(store, reports.FACTS_CODEC) if store else None)
+        if show_packages:  # integrity may read some layers again: while the image is open
+            report = package_reports.packages_report(img, inspection, store.directory if store else None)
+            _warn(inspection.fs.warnings + report["warnings"])
+            _emit(report, fmt == "json", package_tables.packages, out)
+            return
     _warn(inspection.fs.warnings)
+    if files is not None:  # JSON: each entry with its package and build step (README, "--files")
+        renderer(fmt).files(package_reports.annotate(inspection, inspection.fs.entries(files)), out)
+        return
     view = views[0] if views else "summary"
     _render_view(view, inspection, fmt, out)
 
@@ -230,7 +251,7 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any) 
         else:
             report_tables.bin_listing(listing.to_json(), listing.entries, out)
     elif view == "--executables":
-        items = [e.to_json() for e in reports.find_executables(inspection)]
+        items = [package_reports.with_ownership(inspection, e.to_json()) for e in reports.find_executables(inspection)]
         _emit(items, as_json, report_tables.executables, out)
     elif view == "--jre":
         runtimes = [r.to_json() for r in reports.find_runtimes(inspection)]

@@ -341,3 +341,37 @@ def sqlite_slow_table() -> bytes:
             connection.execute("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 150000) "
                                "INSERT INTO Packages SELECT x, x'00' FROM n")
         return Path(path).read_bytes()
+
+
+# --- images -------------------------------------------------------------------------------------
+
+CAT = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"cat binary " * 30
+DROPPED = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"dropped by hand " * 30
+APP_HISTORY = [
+    {"created_by": "debootstrap bookworm"},
+    {"created_by": "ENV LANG=C.UTF-8", "empty_layer": True},
+    {"created_by": "COPY app/ / # tampering"},
+]
+
+
+def debian_base_layer() -> list:
+    """A merged-/usr Debian 12 base: packages say /bin/ls, the image keeps /usr/bin/ls."""
+    db = dpkg_files()
+    db["/var/lib/dpkg/info/coreutils.md5sums"] = f"{md5(LS)}  bin/ls\n{md5(CAT)}  bin/cat\n".encode()
+    db["/var/lib/dpkg/info/coreutils.list"] += b"/bin/cat\n"
+    layer = [E("bin", "symlink", target="usr/bin"), E("lib", "symlink", target="usr/lib")]
+    layer += entries(db)
+    layer += entries({"/usr/bin/ls": LS, "/usr/bin/cat": CAT, "/usr/lib/x86_64-linux-gnu/libc.so.6": LIBC},
+                     mode=0o755)
+    layer += [E("etc/", "dir"), E("etc/os-release", data=OS_RELEASE), E("etc/nsswitch.conf", data=NSSWITCH)]
+    return layer
+
+
+def tampering_layer() -> list:
+    """Patches one byte of a packaged binary, replaces a conffile, deletes a packaged file, drops an ELF."""
+    patched = bytearray(LS)
+    patched[40] ^= 0x01
+    return [E("usr/", "dir"), E("usr/bin/", "dir"), E("usr/bin/ls", data=bytes(patched), mode=0o755),
+            E("etc/", "dir"), E("etc/nsswitch.conf", data=b"passwd: files ldap\n"),
+            E("usr/bin/.wh.cat"),
+            E("usr/local/", "dir"), E("usr/local/bin/", "dir"), E("usr/local/bin/dropped", data=DROPPED, mode=0o755)]

@@ -19,6 +19,7 @@ from typing import IO, Any, Callable
 
 from ..fs.cache import ContentCodec
 from ..fs.node import Node
+from ..packages.capture import capture_codec, capture_probe
 
 HEAD_BYTES = 64 << 10  # ELF and program headers, PT_INTERP, a shebang: all near the start
 TAIL_BYTES = 64 << 10  # section headers: at the end of the file for every common linker
@@ -108,8 +109,9 @@ def make_probe(hash_filter: HashFilter | None = None) -> Callable[[str, Node], C
 
 
 #: The probe the reports use: executables are read whole anyway (ELF head and tail), so hashing
-#: them too costs no read and lets ``diff`` compare them from the same (cacheable) scan.
-probe = make_probe(lambda path, node: bool(node.mode & 0o111))
+#: them too costs no read and lets ``diff`` compare them from the same (cacheable) scan. Package
+#: databases are kept too (``packages.capture``), for ``--packages`` and the summary.
+probe = capture_probe(make_probe(lambda path, node: bool(node.mode & 0o111)))
 
 
 def facts_to_json(facts: FileFacts) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def facts_from_json(data: dict[str, Any]) -> FileFacts:
 
 
 #: How the standard probe's results are cached per layer (``fs.cache``).
-CODEC = ContentCodec("facts", facts_to_json, facts_from_json)
+CODEC = capture_codec(ContentCodec("facts", facts_to_json, facts_from_json))
 
 
 def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, text: bool = False,

@@ -15,6 +15,7 @@ from .executables import counts, find_executables
 from .facts import probe
 from .interface import Inspection
 from .jre import find_runtimes
+from .packages import summary_fields as package_fields
 from .shells import shell_verdict
 
 
@@ -64,6 +65,7 @@ def summary(inspection: Inspection) -> dict[str, Any]:
         "jre": [r.to_json() for r in find_runtimes(inspection)],
         "bin": bin_listing(inspection).to_json(),
         "executables": counts(executables),
+        **package_fields(inspection, executables),
         "verification": inspection.verification,
         "warnings": list(inspection.fs.warnings),
     }

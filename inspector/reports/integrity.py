@@ -1,0 +1,242 @@
+"""``debsums`` and ``rpm -V`` for images: every file a package records a digest for, hashed and compared.
+
+The first pass (the merged view) says which layer holds the surviving bytes of each recorded file;
+only those layers are read again (``Image.read_layers``, as ``cat`` and ``export`` do), and in them
+only the recorded files are hashed, with the algorithm their database uses. The digests found in a
+layer are kept per layer (by diff ID, once the source checked the layer's bytes against it), so a
+repeat reads no layer at all. A one-pass source (standard input) cannot be read twice: integrity is
+then reported as unavailable, with the reason, unless the cache already knows every digest.
+
+A conffile that differs is expected (it is configuration, edited on purpose): it goes to
+``config_changed``, never to ``modified``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import InspectorError
+from ..fs.cache import is_digest
+from ..fs.node import FILE
+from ..fs.paths import normalize, to_absolute
+from ..sources.interface import Image, LayerInfo
+from ..tarwalk import TarWalk
+from .interface import Inspection
+from .packages import PackageView
+
+ALGORITHMS = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
+CHUNK = 1 << 20
+MAX_STORE_BYTES = 64 << 20  # one layer's digest record on disk
+
+
+@dataclass
+class Check:
+    path: str  # as the package spells it
+    resolved: str  # where it is in the image
+    package: str
+    expected: str
+    algorithm: str
+    conffile: bool
+    layer: int
+    member: str  # the layer member holding the bytes (a hardlink's source)
+
+
+@dataclass
+class Integrity:
+    available: bool = True
+    note: str | None = None
+    checked: int = 0
+    ok: int = 0
+    modified: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    config_changed: list[dict[str, Any]] = field(default_factory=list)
+    layers_read: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"available": self.available, "note": self.note, "checked": self.checked, "ok": self.ok,
+                "modified": self.modified, "missing": self.missing, "config_changed": self.config_changed}
+
+
+def plan(inspection: Inspection, view: PackageView) -> tuple[list[Check], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The files to hash, the recorded files that are gone, and those that are no longer regular files."""
+    checks: list[Check] = []
+    missing: list[dict[str, Any]] = []
+    replaced: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for package in view.found.packages:
+        for item in package.files:
+            if not item.digest or item.algorithm not in ALGORITHMS or (item.path, package.key) in seen:
+                continue
+            seen.add((item.path, package.key))
+            found = inspection.fs.resolve(item.path, follow_last=True)
+            if found is None:
+                missing.append({"path": item.path, "package": package.key})
+                continue
+            real, node = found
+            if node.kind != FILE:
+                replaced.append({"path": item.path, "resolved_path": real, "package": package.key,
+                                 "expected": item.digest, "actual": None, "type": node.kind,
+                                 "layer": node.layer.index, "layer_created_by": view.layer_created_by(node.layer.index)})
+                continue
+            checks.append(Check(item.path, real, package.key, item.digest, item.algorithm or "", item.conffile,
+                                node.layer.index, node.hardlink_to or real))
+    return checks, missing, replaced
+
+
+def check_integrity(image: Image, inspection: Inspection, view: PackageView, store: DigestStore | None) -> Integrity:
+    checks, missing, replaced = plan(inspection, view)
+    result = Integrity(missing=missing)
+    wanted: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for check in checks:
+        wanted[check.layer][check.member].add(check.algorithm)
+    layers = inspection.meta.layers
+    digests: dict[int, dict[str, dict[str, str]]] = {}
+    for index, members in wanted.items():
+        diff_id = layers[index].diff_id if 0 <= index < len(layers) else None
+        known = store.get(diff_id) if store is not None and diff_id else None
+        if known is not None and all(algorithm in known.get(member, {}) for member, algorithms in members.items()
+                                     for algorithm in algorithms):
+            digests[index] = known
+    to_read = {index for index in wanted if index not in digests}
+    if to_read:
+        read: dict[int, dict[str, dict[str, str]]] = {}
+
+        def consume(info: LayerInfo, stream: IO[bytes]) -> None:
+            read[info.index] = hash_members(stream, wanted[info.index])
+
+        try:
+            image.read_layers(to_read, consume)
+        except InspectorError as exc:
+            if "read only once" not in str(exc) and "can be read only once" not in str(exc):
+                raise
+            result.available = False
+            result.note = "integrity needs a second read of the layers, which this source cannot give " \
+                          "(save the image to a file first)"
+            return result
+        result.layers_read = sorted(read)
+        verified: set[int] = getattr(getattr(image, "verification", None), "verified", set())
+        for index, found in read.items():
+            digests[index] = found
+            diff_id = layers[index].diff_id if 0 <= index < len(layers) else None
+            if store is not None and diff_id and index in verified:
+                previous = store.get(diff_id) or {}
+                for member, values in found.items():
+                    previous.setdefault(member, {}).update(values)
+                store.put(diff_id, previous)
+    for check in checks:
+        actual = digests.get(check.layer, {}).get(check.member, {}).get(check.algorithm)
+        result.checked += 1
+        if actual == check.expected:
+            result.ok += 1
+            continue
+        if check.conffile:
+            result.config_changed.append({"path": check.path, "package": check.package})
+            continue
+        result.modified.append({"path": check.path, "resolved_path": check.resolved, "package": check.package,
+                                "expected": check.expected, "actual": actual, "algorithm": check.algorithm,
+                                "layer": check.layer, "layer_created_by": view.layer_created_by(check.layer)})
+    result.checked += len(replaced)
+    result.modified.extend(replaced)
+    result.modified.sort(key=lambda item: item["path"])
+    return result
+
+
+def hash_members(stream: IO[bytes], wanted: dict[str, set[str]]) -> dict[str, dict[str, str]]:
+    """Hash the wanted regular members of one layer tar; a hardlink gets its source's digests."""
+    found: dict[str, dict[str, str]] = {}
+    tar = TarWalk(stream)
+    remaining = set(wanted)
+    for member in tar:
+        if not remaining:
+            break
+        try:
+            path = to_absolute(normalize(member.name))
+        except InspectorError:
+            continue
+        if path not in remaining:
+            continue
+        if member.islnk():
+            try:
+                source = to_absolute(normalize(member.linkname))
+            except InspectorError:
+                continue
+            if source in found:
+                found[path] = found[source]
+                remaining.discard(path)
+            continue
+        if not member.isreg() or member.sparse:
+            continue
+        hashers = {name: hashlib.new(name) for name in wanted[path]}
+        reader = tar.reader(member)
+        while True:
+            chunk = reader.read(CHUNK)
+            if not chunk:
+                break
+            for hasher in hashers.values():
+                hasher.update(chunk)
+        found[path] = {name: hasher.hexdigest() for name, hasher in hashers.items()}
+        remaining.discard(path)
+    return found
+
+
+class DigestStore:
+    """Per-layer digests of recorded files, beside the layer cache: ``<dir>/package-digests/``.
+
+    Plain JSON with a SHA-256 of itself: a damaged or foreign file is deleted and ignored, never
+    trusted; at most ``MAX_STORE_BYTES`` are read.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory / "package-digests"
+
+    def _path(self, diff_id: str) -> Path | None:
+        if not is_digest(diff_id):
+            return None
+        return self.directory / diff_id.replace(":", "-")
+
+    def get(self, diff_id: str) -> dict[str, dict[str, str]] | None:
+        path = self._path(diff_id)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_STORE_BYTES + 1)
+        except OSError:
+            return None
+        checksum, _, body = raw.partition(b"\n")
+        try:
+            if len(raw) > MAX_STORE_BYTES or hashlib.sha256(body).hexdigest().encode() != checksum:
+                raise ValueError("damaged")
+            data = json.loads(body)
+            if not isinstance(data, dict) or not all(
+                    isinstance(values, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+                    for values in data.values()):
+                raise ValueError("damaged")
+        except ValueError:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            return None
+        return data
+
+    def put(self, diff_id: str, digests: dict[str, dict[str, str]]) -> None:
+        path = self._path(diff_id)
+        if path is None:
+            return
+        body = json.dumps(digests, separators=(",", ":"), sort_keys=True).encode()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(handle, "wb") as out:
+                out.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a read-only cache directory only costs speed

@@ -1,0 +1,156 @@
+"""Installed packages of an inspected image, who owns which file, and what no package owns.
+
+The databases were captured during the one layer scan (``packages.capture``); here they are read
+from the merged view and tied to its files. A package names files as it installed them: Debian 12
+packages list ``/bin/ls``, which a merged-/usr image keeps at ``/usr/bin/ls``, so every package
+path is resolved through the image's own directory links (not its last component: a packaged
+symlink is that symlink) and a file is owned when either spelling names it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..fs.entry import Entry
+from ..fs.node import DIR, Node
+from ..packages import Package, PackageSet, read_packages
+from ..packages.capture import database_files
+from ..sources.interface import Image
+from .executables import Executable, find_executables
+from .facts import FileFacts
+from .history import layer_created_by
+from .interface import Inspection
+
+
+@dataclass
+class PackageView:
+    found: PackageSet
+    owners: dict[str, str] = field(default_factory=dict)  # real path (and package spelling) → manager/name
+    created_by: list[str | None] = field(default_factory=list)
+
+    def owner(self, path: str) -> str | None:
+        return self.owners.get(path)
+
+    def layer_created_by(self, layer: int) -> str | None:
+        return self.created_by[layer] if 0 <= layer < len(self.created_by) else None
+
+
+def _text_of(node: Node) -> str | None:
+    return node.content.text if isinstance(node.content, FileFacts) else None
+
+
+def analyze(inspection: Inspection) -> PackageView:
+    """Read every package database of the merged view and map each owned path to its package."""
+    cached = getattr(inspection, "_package_view", None)
+    if isinstance(cached, PackageView):
+        return cached
+    files, warnings = database_files(inspection.fs, _text_of)
+    found = read_packages(files)
+    found.warnings[:0] = warnings
+    view = PackageView(found, created_by=layer_created_by(inspection.meta.config, len(inspection.meta.layers)))
+    resolver = DirectoryResolver(inspection)
+    for package in found.packages:
+        for item in package.files:
+            view.owners.setdefault(item.path, package.key)
+            real = resolver.real_path(item.path)
+            if real is not None:
+                view.owners.setdefault(real, package.key)
+    object.__setattr__(inspection, "_package_view", view)
+    return view
+
+
+class DirectoryResolver:
+    """Resolve package paths through the image's directory links, one lookup per directory."""
+
+    def __init__(self, inspection: Inspection) -> None:
+        self.fs = inspection.fs
+        self._dirs: dict[str, tuple[str, Node] | None] = {}
+
+    def directory(self, path: str) -> tuple[str, Node] | None:
+        if path not in self._dirs:
+            found = self.fs.resolve(path, follow_last=True)
+            self._dirs[path] = found if found is not None and found[1].kind == DIR else None
+        return self._dirs[path]
+
+    def real_path(self, path: str) -> str | None:
+        """Where ``path`` is in the image, its last component not followed (None: not there)."""
+        head, name = posixpath.split(path)
+        found = self.directory(head)
+        if found is None or not name or found[1].children is None or name not in found[1].children:
+            return None
+        return posixpath.join(found[0], name)
+
+
+def unowned_executables(inspection: Inspection, view: PackageView,
+                        executables: list[Executable] | None = None) -> list[dict[str, Any]]:
+    """Regular executables that no package owns, with the layer and build step that wrote them."""
+    found = []
+    for executable in executables if executables is not None else find_executables(inspection):
+        entry = executable.entry
+        if executable.resolves_to is None and view.owner(entry.path) is None:
+            found.append({"path": entry.path, "layer": entry.layer,
+                          "layer_created_by": view.layer_created_by(entry.layer)})
+    return found
+
+
+def package_json(package: Package) -> dict[str, Any]:
+    return package.to_json()
+
+
+def summary_fields(inspection: Inspection, executables: list[Executable]) -> dict[str, Any]:
+    """What the summary gains: ``os``, ``packages`` (counts per manager), ``unowned_executables``."""
+    view = analyze(inspection)
+    return {"os": view.found.os.to_json() if view.found.os else None,
+            "packages": view.found.counts(),
+            "unowned_executables": unowned_executables(inspection, view, executables)}
+
+
+def ownership_fields(inspection: Inspection, path: str, layer: int) -> dict[str, Any]:
+    """What ``--files`` and ``--executables`` entries gain: ``package`` and ``layer_created_by``."""
+    view = analyze(inspection)
+    return {"package": view.owner(path), "layer_created_by": view.layer_created_by(layer)}
+
+
+@dataclass(frozen=True)
+class OwnedEntry(Entry):
+    """An entry of ``--files``/``--executables`` JSON with its owning package and build step."""
+
+    package: str | None = None
+    layer_created_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        data.update({"package": self.package, "layer_created_by": self.layer_created_by})
+        return data
+
+
+def annotate(inspection: Inspection, entries: Iterable[Entry]) -> Iterator[Entry]:
+    """``entries`` with ``package`` and ``layer_created_by`` added to their JSON."""
+    view = analyze(inspection)
+    for entry in entries:
+        yield OwnedEntry(**{f.name: getattr(entry, f.name) for f in fields(Entry)},
+                         package=view.owner(entry.path), layer_created_by=view.layer_created_by(entry.layer))
+
+
+def with_ownership(inspection: Inspection, data: dict[str, Any]) -> dict[str, Any]:
+    """One ``--executables`` JSON object, with ``package`` and ``layer_created_by``."""
+    data.update(ownership_fields(inspection, data["path"], data["layer"]))
+    return data
+
+
+def packages_report(image: Image, inspection: Inspection, cache_directory: Path | None) -> dict[str, Any]:
+    """The ``--packages`` JSON object: ``{os, packages, integrity, unowned_executables, warnings}``."""
+    from .integrity import DigestStore, check_integrity
+
+    view = analyze(inspection)
+    store = DigestStore(cache_directory) if cache_directory is not None else None
+    integrity = check_integrity(image, inspection, view, store)
+    return {"os": view.found.os.to_json() if view.found.os else None,
+            "packages": [package_json(p) for p in view.found.packages],
+            "integrity": integrity.to_json(),
+            "unowned_executables": unowned_executables(inspection, view),
+            "warnings": list(view.found.warnings)}

@@ -1,0 +1,101 @@
+"""--packages, ownership and integrity as a user sees them: the CLI in a subprocess, JSON parsed."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from testdata import packages_fixtures as fx
+from testdata.imagebuilder import ImageSpec
+from tests.conftest import run_cli
+
+
+def packages_json(ref: str, *extra: str, **kwargs) -> dict:
+    code, out, err = run_cli(ref, "--packages", "--format", "json", *extra, **kwargs)
+    assert code == 0, err
+    assert "Traceback" not in err and "internal error" not in err
+    return json.loads(out)
+
+
+@pytest.fixture
+def tampered(image_writer) -> str:
+    return image_writer(ImageSpec([fx.debian_base_layer(), fx.tampering_layer()], history=fx.APP_HISTORY), "oci-gzip")
+
+
+def test_tampering_is_reported_once_each_with_layer_and_step(tampered: str) -> None:
+    report = packages_json(tampered)
+    integrity = report["integrity"]
+    assert integrity["available"] is True
+    assert [(m["path"], m["resolved_path"], m["package"], m["layer"], m["layer_created_by"])
+            for m in integrity["modified"]] == [("/bin/ls", "/usr/bin/ls", "dpkg/coreutils", 1, "COPY app/ / # tampering")]
+    assert integrity["modified"][0]["expected"] == fx.md5(fx.LS) != integrity["modified"][0]["actual"]
+    assert integrity["missing"] == [{"path": "/bin/cat", "package": "dpkg/coreutils"}]
+    assert integrity["config_changed"] == [{"path": "/etc/nsswitch.conf", "package": "dpkg/libc6"}]
+    assert (integrity["checked"], integrity["ok"]) == (3, 1)  # ls, libc.so.6, nsswitch.conf; cat is missing
+    assert report["unowned_executables"] == [
+        {"path": "/usr/local/bin/dropped", "layer": 1, "layer_created_by": "COPY app/ / # tampering"}]
+    assert report["os"]["id"] == "debian"
+    libc = next(p for p in report["packages"] if p["name"] == "libc6")
+    assert libc["purl"] == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u10?arch=amd64&distro=debian-12&upstream=glibc"
+
+
+def test_table_ends_with_modified_files_and_a_count(tampered: str) -> None:
+    code, out, err = run_cli(tampered, "--packages")
+    assert code == 0, err
+    assert "MODIFIED  /bin/ls  (dpkg/coreutils; layer 1: COPY app/ / # tampering)" in out
+    assert out.rstrip().splitlines()[-1] == \
+        "Integrity: 3 files checked, 1 ok, 1 modified, 1 missing, 1 conffiles changed"
+
+
+def test_genuine_image_reports_nothing_modified(image_writer) -> None:
+    ref = image_writer(ImageSpec([fx.debian_base_layer()]), "legacy")
+    integrity = packages_json(ref)["integrity"]
+    assert (integrity["modified"], integrity["missing"], integrity["config_changed"]) == ([], [], [])
+    assert integrity["checked"] == integrity["ok"] == 4
+
+
+def test_repeat_reads_no_layer(tampered: str, tmp_path: Path) -> None:
+    first = packages_json(tampered)
+    for blob in (Path(tampered) / "blobs" / "sha256").iterdir():
+        size = blob.stat().st_size
+        if size > 1000:  # the layers (the config and manifest are small): same size, other bytes
+            os.chmod(blob, 0o644)
+            blob.write_bytes(b"\0" * size)
+    assert packages_json(tampered) == first
+
+
+def test_stdin_reports_integrity_unavailable(image_writer) -> None:
+    ref = image_writer(ImageSpec([fx.debian_base_layer(), fx.tampering_layer()]), "legacy")
+    report = packages_json("-", "--no-cache", input=Path(ref).read_bytes())
+    assert report["integrity"]["available"] is False and "second read" in report["integrity"]["note"]
+    assert {p["name"] for p in report["packages"]} == {"base-files", "coreutils", "libc6"}
+
+
+def test_summary_files_and_executables_gain_ownership(tampered: str) -> None:
+    code, out, err = run_cli(tampered, "--format", "json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["packages"] == {"dpkg": 3}
+    assert summary["os"]["version_id"] == "12"
+    assert [u["path"] for u in summary["unowned_executables"]] == ["/usr/local/bin/dropped"]
+    files = {e["path"]: e for e in json.loads(run_cli(tampered, "--files", "--format", "json")[1])}
+    assert files["/usr/lib/x86_64-linux-gnu/libc.so.6"]["package"] == "dpkg/libc6"  # through /lib -> usr/lib
+    assert files["/usr/bin/ls"]["package"] == "dpkg/coreutils"
+    assert files["/usr/bin/ls"]["layer_created_by"] == "COPY app/ / # tampering"
+    assert files["/usr/local/bin/dropped"]["package"] is None
+    assert files["/var/lib/dpkg/status"]["layer_created_by"] == "debootstrap bookworm"
+    executables = {e["path"]: e for e in json.loads(run_cli(tampered, "--executables", "--format", "json")[1])}
+    assert executables["/usr/bin/ls"]["package"] == "dpkg/coreutils"
+    assert executables["/usr/local/bin/dropped"]["package"] is None
+
+
+def test_layers_view(tampered: str) -> None:
+    code, out, err = run_cli(tampered, "--layers", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [(r["index"], r["created_by"]) for r in rows] == [(0, "debootstrap bookworm"), (1, "COPY app/ / # tampering")]
+    assert (rows[1]["added"], rows[1]["changed"], rows[1]["removed"]) == (3, 5, 1)
+    assert rows[0]["diff_id"].startswith("sha256:") and rows[0]["size"] > 0
