@@ -99,3 +99,24 @@ def test_layers_view(tampered: str) -> None:
     assert [(r["index"], r["created_by"]) for r in rows] == [(0, "debootstrap bookworm"), (1, "COPY app/ / # tampering")]
     assert (rows[1]["added"], rows[1]["changed"], rows[1]["removed"]) == (3, 5, 1)
     assert rows[0]["diff_id"].startswith("sha256:") and rows[0]["size"] > 0
+
+
+def test_diff_lists_packages_added_removed_upgraded(image_writer) -> None:
+    old = fx.debian_base_layer()
+    new = fx.debian_base_layer()
+    for entry in new:
+        if entry.path == "var/lib/dpkg/status":
+            entry.data = entry.data.replace(b"Version: 9.1-1", b"Version: 9.1-2").replace(
+                b"Package: base-files", b"Package: base-files-ng")
+    a = image_writer(ImageSpec([old]), "legacy", name="a")
+    b = image_writer(ImageSpec([new]), "legacy", name="b")
+    for extra in ((), ("--all",)):
+        code, out, err = run_cli("diff", a, b, "--format", "json", *extra)
+        assert code == 0, err
+        result = json.loads(out)
+        assert result["packages"]["upgraded"] == [
+            {"manager": "dpkg", "name": "coreutils", "arch": "amd64", "a": "9.1-1", "b": "9.1-2"}]
+        assert [p["name"] for p in result["packages"]["added"]] == ["base-files-ng"]
+        assert [p["name"] for p in result["packages"]["removed"]] == ["base-files"]
+        assert result["summary"]["packages"] == {"added": ["dpkg/base-files-ng"], "removed": ["dpkg/base-files"],
+                                                 "upgraded": ["dpkg/coreutils 9.1-1 → 9.1-2"]}

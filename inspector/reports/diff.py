@@ -16,6 +16,7 @@ from ..limits import DEFAULT, Limits
 from ..fs.entry import Entry
 from ..fs.node import FILE, Node
 from ..fs.paths import normalize, to_absolute
+from ..packages.capture import capture_probe
 from ..sources.interface import Image
 from .entrypoint import config_fields
 from .executables import Executable, find_executables
@@ -23,6 +24,7 @@ from .facts import CODEC, FileFacts, make_probe
 from .facts import probe as standard_probe
 from .interface import Inspection
 from .jre import find_runtimes
+from .packages import delta_summary, package_delta
 from .shells import shell_verdict
 
 CONFIG_KEYS = ("entrypoint", "cmd", "user", "workdir", "env", "exposed_ports", "labels")
@@ -49,6 +51,7 @@ class DiffResult:
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     images: dict[str, Any] = field(default_factory=dict)
+    packages: dict[str, Any] = field(default_factory=dict)  # added, removed, upgraded
 
     @property
     def different(self) -> bool:
@@ -56,7 +59,7 @@ class DiffResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"a": self.images.get("a"), "b": self.images.get("b"), "added": self.added, "removed": self.removed,
-                "changed": self.changed, "config": self.config, "summary": self.summary}
+                "changed": self.changed, "config": self.config, "summary": self.summary, "packages": self.packages}
 
 
 def diff_images(first: Image, second: Image, options: DiffOptions, limits: Limits = DEFAULT,
@@ -72,7 +75,7 @@ def diff_images(first: Image, second: Image, options: DiffOptions, limits: Limit
         fs_a = build_filesystem(first, standard_probe, limits, use)
         fs_b = build_filesystem(second, standard_probe, limits, use)
     else:
-        probe = make_probe(_hash_filter(options)) if options.all_entries else standard_probe
+        probe = capture_probe(make_probe(_hash_filter(options))) if options.all_entries else standard_probe
         fs_a, fs_b = build_filesystems(first, second, probe, limits)
     a = Inspection(first.meta, fs_a, fs_a.size)
     b = Inspection(second.meta, fs_b, fs_b.size)
@@ -100,6 +103,8 @@ def compare(a: Inspection, b: Inspection, options: DiffOptions) -> DiffResult:
                 result.changed.append({"path": path, "a": left[path], "b": right[path], "differences": differences})
     result.config = _config_diff(a, b)
     result.summary = _summary(a, b, result)
+    result.packages = package_delta(a, b)
+    result.summary["packages"] = delta_summary(result.packages)
     return result
 
 

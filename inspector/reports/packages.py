@@ -154,3 +154,29 @@ def packages_report(image: Image, inspection: Inspection, cache_directory: Path 
             "integrity": integrity.to_json(),
             "unowned_executables": unowned_executables(inspection, view),
             "warnings": list(view.found.warnings)}
+
+
+def package_delta(a: Inspection, b: Inspection) -> dict[str, list[dict[str, Any]]]:
+    """``diff``'s packages: added, removed, and upgraded (the same manager, name and arch, another
+    version: an A → B change whichever way it goes)."""
+    def index(inspection: Inspection) -> dict[tuple[str, str, str | None], Package]:
+        return {(p.manager, p.name, p.arch): p for p in analyze(inspection).found.packages}
+
+    left, right = index(a), index(b)
+
+    def brief(package: Package) -> dict[str, Any]:
+        return {"manager": package.manager, "name": package.name, "version": package.version, "arch": package.arch}
+
+    return {
+        "added": [brief(right[k]) for k in sorted(right, key=str) if k not in left],
+        "removed": [brief(left[k]) for k in sorted(left, key=str) if k not in right],
+        "upgraded": [{"manager": k[0], "name": k[1], "arch": k[2], "a": left[k].version, "b": right[k].version}
+                     for k in sorted(left, key=str) if k in right and left[k].version != right[k].version],
+    }
+
+
+def delta_summary(delta: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
+    """The diff summary's ``packages``: names, and ``name A → B`` for upgrades."""
+    return {"added": [f"{p['manager']}/{p['name']}" for p in delta["added"]],
+            "removed": [f"{p['manager']}/{p['name']}" for p in delta["removed"]],
+            "upgraded": [f"{p['manager']}/{p['name']} {p['a']} → {p['b']}" for p in delta["upgraded"]]}
