@@ -12,7 +12,7 @@ its own pid. Two small servers are written here because no packaged one fits:
   makes it hand out tokens that expired an hour ago.
 * ``Proxy``: forwards every request to a registry and counts them by path; ``flip_blob`` flips one
   byte of one blob in transit and ``lie_about_manifests`` changes a byte of every manifest while
-  keeping the registry's ``Docker-Content-Digest``: what a hostile or broken mirror would do.
+  keeping the registry's ``Docker-Content-Digest`` (or of one manifest, named by digest): what a hostile or broken mirror would do.
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ class Proxy:
         self.upstream = upstream_port
         self.counts: Counter[str] = Counter()  # "GET /v2/…" -> times asked
         self.flip_blob: str | None = None  # digest of a blob to damage (one byte flipped in its middle)
-        self.lie_about_manifests = False
+        self.lie_about_manifests: bool | str = False  # True: every manifest; a digest: that one only
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -223,7 +223,8 @@ class Proxy:
                 if proxy.flip_blob and self.path.endswith(f"/blobs/{proxy.flip_blob}") and body:
                     middle = len(body) // 2
                     body = body[:middle] + bytes([body[middle] ^ 0x01]) + body[middle + 1:]
-                if proxy.lie_about_manifests and "/manifests/" in self.path and body:
+                lie = proxy.lie_about_manifests
+                if lie and "/manifests/" in self.path and body and (lie is True or self.path.endswith(f"/{lie}")):
                     body = body.rstrip() + b" \n"
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():

@@ -43,6 +43,7 @@ from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import INDEX_TYPES, MANIFEST_TYPES, Resolved, Selector, resolve
+from .platforms import Platform
 from .reference import Reference
 from .registry_http import RegistryClient, RegistryError, Response
 from .registry_ref import RegistryOptions, RegistryRef, check_digest, parse_registry_ref
@@ -96,7 +97,7 @@ def open_registry_image(ref: RegistryRef, selector: Selector, options: RegistryO
                                 f"reference ({ref.name}:TAG)")
     client = RegistryClient(ref, options)
     try:
-        store = RegistryStore(client, cache)
+        store = RegistryStore(client, cache, selector)
         resolved = resolve(store, selector, f"registry:{ref}", "registry", verification)
     except BaseException:
         client.close()
@@ -112,14 +113,22 @@ class RegistryStore(Store):
     ``blobs/ALG/HEX`` is a manifest when a verified index listed it (or it is the top one), else a
     blob (the config). Each is fetched once, capped, and checked against its digest here, whatever
     algorithm it uses (``resolve`` checks sha256 documents a second time, which costs nothing).
+
+    An index of a dozen platforms (plus as many attestations) would cost a request per manifest, so
+    when some of its children name the platform wanted, the others are reported as absent, as an
+    archive holding one platform of an index reports them, and are never fetched. When none
+    matches, all are fetched, so that the error lists what is there.
     """
 
-    def __init__(self, client: RegistryClient, cache: LayerCache | None) -> None:
+    def __init__(self, client: RegistryClient, cache: LayerCache | None, selector: Selector | None = None) -> None:
         super().__init__(str(client.ref))
         self._client = client
         self._cache = cache
+        self._wanted = (selector.platform if selector else None) or Platform.host()
+        self._choose = selector is None or not selector.digest  # --digest may name any child: keep them all
         self._documents: dict[str, bytes] = {}
         self._manifests: set[str] = set()
+        self._absent: set[str] = set()  # children of a verified index not worth a request
         top, media_type = self._fetch_top()
         descriptor: dict[str, Any] = {"digest": top, "size": len(self._documents[top])}
         if media_type:
@@ -127,7 +136,10 @@ class RegistryStore(Store):
         self._index = json.dumps({"schemaVersion": 2, "manifests": [descriptor]}).encode()
 
     def exists(self, name: str) -> bool:
-        return name == "index.json" or name.startswith("blobs/")
+        if name == "index.json":
+            return True
+        algorithm, _, encoded = name.removeprefix("blobs/").partition("/")
+        return name.startswith("blobs/") and f"{algorithm}:{encoded}" not in self._absent
 
     def open(self, name: str) -> IO[bytes]:
         if name == "index.json":
@@ -199,10 +211,14 @@ class RegistryStore(Store):
         except ValueError:
             return  # resolve() reports it
         children = document.get("manifests") if isinstance(document, dict) else None
-        if isinstance(children, list):
-            for child in children:
-                if isinstance(child, dict) and isinstance(child.get("digest"), str):
-                    self._manifests.add(child["digest"])
+        if not isinstance(children, list):
+            return
+        listed = [(c["digest"], Platform.from_descriptor(c)) for c in children
+                  if isinstance(c, dict) and isinstance(c.get("digest"), str)]
+        self._manifests.update(digest for digest, _ in listed)
+        if self._choose and any(p is not None and p.os != "unknown" and p.matches(self._wanted) for _, p in listed):
+            self._absent.update(digest for digest, p in listed if p is not None and not p.matches(self._wanted)
+                                and digest not in self._documents)
 
 
 class RegistryImage(Image):
