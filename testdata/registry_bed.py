@@ -12,7 +12,10 @@ its own pid. Two small servers are written here because no packaged one fits:
   makes it hand out tokens that expired an hour ago.
 * ``Proxy``: forwards every request to a registry and counts them by path; ``flip_blob`` flips one
   byte of one blob in transit and ``lie_about_manifests`` changes a byte of every manifest while
-  keeping the registry's ``Docker-Content-Digest`` (or of one manifest, named by digest): what a hostile or broken mirror would do.
+  keeping the registry's ``Docker-Content-Digest`` (or of one manifest, named by digest): what a
+  hostile or broken mirror would do. ``fail`` answers the next requests with given statuses (429,
+  503), ``redirect_blobs`` sends blob downloads elsewhere with a 307, as registries send them to
+  their storage, and ``authorizations`` records what each request carried.
 """
 
 from __future__ import annotations
@@ -204,6 +207,10 @@ class Proxy:
         self.counts: Counter[str] = Counter()  # "GET /v2/…" -> times asked
         self.flip_blob: str | None = None  # digest of a blob to damage (one byte flipped in its middle)
         self.lie_about_manifests: bool | str = False  # True: every manifest; a digest: that one only
+        self.fail: list[int] = []  # statuses to answer, one per request, before forwarding again
+        self.redirect_blobs: str | None = None  # "http://HOST:PORT": answer blob GETs with a 307 there
+        self.upstream_authorization: str | None = None  # sent upstream instead of the client's (a "signed URL")
+        self.authorizations: list[str | None] = []  # the Authorization header of each request received
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -212,10 +219,25 @@ class Proxy:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def _answer(self, status: int, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for key, value in {**headers, "Content-Length": "0"}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+
             def _forward(self, method: str) -> None:
                 proxy.counts[f"{method} {self.path}"] += 1
+                proxy.authorizations.append(self.headers.get("Authorization"))
+                if proxy.fail:
+                    self._answer(proxy.fail.pop(0), {"Retry-After": "0"})
+                    return
+                if proxy.redirect_blobs and "/blobs/" in self.path:
+                    self._answer(307, {"Location": proxy.redirect_blobs + self.path})
+                    return
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                if proxy.upstream_authorization:
+                    headers["Authorization"] = proxy.upstream_authorization
                 conn.request(method, self.path, headers=headers)
                 answer = conn.getresponse()
                 body = answer.read()
@@ -261,3 +283,9 @@ class Proxy:
 
     def reset(self) -> None:
         self.counts.clear()
+        self.authorizations.clear()
+
+    def honest(self) -> None:
+        """Forward everything unchanged again."""
+        self.flip_blob, self.lie_about_manifests, self.fail = None, False, []
+        self.redirect_blobs = self.upstream_authorization = None

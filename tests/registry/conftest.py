@@ -163,11 +163,9 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
 def proxy(bed: Bed) -> Iterator[Proxy]:
     """The bed's proxy, counting from zero and honest again after each test."""
     bed.proxy.reset()
-    bed.proxy.flip_blob = None
-    bed.proxy.lie_about_manifests = False
+    bed.proxy.honest()
     yield bed.proxy
-    bed.proxy.flip_blob = None
-    bed.proxy.lie_about_manifests = False
+    bed.proxy.honest()
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,13 @@ Basic and Bearer; and no secret ever shows in what we print."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
 from pathlib import Path
+
+from testdata.registry_bed import Proxy
 
 from .conftest import SAMPLE, Runner, auths
 
@@ -107,3 +110,22 @@ def test_no_secret_in_json_or_errors(token_bed, run: Runner) -> None:
     assert result.code == 0, result.err
     assert registry.password not in result.out + result.err
     assert "eyJ" not in result.out + result.err
+
+
+def test_a_redirect_to_another_host_drops_the_authorization(basic_registry, run: Runner) -> None:
+    """Registries send blob downloads to their storage with a 307; our credentials stay with the registry."""
+    front = Proxy(basic_registry.port).start()
+    storage = Proxy(basic_registry.port).start()  # another port: another host, which signs its own URLs
+    try:
+        storage.upstream_authorization = "Basic " + base64.b64encode(basic_registry.creds().encode()).decode()
+        front.redirect_blobs = f"http://{storage.host}"
+        run.docker_config(auths(front.host, basic_registry.user, basic_registry.password))
+        result = run(f"registry:{front.host}/private/java:21", "--files", "--format", "json")
+        assert result.code == 0, result.err
+        assert result.out == _archive_files(run)
+        assert storage.blob_gets() > 0
+        assert storage.authorizations and not any(storage.authorizations)
+        assert any(front.authorizations)
+    finally:
+        front.stop()
+        storage.stop()

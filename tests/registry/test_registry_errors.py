@@ -71,3 +71,16 @@ def _index(bed: Bed, key: str) -> dict:
     body = conn.getresponse().read()
     conn.close()
     return json.loads(body)
+
+
+def test_429_and_503_are_retried(bed: Bed, run: Runner, proxy) -> None:
+    proxy.fail = [503, 429]
+    result = run(f"registry:{bed.names['base']}", "--files", "--format", "json")
+    assert result.out == run(bed.archives["base"], "--files", "--format", "json").out
+    assert not proxy.fail
+
+
+def test_retries_are_bounded(bed: Bed, run: Runner, proxy) -> None:
+    proxy.fail = [503] * 10
+    run(f"registry:{bed.names['base']}").one_error(2, "test/base", "HTTP 503", "after 3 retries")
+    assert len(proxy.fail) == 10 - 4  # the first try and three retries
