@@ -54,6 +54,7 @@ class SourceArgs:
     verify: bool
     no_cache: bool
     limits: Limits
+    digest: str | None = None
 
     registry: RegistryOptions = field(default_factory=RegistryOptions)  # --ca-cert, --insecure-registry
     source_kind: str | None = None  # --source engine|registry
@@ -61,7 +62,7 @@ class SourceArgs:
     def open(self, image: str, cache: LayerCache | None) -> Image:
         engine = EngineOptions(host=self.host, pull=self.pull, progress=sys.stderr.isatty())
         return open_image(image, platform=self.platform, tag=self.tag, engine=engine, verify=self.verify,
-                          limits=self.limits, cache=cache,
+                          limits=self.limits, cache=cache, digest=self.digest,
                           registry=self.registry, source=self.source_kind)
 
     def cache(self) -> LayerCache | None:
@@ -73,6 +74,8 @@ _SOURCE_OPTIONS = [
     click.option("--platform", metavar="OS/ARCH[/VARIANT]",
                  help="Pick this platform from a multi-platform image (default: this machine's)."),
     click.option("--tag", metavar="REPO:TAG", help="Pick this image from an archive holding several."),
+    click.option("--digest", metavar="SHA256:HEX",
+                 help="Pick the manifest (or index) with this digest from an archive or layout."),
     click.option("--pull", type=click.Choice(PULL_POLICIES), default="missing", show_default=True,
                  help="When to pull an image the engine does not have."),
     click.option("--host", "-H", metavar="URL",
@@ -103,11 +106,11 @@ def _source_options(func: Any) -> Any:
     """Add the shared options; the command receives them as one ``source: SourceArgs``."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, platform: str | None, tag: str | None, pull: str, host: str | None, verify: bool,
-                no_cache: bool, max_entries: int, max_depth: int, max_layers: int, max_ratio: int,
+    def wrapper(*args: Any, platform: str | None, tag: str | None, digest: str | None, pull: str, host: str | None,
+                verify: bool, no_cache: bool, max_entries: int, max_depth: int, max_layers: int, max_ratio: int,
                 **kwargs: Any) -> Any:
         limits = Limits(max_entries=max_entries, max_depth=max_depth, max_layers=max_layers, max_ratio=max_ratio)
-        source = SourceArgs(platform, tag, pull, host, verify, no_cache, limits)
+        source = SourceArgs(platform, tag, pull, host, verify, no_cache, limits, digest)
         source.source_kind = kwargs.pop("source_kind")
         source.registry = RegistryOptions(kwargs.pop("ca_cert"), tuple(kwargs.pop("insecure_registry")),
                                           progress=sys.stderr.isatty())
@@ -160,23 +163,23 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     with source.open(image, store) as img:
         if show_layers:
             rows, warnings = layer_reports.layer_rows(img, source.limits)
-            _warn(warnings)
+            _warn(img.meta.notes + warnings)
             _emit(rows, fmt == "json", package_tables.layers, out)
             return
         if files is not None and fmt != "json":  # the listing needs no file contents: skip the content probes
             use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC.name,)) if store else None
             merged = build_filesystem(img, limits=source.limits, cache=use)
-            _warn(merged.warnings)
+            _warn(img.meta.notes + merged.warnings)
             renderer(fmt).files(merged.entries(files), out)
             return
         inspection = reports.inspect_image(img, source.limits,
                                            CacheUse(store, reports.FACTS_CODEC) if store else None)
         if show_packages:  # integrity may read some layers again: while the image is open
             report = package_reports.packages_report(img, inspection, store.directory if store else None)
-            _warn(inspection.fs.warnings + report["warnings"])
+            _warn(img.meta.notes + inspection.fs.warnings + report["warnings"])
             _emit(report, fmt == "json", package_tables.packages, out)
             return
-    _warn(inspection.fs.warnings)
+    _warn(img.meta.notes + inspection.fs.warnings)
     if files is not None:  # JSON: each entry with its package and build step (README, "--files")
         renderer(fmt).files(package_reports.annotate(inspection, inspection.fs.entries(files)), out)
         return

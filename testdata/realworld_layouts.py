@@ -28,8 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from testdata.imagebuilder import (
-    ANN_REF_NAME, MT_OCI_INDEX, MT_OCI_MANIFEST, OCI_LAYOUT_FILE, Blob, E, ImageSpec, _build_image, _DirSink,
-    _tar_sink, _write_blob, _write_image_blobs, write_docker_archive,
+    ANN_REF_NAME,
+    MT_OCI_INDEX,
+    MT_OCI_MANIFEST,
+    OCI_LAYOUT_FILE,
+    Blob,
+    E,
+    ImageSpec,
+    _build_image,
+    _DirSink,
+    _tar_sink,
+    _write_blob,
+    _write_image_blobs,
+    write_docker_archive,
 )
 
 MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -116,7 +127,7 @@ def docker25_multi_platform(path: Path, present: tuple[ImageSpec, ...] = (AMD64,
     images = [built(s, "gzip") for s in (AMD64, ARM64)]
     inner = Blob(MT_OCI_INDEX, _json({"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": [
         img.manifest.descriptor(platform=img.spec.platform()) for img in images]}))
-    name, _, version = tag.rpartition(":")
+    version = tag.rpartition(":")[2]
     top = inner.descriptor(annotations={ANN_CONTAINERD_NAME: f"docker.io/library/{tag}", ANN_REF_NAME: version})
     kept = [img for img in images if img.spec in present]
     entries = [{"Config": img.config.path, "RepoTags": [tag], "Layers": [l.blob.path for l in img.layers]}

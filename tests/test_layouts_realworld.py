@@ -49,7 +49,7 @@ def _run_limited(*args: str, timeout: float = 10, memory: int = 1 << 30) -> tupl
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
     proc = subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, env=cli_env(),
-                          timeout=timeout, preexec_fn=limit)
+                          timeout=timeout, check=False, preexec_fn=limit)
     return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
 
 

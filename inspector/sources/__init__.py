@@ -29,19 +29,29 @@ __all__ = ["EngineOptions", "Image", "ImageMeta", "LayerInfo", "LayerScanner", "
 
 def open_image(reference: str | Reference, *, platform: str | None = None, tag: str | None = None,
                engine: EngineOptions | None = None, verify: bool = False, limits: Limits = DEFAULT,
-               cache: LayerCache | None = None,
+               cache: LayerCache | None = None, digest: str | None = None,
                registry: "RegistryOptions | None" = None, source: str | None = None) -> Image:
     """Open an image from any source: an archive, an OCI layout, standard input or the engine.
 
-    ``verify`` checks every blob and layer against its digest even where that costs an extra read;
-    without it, only what passes through anyway is checked (see ``sources.verify``).
+    ``tag`` and ``digest`` pick an image inside an archive or layout (``digest``: a manifest, or an
+    index of which ``platform`` then picks one). ``verify`` checks every blob and layer against its
+    digest even where that costs an extra read; without it, only what passes through anyway is
+    checked (see ``sources.verify``).
     """
     verification = Verification(full=verify)
     ref = reference if isinstance(reference, Reference) else parse(reference)
     if tag and ref.image and tag != ref.image:
         raise BadReferenceError(f"two different images asked for: {ref.image!r} and --tag {tag!r}")
+    if digest and ref.digest and digest != ref.digest:
+        raise BadReferenceError(f"two different digests asked for: {ref.digest!r} and --digest {digest!r}")
     selector = Selector(tag=tag or ref.image, platform=Platform.parse(platform) if platform else None,
-                        platform_explicit=platform is not None)
+                        platform_explicit=platform is not None, digest=digest or ref.digest)
+    if ref.transport == "docker" and tag:
+        raise BadReferenceError(f"--tag picks an image inside an archive; {ref.location!r} is an engine "
+                                "reference: name the image itself (NAME:TAG)")
+    if ref.transport == "docker" and digest:
+        raise BadReferenceError(f"--digest picks a manifest inside an archive or layout; {ref.location!r} is an "
+                                "engine reference: name the image itself (NAME@sha256:…)")
     if ref.transport == "registry" or (ref.transport == "docker" and source == "registry"):
         from .registry import open_registry_reference  # http.client and ssl: only for registry images
 

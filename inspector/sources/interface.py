@@ -46,6 +46,7 @@ class ImageMeta:
     manifest_digest: str | None = None
     source: str = ""  # "docker-archive", "oci", "oci-archive", "docker"
     raw_config: bytes = field(default=b"", repr=False)  # the config as stored, whose digest is ``id``
+    notes: list[str] = field(default_factory=list)  # what the source skipped to find it (signatures...), for stderr
 
 
 class Image(ABC):

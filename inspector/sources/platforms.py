@@ -22,26 +22,32 @@ class Platform:
     variant: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Platform":
+    def parse(cls, text: str) -> Platform:
         parts = text.strip().split("/")
         if len(parts) not in (2, 3) or not all(parts):
             raise BadReferenceError(f"platform {text!r} is not of the form os/arch[/variant]")
         return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
 
     @classmethod
-    def host(cls) -> "Platform":
+    def host(cls) -> Platform:
         machine = _host.machine().lower()
         return cls("linux", _MACHINE_TO_GOARCH.get(machine, machine))
 
     @classmethod
-    def from_descriptor(cls, descriptor: dict[str, Any]) -> "Platform | None":
+    def from_descriptor(cls, descriptor: dict[str, Any]) -> Platform | None:
+        """The ``platform`` object of an index entry, if it names an OS and an architecture."""
         plat = descriptor.get("platform")
-        if not isinstance(plat, dict) or not isinstance(plat.get("os"), str) or not isinstance(plat.get("architecture"), str):
-            return None
-        variant = plat.get("variant")
-        return cls(plat["os"], plat["architecture"], variant if isinstance(variant, str) else None)
+        return cls.from_fields(plat) if isinstance(plat, dict) else None
 
-    def matches(self, wanted: "Platform") -> bool:
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Platform | None:
+        """``os``/``architecture``/``variant`` of a platform object or an image config (None: not named)."""
+        os_name, arch, variant = fields.get("os"), fields.get("architecture"), fields.get("variant")
+        if not isinstance(os_name, str) or not isinstance(arch, str) or not os_name or not arch:
+            return None
+        return cls(os_name, arch, variant if isinstance(variant, str) and variant else None)
+
+    def matches(self, wanted: Platform) -> bool:
         """Same OS and architecture; a variant only has to agree when both name one."""
         if (self.os, self.architecture) != (wanted.os, wanted.architecture):
             return False
