@@ -13,9 +13,10 @@ import json
 import resource
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -75,7 +76,7 @@ class Runner:
         full.pop("REGISTRY_AUTH_FILE", None)
         full.update(self.env)
         full.update(env or {})
-        proc = subprocess.run([sys.executable, "-m", "inspector", *args], stdin=subprocess.DEVNULL,
+        proc = subprocess.run([sys.executable, "-m", "inspector", *args], check=False, stdin=subprocess.DEVNULL,
                               capture_output=True, env=full, timeout=timeout, preexec_fn=_limit)
         return Result(proc.returncode, proc.stdout.decode("utf-8", "surrogateescape"),
                       proc.stderr.decode("utf-8", "surrogateescape"))
