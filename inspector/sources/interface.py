@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator, TypeVar
+from typing import IO, Any, Callable, Iterator, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -32,6 +32,19 @@ class LayerInfo:
     diff_id: str | None  # digest of the uncompressed tar, from the config's rootfs.diff_ids
     media_type: str | None
     size: int | None  # stored size in bytes, if known
+
+
+class StoredForm(NamedTuple):
+    """How a layer's blob is stored, as far as a cheap look can tell (no byte of it read).
+
+    ``size`` is the blob's length as found now (a stat, a tar member header), not as claimed;
+    ``digest`` the descriptor's digest (a claim, None in a legacy ``docker save``). The layer cache
+    records the forms in which it saw a layer's bytes hash to their diff ID, and answers for a
+    layer only in one of those forms: a longer or shorter blob, or another digest, is read again.
+    """
+
+    size: int
+    digest: str | None
 
 
 @dataclass
@@ -54,6 +67,10 @@ class Image(ABC):
 
     #: ``sources.verify.Verification``: what was checked against its digest while reading.
     verification: Any
+
+    #: True when the source itself hashed every layer against its diff ID before handing us those
+    #: IDs (the engine did when it stored them): a cached scan may then answer on the diff ID alone.
+    diff_ids_vouched: bool = False
 
     @property
     @abstractmethod
@@ -84,6 +101,20 @@ class Image(ABC):
     def known_diff_ids(self) -> list[str | None] | None:
         """The layers' diff IDs if known before reading them (None for a one-pass stream)."""
         return None
+
+    def stored_form(self, info: LayerInfo) -> StoredForm | None:
+        """How layer ``info`` is stored now, found without reading it; None if this source cannot
+        tell cheaply. Raises ``ImageFormatError`` when the blob is missing, as reading it would."""
+        return None
+
+    def verify_layer(self, info: LayerInfo) -> bool:
+        """Read layer ``info`` in full and check it against its diff ID, without scanning it.
+
+        True when its bytes hashed to its diff ID in this run, so that a scan of the same diff ID
+        made from other bytes may stand in for it (``diff`` shares base layers so); False when this
+        source cannot (a one-pass stream). Raises ``VerificationError`` on a mismatch.
+        """
+        return False
 
     def close(self) -> None:
         """Release files and connections; idempotent."""

@@ -41,7 +41,7 @@ from ..errors import (
 )
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
-from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
+from .interface import Image, ImageMeta, LayerInfo, LayerScanner, StoredForm, T
 from .layout import INDEX_TYPES, MANIFEST_TYPES, Resolved, Selector, resolve
 from .platforms import Platform
 from .reference import Reference
@@ -238,6 +238,11 @@ class RegistryImage(Image):
 
     def known_diff_ids(self) -> list[str | None]:
         return [layer.diff_id for layer in self._resolved.meta.layers]
+
+    def stored_form(self, info: LayerInfo) -> StoredForm | None:
+        """The blob as the verified manifest names it: a download checks both, so a cache entry made
+        from one names the bytes that hashed to the diff ID (``fs.cache.CacheUse.answer``)."""
+        return StoredForm(info.size, info.digest) if isinstance(info.size, int) and info.digest else None
 
     @property
     def requests(self) -> int:

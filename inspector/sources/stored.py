@@ -13,7 +13,7 @@ from ..errors import ImageFormatError, InspectorError
 from .compression import open_uncompressed
 from .reader import CountingReader, ForwardReader
 from .verify import LayerDigests, Verification
-from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
+from .interface import Image, ImageMeta, LayerInfo, LayerScanner, StoredForm, T
 from .layout import Resolved
 from .store import Store
 
@@ -48,12 +48,38 @@ class StoredImage(Image):
     def read_layers(self, wanted: set[int], consumer: Callable[[LayerInfo, IO[bytes]], None]) -> None:
         for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
             if info.index in wanted:
+                if info.diff_id is not None and info.index not in self.verification.verified:
+                    self.verify_layer(info)  # what we hand out was hashed in this run, never taken on trust
                 where = f"{self._store.location}: layer {info.index} ({name})"
                 with self._store.open(name) as raw:
                     _guarded(lambda: consumer(info, tar_stream(raw)), where)
 
     def known_diff_ids(self) -> list[str | None]:
         return [layer.diff_id for layer in self._resolved.meta.layers]
+
+    def stored_form(self, info: LayerInfo) -> StoredForm | None:
+        """The blob's size as stored now (the file's, or the tar member header's), without reading it."""
+        name = self._resolved.layer_names[info.index]
+        where = f"{self._store.location}: layer {info.index} ({name})"
+
+        def measure() -> int | None:
+            with self._store.open(name) as blob:
+                try:
+                    return blob.seek(0, io.SEEK_END)
+                except (OSError, ValueError, io.UnsupportedOperation):
+                    return None
+
+        size = _guarded(measure, where)
+        return StoredForm(size, info.digest) if isinstance(size, int) else None
+
+    def verify_layer(self, info: LayerInfo) -> bool:
+        """Hash the whole layer (no parsing) and check it against its diff ID."""
+        name = self._resolved.layer_names[info.index]
+        where = f"{self._store.location}: layer {info.index} ({name})"
+        with self._store.open(name) as raw:
+            _, digests = run_scanner(_hash_only, raw, where, self.verification.full, self._limits, hash_layers=True)
+        self.verification.check_layer(info, digests, where)
+        return info.index in self.verification.verified
 
     def close(self) -> None:
         self._store.close()
@@ -96,6 +122,16 @@ def tar_stream(raw: IO[bytes]) -> IO[bytes]:
     if stream is raw and _really_seekable(raw):
         return raw
     return ForwardReader(stream)  # type: ignore[return-value]
+
+
+def _hash_only(stream: IO[bytes]) -> None:
+    """A scanner that reads the layer to its end and learns nothing: the reader hashes what passes."""
+    drain = getattr(stream, "drain", None)
+    if drain is not None:
+        drain()
+        return
+    while stream.read(1 << 20):
+        pass
 
 
 def _guarded(action: Callable[[], T], where: str) -> T:
