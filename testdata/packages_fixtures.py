@@ -194,14 +194,13 @@ def have_rpm() -> str | None:
 
 def build_rpms(directory: Path, specs: tuple[str, ...] = (HELLO_SPEC, WORLD_SPEC)) -> list[Path]:
     top = directory / "rpmbuild"
-    built = []
+    directory.mkdir(parents=True, exist_ok=True)
     for index, spec in enumerate(specs):
         path = directory / f"p{index}.spec"
         path.write_text(spec)
         subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", "--define", "_binary_payload w9.gzdio",
                         str(path)], check=True, capture_output=True)
-    built = sorted((top / "RPMS").rglob("*.rpm"))
-    return built
+    return sorted((top / "RPMS").rglob("*.rpm"))
 
 
 def rpm_sqlite_db(directory: Path, rpms: list[Path], dbpath: str = "/var/lib/rpm") -> Path:
@@ -375,3 +374,63 @@ def tampering_layer() -> list:
             E("etc/", "dir"), E("etc/nsswitch.conf", data=b"passwd: files ldap\n"),
             E("usr/bin/.wh.cat"),
             E("usr/local/", "dir"), E("usr/local/bin/", "dir"), E("usr/local/bin/dropped", data=DROPPED, mode=0o755)]
+
+
+# --- real Debian packages, laid out as distroless does -----------------------------------------
+
+REAL_PACKAGES = ("base-files", "netbase", "mawk")
+
+
+def download_debs(directory: Path, names: tuple[str, ...] = REAL_PACKAGES) -> list[Path] | str:
+    """``apt-get download`` the packages into ``directory``; the reason as a string when apt cannot."""
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        return "apt-get or dpkg-deb is not installed"
+    directory.mkdir(parents=True, exist_ok=True)
+    found = sorted(directory.glob("*.deb"))
+    if len(found) >= len(names):
+        return found
+    try:
+        proc = subprocess.run(["apt-get", "download", "-q", *names], check=False, cwd=directory, capture_output=True, text=True,
+                              timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"apt-get download failed: {exc}"
+    found = sorted(directory.glob("*.deb"))
+    if proc.returncode != 0 or len(found) < len(names):
+        return f"apt-get download failed: {(proc.stderr or proc.stdout).strip()[-300:]}"
+    return found
+
+
+def distroless_layer(debs: list[Path], work: Path) -> list[E]:
+    """One layer the way distroless builds it: each package's data (``dpkg-deb --fsys-tarfile``),
+    ``dpkg-deb --field`` into ``status.d/<pkg>``, the control ``md5sums`` into ``status.d/<pkg>.md5sums``."""
+    import io
+    import tarfile
+
+    files: dict[str, E] = {}
+    for deb in debs:
+        name = subprocess.run(["dpkg-deb", "--field", str(deb), "Package"], check=True, capture_output=True,
+                              text=True).stdout.strip()
+        field_text = subprocess.run(["dpkg-deb", "--field", str(deb)], check=True, capture_output=True).stdout
+        control = work / f"control-{name}"
+        subprocess.run(["dpkg-deb", "-e", str(deb), str(control)], check=True, capture_output=True)
+        data = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar:
+                path = member.name.lstrip("./")
+                if not path:
+                    continue
+                if member.isdir():
+                    files.setdefault(path, E(path + "/", "dir", mode=member.mode))
+                elif member.issym():
+                    files[path] = E(path, "symlink", target=member.linkname)
+                elif member.islnk():
+                    files[path] = E(path, "hardlink", target=member.linkname.lstrip("./"))
+                elif member.isfile():
+                    handle = tar.extractfile(member)
+                    files[path] = E(path, data=handle.read() if handle else b"", mode=member.mode)
+        db = {f"/var/lib/dpkg/status.d/{name}": field_text}
+        if (control / "md5sums").exists():
+            db[f"/var/lib/dpkg/status.d/{name}.md5sums"] = (control / "md5sums").read_bytes()
+        for entry in entries(db):
+            files.setdefault(entry.path.rstrip("/"), entry)
+    return sorted(files.values(), key=lambda e: e.path.rstrip("/"))
