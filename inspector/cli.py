@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -19,6 +18,8 @@ from .limits import DEFAULT, Limits
 from .fs import build_filesystem
 from .fs.cache import BARE, CacheUse, LayerCache
 from .output import FORMATS, package_tables, renderer, report_tables
+from .output.escape import escape
+from .output.json_format import document
 from .reports import layers as layer_reports
 from .reports import packages as package_reports
 from .sources import Image, open_image
@@ -216,8 +217,9 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
 def cat_command(image: str, path: str, source: SourceArgs) -> None:
     """Write the content of PATH in IMAGE to stdout (symlinks followed inside the image only)."""
     with source.open(image, source.cache()) as img:
-        export.cat_file(img, path, sys.stdout.buffer, source.limits)
-        sys.stdout.buffer.flush()
+        out = _stdout_bytes()
+        export.cat_file(img, path, out, source.limits)
+        out.flush()
 
 
 @cli.command("export")
@@ -233,16 +235,15 @@ def export_command(image: str, dest: str, prefix: str, devices: bool, special_bi
     a tar on stdout. Never writes outside DEST and never follows a link it created."""
     with source.open(image, source.cache()) as img:
         if dest == "-" or dest.endswith(".tar"):
-            with (open(dest, "xb") if dest != "-" else contextlib.nullcontext(sys.stdout.buffer)) as out:
+            with (open(dest, "xb") if dest != "-" else contextlib.nullcontext(_stdout_bytes())) as out:
                 stats = export.export_tree(img, export.TarWriter(out), prefix, source.limits)
         else:
             writer = export.DirWriter(dest, devices=devices, special_bits=special_bits)
             stats = export.export_tree(img, writer, prefix, source.limits)
             if writer.skipped_devices:
-                click.echo(f"inspect-image: note: {writer.skipped_devices} device nodes not created "
-                           "(use --devices as root)", err=True)
+                _say(f"inspect-image: note: {writer.skipped_devices} device nodes not created (use --devices as root)")
     if dest != "-":
-        click.echo(f"exported {stats.entries} entries ({stats.files} files, {stats.bytes:,} bytes) to {dest}", err=True)
+        _say(f"exported {stats.entries} entries ({stats.files} files, {stats.bytes:,} bytes) to {escape(dest, None)}")
 
 
 def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any) -> None:
@@ -269,33 +270,81 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any) 
 
 def _emit(data: Any, as_json: bool, table: Any, out: Any) -> None:
     if as_json:
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(document(data) + "\n")
     else:
         table(data, out)
+
+
+class StdoutClosed(BaseException):
+    """Whoever read our stdout went away (``| head``): their choice, not an error, so exit 0 quietly.
+
+    A BaseException on purpose: it passes every ``except Exception`` on its way up, so no layer
+    reader can wrap it as "cannot read layer" and no closed pipe is ever reported as a broken image.
+    """
+
+
+class _StdoutRaw(io.RawIOBase):
+    """File descriptor 1, telling a closed reader (EPIPE) apart from a real write error."""
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 1
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> int:  # type: ignore[override]
+        try:
+            return os.write(1, data)
+        except BrokenPipeError:
+            # Later writes (a flush at exit, a tar stream's finaliser) go nowhere, silently.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+            raise StdoutClosed() from None
+        except OSError as exc:  # ENOSPC, EIO: the user must know the output is incomplete
+            raise InspectorError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+_OUTPUTS: list[IO[Any]] = []
+
+
+def _stdout_bytes() -> IO[bytes]:
+    """Buffered binary stdout whose write errors are ours to report (see ``_StdoutRaw``)."""
+    stream: IO[bytes] = io.BufferedWriter(_StdoutRaw(), buffer_size=1 << 16)  # type: ignore[type-var]
+    _OUTPUTS.append(stream)
+    return stream
 
 
 def _stdout() -> Any:
     """Block-buffered UTF-8 stdout. Names that are not valid UTF-8 reach us surrogate-escaped; written
     as ``\\udcXX`` they stay valid JSON escapes instead of failing to encode."""
-    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="backslashreplace",
+    stream = io.TextIOWrapper(_stdout_bytes(), encoding="utf-8", errors="backslashreplace",  # type: ignore[type-var]
                               write_through=False)
     _OUTPUTS.append(stream)
     return stream
 
 
-_OUTPUTS: list[io.TextIOWrapper] = []
-
-
 def _flush_outputs() -> None:
-    while _OUTPUTS:
-        stream = _OUTPUTS.pop()
+    """Flush text wrappers, then the byte streams below them; the first failure is raised. They stay
+    open (closing them closes nothing real): a tar stream's finaliser may still write to one."""
+    for stream in reversed(_OUTPUTS):
         stream.flush()
-        stream.detach()
+
+
+#: Warnings printed before "… and N more": a hostile image can cause one per entry.
+MAX_WARNINGS = 100
 
 
 def _warn(warnings: list[str]) -> None:
-    for warning in warnings:
-        click.echo(f"inspect-image: warning: {warning}", err=True)
+    for warning in warnings[:MAX_WARNINGS]:
+        _say(f"inspect-image: warning: {escape(warning)}")
+    if len(warnings) > MAX_WARNINGS:
+        _say(f"inspect-image: warning: … and {len(warnings) - MAX_WARNINGS:,} more warnings")
+
+
+def _say(line: str) -> None:
+    """One line on stderr. Callers escape what came from the image (``output.escape``)."""
+    click.echo(line, err=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -303,8 +352,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         try:
             cli.main(args=argv, prog_name="inspect-image", standalone_mode=False)
-        finally:
-            _flush_outputs()
+        except BaseException:
+            with contextlib.suppress(StdoutClosed, InspectorError):  # the first failure is the one to tell
+                _flush_outputs()
+            raise
+        _flush_outputs()
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:
@@ -312,10 +364,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except StdoutClosed:
+        pass  # exit outside this block: the traceback, and the writers its frames hold, are freed first
     except InspectorError as exc:
         _fail(str(exc), exc.exit_code)
-    except BrokenPipeError:
-        _quiet_broken_pipe()
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # a bug: still no traceback unless asked for
@@ -326,13 +378,11 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(EXIT_OK)
 
 
+#: Characters of an error line: a message may quote what the image holds (a list of its tags).
+MAX_ERROR = 4096
+
+
 def _fail(message: str, code: int) -> None:
-    click.echo(f"inspect-image: error: {' '.join(message.split())}", err=True)
+    """The one error line: every character the image chose in it is escaped, so it stays one line."""
+    _say(f"inspect-image: error: {escape(message.strip(), MAX_ERROR)}")
     sys.exit(code)
-
-
-def _quiet_broken_pipe() -> None:
-    """`inspect-image … | head` closes our stdout early: that is not an error worth a message."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(EXIT_OK)

@@ -65,7 +65,8 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, log: Path | 
 class Registry:
     """``docker-registry serve`` on 127.0.0.1:PORT, storage in ``root``; auth: None, "basic" or a TokenServer."""
 
-    def __init__(self, root: Path, auth: Any = None, user: str = "alice", password: str = "s3cret-pw") -> None:
+    def __init__(self, root: Path, auth: Any = None, user: str = "alice", password: str = "s3cret-pw",
+                 tls: bool = False) -> None:
         self.root = root
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
@@ -79,6 +80,14 @@ class Registry:
             f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}, delete: {{enabled: true}}}}",
             f"http: {{addr: '{self.host}'}}",
         ]
+        self.ca: Path | None = None
+        if tls:  # a self-signed certificate for 127.0.0.1, which is its own CA
+            self.ca = root / "registry.pem"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                            str(root / "registry.key"), "-out", str(self.ca), "-subj", "/CN=127.0.0.1", "-days", "2",
+                            "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+            config[-1] = (f"http: {{addr: '{self.host}', tls: {{certificate: {self.ca}, "
+                          f"key: {root / 'registry.key'}}}}}")
         if auth == "basic":
             hashed = subprocess.run(["htpasswd", "-Bbn", user, password], check=True, capture_output=True).stdout
             (root / "htpasswd").write_bytes(hashed)
@@ -209,6 +218,7 @@ class Proxy:
         self.lie_about_manifests: bool | str = False  # True: every manifest; a digest: that one only
         self.fail: list[int] = []  # statuses to answer, one per request, before forwarding again
         self.redirect_blobs: str | None = None  # "http://HOST:PORT": answer blob GETs with a 307 there
+        self.rewrite: Any = None  # (path, body) -> body: any other change to what the registry sent
         self.upstream_authorization: str | None = None  # sent upstream instead of the client's (a "signed URL")
         self.authorizations: list[str | None] = []  # the Authorization header of each request received
         proxy = self
@@ -245,6 +255,8 @@ class Proxy:
                 if proxy.flip_blob and self.path.endswith(f"/blobs/{proxy.flip_blob}") and body:
                     middle = len(body) // 2
                     body = body[:middle] + bytes([body[middle] ^ 0x01]) + body[middle + 1:]
+                if proxy.rewrite is not None:
+                    body = proxy.rewrite(self.path, body)
                 lie = proxy.lie_about_manifests
                 if lie and "/manifests/" in self.path and body and (lie is True or self.path.endswith(f"/{lie}")):
                     body = body.rstrip() + b" \n"
@@ -288,4 +300,4 @@ class Proxy:
     def honest(self) -> None:
         """Forward everything unchanged again."""
         self.flip_blob, self.lie_about_manifests, self.fail = None, False, []
-        self.redirect_blobs = self.upstream_authorization = None
+        self.redirect_blobs = self.upstream_authorization = self.rewrite = None

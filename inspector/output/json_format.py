@@ -1,11 +1,20 @@
-"""``--format json``: documented, stable shapes for scripts (see README, "JSON schema")."""
+"""``--format json``: documented, stable shapes for scripts (see README, "JSON schema").
+
+Strict JSON only: ``allow_nan=False`` (a config holding NaN or Infinity is refused when it is read,
+so reaching it here is an error, never a bare ``NaN`` a strict parser rejects). Characters a
+terminal would act on (DEL, C1, bidi controls) are written as ``\\uXXXX`` escapes: the same value
+for a parser, harmless on a screen, and byte-identical output for every ordinary name.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
+from ..errors import ImageFormatError
 from ..fs.entry import Entry
+from .escape import json_text
 
 
 class JsonRenderer:
@@ -22,4 +31,16 @@ class JsonRenderer:
 
 def dumps(value: Any) -> str:
     """One canonical spelling, so identical images give identical bytes whatever the source."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=False, separators=(", ", ": "))
+    return _strict(value, separators=(", ", ": "))
+
+
+def document(value: Any) -> str:
+    """A whole report, indented for people who read it too."""
+    return _strict(value, indent=2)
+
+
+def _strict(value: Any, **options: Any) -> str:
+    try:
+        return json_text(json.dumps(value, ensure_ascii=False, allow_nan=False, **options))
+    except ValueError as exc:  # NaN or Infinity got past the readers: refuse, never emit it
+        raise ImageFormatError(f"the image holds a number JSON cannot express ({exc})") from exc

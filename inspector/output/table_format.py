@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import stat
-from typing import Iterable, TextIO
+from collections.abc import Iterable
+from typing import TextIO
 
 from ..fs.entry import Entry
+from .escape import PATH_LIMIT, escape
 
 _TYPE_BITS = {"file": stat.S_IFREG, "dir": stat.S_IFDIR, "symlink": stat.S_IFLNK, "char": stat.S_IFCHR,
               "block": stat.S_IFBLK, "fifo": stat.S_IFIFO}
@@ -13,14 +15,15 @@ _TYPE_BITS = {"file": stat.S_IFREG, "dir": stat.S_IFDIR, "symlink": stat.S_IFLNK
 
 class TableRenderer:
     def files(self, entries: Iterable[Entry], out: TextIO) -> None:
-        """An ``ls -l``-like listing, written line by line (tabulate would hold every row in memory)."""
+        """An ``ls -l``-like listing, written line by line (tabulate would hold every row in memory).
+        Names and link targets are the image's: escaped, so none can forge a row or drive the terminal."""
         for entry in entries:
             size = f"{entry.device[0]}, {entry.device[1]}" if entry.device else str(entry.size)
-            line = f"{mode_string(entry)} {entry.uid:>5} {entry.gid:>5} {size:>10}  {entry.path}"
+            line = f"{mode_string(entry)} {entry.uid:>5} {entry.gid:>5} {size:>10}  {escape(entry.path, PATH_LIMIT)}"
             if entry.target is not None:
-                line += f" -> {entry.target}"
+                line += f" -> {escape(entry.target, PATH_LIMIT)}"
             elif entry.hardlink_to is not None:
-                line += f" link to {entry.hardlink_to}"
+                line += f" link to {escape(entry.hardlink_to, PATH_LIMIT)}"
             out.write(line + "\n")
 
 

@@ -23,6 +23,8 @@ import pytest
 from testdata.imagebuilder import E, ImageSpec, write_docker_archive, write_oci_layout
 from testdata.registry_bed import Proxy, Registry, TokenServer, missing_tools
 
+__all__ = ["Proxy", "Registry", "TokenServer"]
+
 from ..conftest import REPO_ROOT, cli_env
 
 MEMORY = 1 << 30
