@@ -3,15 +3,22 @@ quickly with a warning naming the database, never an exception, a hang or unboun
 
 from __future__ import annotations
 
+import json
 import random
+import resource
 import struct
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from inspector.packages import read_packages, rpm
 from inspector.packages.rpm_header import HeaderError, parse_header
 from testdata import packages_fixtures as fx
+from testdata.imagebuilder import ImageSpec
+from tests.conftest import cli_env
 
 
 def test_bdb_overflow_loop_and_huge_length() -> None:
@@ -127,3 +134,50 @@ def test_random_bytes_never_raise() -> None:
             files[path] = bytes(mutated[:rng.randrange(len(mutated) + 1)])
         read_packages(files)
     assert time.monotonic() - started < 10
+
+
+# --- the CLI over images holding hostile databases: bounded, one warning line, never a crash ----
+
+MEMORY = 1 << 30
+
+
+def _limit() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def run_limited(*args: str, timeout: float = 30) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-m", "inspector", *args], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(), timeout=timeout,
+                          preexec_fn=_limit)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("path, data, warning", [
+    ("/var/lib/rpm/Packages", fx.bdb_overflow_loop(),
+     "/var/lib/rpm/Packages: 1 records with broken overflow chains were skipped"),
+    ("/usr/lib/sysimage/rpm/rpmdb.sqlite", fx.sqlite_with_view(),
+     "/usr/lib/sysimage/rpm/rpmdb.sqlite: unreadable rpm database (no Packages table)"),
+    ("/var/lib/rpm/Packages.db", b"RpmP" + struct.pack("<III", 0, 1, 0xFFFFFFF) + b"\0" * 16,
+     "/var/lib/rpm/Packages.db: unreadable rpm database (unsupported NDB version 0 or slot page count 268435455)"),
+    ("/var/lib/dpkg/status", b"Package: \x1b]52;c;aGk=\x07\nVersion: 1\n\nno colon here\nVersion: 2\n",
+     "/var/lib/dpkg/status: a stanza without Package or Version was skipped"),
+])
+def test_cli_warns_once_and_goes_on(tmp_path: Path, write_image, path: str, data: bytes, warning: str) -> None:
+    ref = write_image(tmp_path, ImageSpec([fx.entries({path: data})]), "legacy", "hostile")
+    code, out, err = run_limited(ref, "--packages", "--format", "json", "--no-cache")
+    assert code == 0, err
+    assert "Traceback" not in err and "internal error" not in err
+    assert err.splitlines() == [f"inspect-image: warning: {warning}"]
+    assert json.loads(out)["warnings"] == [warning]
+    code, out, err = run_limited(ref, "--packages", "--no-cache")  # the table escapes the image's strings
+    assert code == 0 and "\x1b" not in out
+
+
+def test_cli_database_larger_than_the_bound(tmp_path: Path, write_image, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = b"Package: a\nVersion: 1\n\n" * 3_000_000  # 69 MB: over the 64 MiB bound for a text database
+    ref = write_image(tmp_path, ImageSpec([fx.entries({"/var/lib/dpkg/status": big})]), "legacy", "big")
+    code, out, err = run_limited(ref, "--packages", "--format", "json", "--no-cache", timeout=60)
+    assert code == 0, err
+    assert err.splitlines() == ["inspect-image: warning: /var/lib/dpkg/status: 69,000,000 bytes, larger than "
+                                "this tool reads; its packages are not listed"]
+    assert json.loads(out)["packages"] == []
