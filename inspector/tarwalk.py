@@ -1,142 +1,317 @@
-"""Walking a tar's members with random access, safely.
+"""Walking a tar's members front to back, with headers decoded by ``tarheader``.
 
-tarfile trusts each header's size: a negative size (possible through a PAX ``size`` record) sends
-its next read back to the same header, forever. Every walk here insists that members move
-forward, and forgets headers as it goes so memory stays flat however many members there are.
+One walker serves every source: a file (random access: file data nobody reads is seeked over), a
+``sources.reader.ForwardReader`` (a decompressor or a pipe made forward-seekable) and a plain
+one-pass stream (skipped data is read and dropped). Headers come from large buffered reads: the
+read-ahead doubles while headers follow each other and falls back to 8 KiB after a skip, so many
+small files cost few reads and large files are not read to be skipped.
+
+Every member moves forward (a size is never negative), memory stays flat however many members there
+are, and only a zero block (the end-of-archive marker) ends a tar: a cut or damaged header is an
+error, never a short listing.
 """
 
 from __future__ import annotations
 
 import io
-import tarfile
 from typing import IO, Any, Iterator
 
 from .errors import ImageFormatError
+from .tarheader import (BLOCK, EXTENSIONS, GNU_SPARSE, MAX_SPARSE_ENTRIES, PAX_GLOBAL, REGULAR_TYPES, Pending,
+                        TarMember, apply_extension, check_block, check_extension_size, check_sparse_map, gnu_sparse,
+                        header_size, is_zero_block, make_member, sparse_map_1_0)
+
+__all__ = ["MemberReader", "NotATarError", "TarMember", "TarWalk", "open_member", "stream_members", "walk"]
+
+CHUNK_MIN = 8 << 10
+CHUNK_MAX = 1 << 20  # also the largest extension payload, which must fit in the buffer whole
 
 
-class StrictTarInfo(tarfile.TarInfo):
-    """tarfile ends an archive quietly at a damaged or cut header; here that is an error.
-
-    Only a zero block (the end-of-archive marker) ends a tar. Pass as ``tarinfo=`` to ``tarfile.open``.
-    """
-
-    @classmethod
-    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
-        try:
-            return super().fromtarfile(tarfile_)
-        except tarfile.EOFHeaderError:
-            raise  # a zero block: the proper end
-        except (tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError, tarfile.EmptyHeaderError) as exc:
-            if tarfile_.offset == 0:
-                raise
-            what = "ends" if isinstance(exc, tarfile.EmptyHeaderError) else "has a damaged or cut header"
-            raise ImageFormatError(f"the tar {what} at byte {tarfile_.offset}, before its end marker: "
-                                   "it is truncated or corrupt") from None
+class NotATarError(ImageFormatError):
+    """The very first member's headers are missing, cut or invalid: the input is not a tar at all."""
 
 
-def open_tar(fileobj, mode: str = "r:") -> tarfile.TarFile:  # type: ignore[no-untyped-def]
-    """``tarfile.open`` with strict headers (see ``StrictTarInfo``)."""
-    return tarfile.open(fileobj=fileobj, mode=mode, tarinfo=StrictTarInfo, errorlevel=2)
+def _pad(size: int) -> int:
+    return (size + BLOCK - 1) // BLOCK * BLOCK
 
 
-def members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
-    """The members of ``tar`` in order; a header that does not move forward is an error."""
-    last = -1
-    while True:
-        member = tar.next()
-        if member is None:
-            return
-        tar.members.clear()  # tarfile keeps every header it read; nobody here needs them
-        if member.offset <= last or member.size < 0 or member.offset_data < member.offset:
-            raise ImageFormatError(f"tar member {member.name[:80]!r} has an impossible size or position "
-                                   f"({member.size} bytes at {member.offset})")
-        last = member.offset
-        yield member
+def _can_seek(stream: IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 class _Cursor:
-    """The few things ``TarInfo.fromtarfile`` asks of a TarFile, over a stream read front to back."""
+    """Buffered, forward-only reading of ``stream`` by absolute position (0 = where it started)."""
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self.fileobj = self  # fromtarfile reads headers (and PAX/GNU long-name data) through this
-        self.encoding = tarfile.ENCODING
-        self.errors = "surrogateescape"
-        self.pax_headers: dict[str, str] = {}
-        self.offset = 0  # where the next header starts; the TarInfo methods advance it
         self._stream = stream
-        self._pos = 0
-        self._scratch = memoryview(bytearray(1 << 20))
+        self._seekable = _can_seek(stream)
+        self._base = stream.tell() if self._seekable else 0
+        readinto = getattr(stream, "readinto", None)
+        self._readinto = readinto if readinto is not None else self._read_into
+        self._buf = bytearray(CHUNK_MAX)
+        self._view = memoryview(self._buf)
+        self._start = 0  # stream position of _buf[0]
+        self._len = 0  # valid bytes in _buf
+        self._grow = CHUNK_MIN
 
-    def tell(self) -> int:
-        return self._pos
+    def _read_into(self, view: memoryview) -> int:
+        data = self._stream.read(len(view))
+        view[:len(data)] = data
+        return len(data)
 
-    def read(self, size: int) -> bytes:
-        """``size`` bytes unless the stream ends: tarfile takes a short header for a cut archive,
-        and a raw pipe or socket may hand over less than asked at any time."""
-        data = self._stream.read(size)
-        while data is not None and 0 < len(data) < size:
-            more = self._stream.read(size - len(data))
-            if not more:
+    def _goto(self, at: int) -> None:
+        """Empty the buffer and stand at ``at`` (beyond the buffer's end)."""
+        end = self._start + self._len
+        if at < self._start:
+            raise ValueError("a tar member's data was read after the walk moved past it")
+        if at > end:
+            if self._seekable:
+                try:
+                    self._stream.seek(self._base + at)
+                except EOFError as exc:  # a ForwardReader cannot seek past the end of its stream
+                    raise ImageFormatError(f"the tar ends before byte {at:,}, inside a member: it is truncated") from exc
+            else:
+                self._discard(at - end)
+            self._grow = CHUNK_MIN  # after a skip, do not read far ahead: the next file may be large too
+        self._start, self._len = at, 0
+
+    def _discard(self, count: int) -> None:
+        end = self._start + self._len
+        while count > 0:
+            got = self._readinto(self._view[:min(count, CHUNK_MAX)])
+            if not got:
+                raise ImageFormatError(f"the tar ends at byte {end:,}, inside a member: it is truncated")
+            count -= got
+            end += got
+
+    def ensure(self, at: int, count: int) -> memoryview:
+        """The ``count`` bytes at ``at`` (fewer if the stream ends), ``at`` at or after the last read."""
+        rel = at - self._start
+        if rel >= 0 and rel + count <= self._len:
+            return self._view[rel:rel + count]
+        if rel < 0:
+            raise ValueError("the tar walk was asked to move backwards")
+        end = self._start + self._len
+        if at >= end:
+            if at == end:
+                self._grow = min(self._grow * 2, CHUNK_MAX)  # headers follow each other: read further ahead
+            self._goto(at)
+        else:
+            keep = end - at
+            self._buf[:keep] = self._buf[rel:self._len]
+            self._start, self._len = at, keep
+            self._grow = min(self._grow * 2, CHUNK_MAX)
+        want = min(max(count, self._grow), CHUNK_MAX)
+        while self._len < count:
+            got = self._readinto(self._view[self._len:want])
+            if not got:
                 break
-            data += more
-        self._pos += len(data or b"")
-        return data or b""
+            self._len += got
+        return self._view[:min(count, self._len)]
 
-    def readinto(self, buffer: memoryview) -> int:
-        count = self._stream.readinto(buffer) or 0  # type: ignore[attr-defined]
-        self._pos += count
-        return count
+    def read_data(self, at: int, view: memoryview) -> int:
+        """Member data at ``at`` into ``view``: from the buffer, else straight from the stream."""
+        rel = at - self._start
+        if 0 <= rel < self._len:
+            count = min(len(view), self._len - rel)
+            view[:count] = self._view[rel:rel + count]
+            return count
+        self._goto(at)
+        if len(view) >= CHUNK_MIN:
+            count = self._readinto(view) or 0
+            self._start = at + count
+            return count
+        available = self.ensure(at, len(view))
+        view[:len(available)] = available
+        return len(available)
 
-    def skip_to(self, target: int) -> None:
-        while self._pos < target:
-            if not self.readinto(self._scratch[: min(target - self._pos, len(self._scratch))]):
-                raise ImageFormatError(f"the tar ends at byte {self._pos}, inside a member: it is truncated")
+
+class TarWalk:
+    """The members of a tar, in order: ``for member in TarWalk(stream)``.
+
+    ``reader(member)`` reads a regular member's data while the walk stands on it (valid until the
+    next member is asked for); ``offset`` is where the walk stands (after the end marker: the
+    tar's size). ``globals=True`` also yields global PAX headers (type ``g``) as members, as Go's
+    reader does; either way they change no other member.
+    """
+
+    def __init__(self, stream: IO[bytes], globals: bool = False) -> None:
+        self._cursor = _Cursor(stream)
+        self._with_globals = globals
+        self.offset = 0  # where the next header starts
+        self.globals: dict[str, str] | None = None
+
+    def __iter__(self) -> Iterator[TarMember]:
+        while True:
+            member = self._next()
+            if member is None:
+                return
+            yield member
+
+    def reader(self, member: TarMember) -> MemberReader:
+        return MemberReader(self._cursor, member.offset_data, member.stored)
+
+    def _block(self, at: int, first: bool) -> bytes | None:
+        try:
+            block = bytes(self._cursor.ensure(at, BLOCK))
+        except ImageFormatError as exc:  # cut in the padding before this header
+            raise (NotATarError(str(exc)) if first else exc) from None
+        if len(block) < BLOCK:
+            if first and at == 0 and not block:
+                raise NotATarError("the file is empty: not a tar")
+            error = NotATarError if first else ImageFormatError
+            raise error(f"the tar ends at byte {at + len(block):,}, before its end marker: it is truncated "
+                        "or not a tar")
+        if is_zero_block(block):
+            return None
+        try:
+            check_block(block, at)
+        except ImageFormatError as exc:
+            raise (NotATarError(str(exc)) if first else exc) from None
+        return block
+
+    def _next(self) -> TarMember | None:
+        at = self.offset
+        pending: Pending | None = None
+        while True:
+            first = (pending.start if pending is not None else at) == 0
+            block = self._block(at, first)
+            if block is None:
+                if pending is not None:
+                    raise ImageFormatError(f"the tar ends at byte {at:,} right after extension headers: "
+                                           "it is truncated or corrupt")
+                return None
+            kind = block[156:157]
+            if kind not in EXTENSIONS:
+                break
+            size = header_size(block, at)
+            check_extension_size(kind, size, at)
+            payload = bytes(self._cursor.ensure(at + BLOCK, size))
+            if len(payload) < size:
+                error = NotATarError if first else ImageFormatError
+                raise error(f"the tar ends at byte {at + BLOCK + len(payload):,}, inside an extension header: "
+                            "it is truncated or not a tar")
+            if pending is None:
+                pending = Pending(at)
+            records = apply_extension(pending, kind, payload, at)
+            at += BLOCK + _pad(size)
+            if records is not None:  # a global header: what came before it is dropped, as by Go's reader
+                own = Pending(at - BLOCK - _pad(size))
+                own.records = records
+                member = make_member(block, own.start, own, records, at)  # its records are checked like any
+                member.stored = 0
+                self.globals = records
+                self.offset = at
+                if self._with_globals:
+                    return member
+                pending = None
+        data_at = at + BLOCK
+        member = make_member(block, at, pending, self.globals, data_at)
+        if kind == GNU_SPARSE:
+            extensions = []
+            extended = block[482]
+            while extended:
+                if len(extensions) * 21 > MAX_SPARSE_ENTRIES:
+                    raise ImageFormatError(f"sparse tar member {member.name[:80]!r} has more than "
+                                           f"{MAX_SPARSE_ENTRIES:,} map entries: the archive is corrupt or hostile")
+                extra = bytes(self._cursor.ensure(data_at, BLOCK))
+                if len(extra) < BLOCK:
+                    raise ImageFormatError(f"the tar ends at byte {data_at + len(extra):,}, inside a sparse map: "
+                                           "it is truncated")
+                extensions.append(extra)
+                extended = extra[504]
+                data_at += BLOCK
+            member.offset_data = data_at
+            gnu_sparse(member, block, extensions, at)
+        elif member.sparse and (member.records or {}).get("GNU.sparse.major") == "1":
+            head = bytes(self._cursor.ensure(data_at, min(member.stored, CHUNK_MAX)))
+            check_sparse_map(member, sparse_map_1_0(member, head, at), at)
+        self.offset = data_at + _pad(member.stored)
+        return member
+
+
+def walk(stream: IO[bytes], globals: bool = False) -> TarWalk:
+    """``TarWalk(stream)``: iterate it for the members; see ``TarWalk``."""
+    return TarWalk(stream, globals)
 
 
 class MemberReader(io.RawIOBase):
-    """One member's data, read straight from the archive stream (no copy), never past its end.
+    """One member's data, read straight from the walk's stream, never past its end.
 
     Not seekable: whoever needs to skip reads forward, which is all a one-pass stream allows.
     """
 
     def __init__(self, cursor: _Cursor, start: int, size: int) -> None:
         self._cursor = cursor
+        self._pos = start
         self._end = start + size
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        left = self._end - self._cursor.tell()
+        left = self._end - self._pos
         if left <= 0:
             return 0
-        count = self._cursor.readinto(memoryview(buffer)[:left])
+        view = memoryview(buffer).cast("B")
+        count = self._cursor.read_data(self._pos, view[:left])
         if not count:
-            raise ImageFormatError(f"the tar ends at byte {self._cursor.tell()}, inside a member: it is truncated")
+            raise ImageFormatError(f"the tar ends at byte {self._pos:,}, inside a member: it is truncated")
+        self._pos += count
         return count
 
 
-def stream_members(stream: IO[bytes]) -> Iterator[tuple[tarfile.TarInfo, MemberReader | None]]:
-    """Walk a tar that can be read only once: each member with a reader of its data (files only).
+def stream_members(stream: IO[bytes]) -> Iterator[tuple[TarMember, MemberReader | None]]:
+    """Walk a tar that can be read only once: each member with a reader of its data.
 
-    What tarfile's stream mode (``r|``) does, minus its copies: it gathers data 10 KiB at a time and
-    joins it, which costs more than everything else on a fast stream (a 700 MB engine save). A
-    member's reader is valid until the next member is asked for; unread data is skipped then.
+    Readers are given for regular, non-sparse members only; a reader is valid until the next member
+    is asked for; unread data is skipped then.
     """
-    cursor = _Cursor(stream)
-    while True:
-        try:
-            member = StrictTarInfo.fromtarfile(cursor)  # type: ignore[arg-type]
-        except tarfile.EOFHeaderError:
-            return  # the end marker (what follows it is padding)
-        except tarfile.EmptyHeaderError:
-            if cursor.offset == 0:
-                raise tarfile.ReadError("empty file") from None
-            raise ImageFormatError(f"the tar ends at byte {cursor.offset}, before its end marker: "
-                                   "it is truncated or corrupt") from None
-        if member.size < 0:  # possible through a PAX record; the cursor itself only moves forward
-            raise ImageFormatError(f"tar member {member.name[:80]!r} has an impossible size or position "
-                                   f"({member.size} bytes at {member.offset})")
-        has_data = member.isreg() and not member.issparse()
-        yield member, MemberReader(cursor, member.offset_data, member.size) if has_data else None
-        cursor.skip_to(cursor.offset)  # past the data (and its padding) to the next header
+    tar = TarWalk(stream)
+    for member in tar:
+        has_data = member.type in REGULAR_TYPES and not member.sparse
+        yield member, tar.reader(member) if has_data else None
+
+
+class _Slice(io.RawIOBase):
+    """A member's bytes in a seekable archive: every read seeks first, so several may be open."""
+
+    def __init__(self, fileobj: IO[bytes], start: int, size: int) -> None:
+        self._file = fileobj
+        self._start = start
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        if base + pos < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + pos
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._size - self._pos
+        if left <= 0:
+            return 0
+        view = memoryview(buffer).cast("B")[:left]
+        self._file.seek(self._start + self._pos)
+        count = self._file.readinto(view) or 0  # type: ignore[attr-defined]
+        self._pos += count
+        return count
+
+
+def open_member(fileobj: IO[bytes], member: TarMember) -> io.BufferedReader:
+    """Random access to a regular member of a seekable archive (any order, any number open)."""
+    return io.BufferedReader(_Slice(fileobj, member.offset_data, member.stored), buffer_size=1 << 16)

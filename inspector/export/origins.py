@@ -6,12 +6,12 @@ surviving file (hardlinks share their source's origin); then they read just thos
 
 from __future__ import annotations
 
-import tarfile
 from dataclasses import dataclass
 from typing import IO, Callable
 
 from ..fs.node import LayerSlot, Node
-from ..tarwalk import members, open_tar
+from ..tarheader import TarMember
+from ..tarwalk import TarWalk
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Origin:
         return self.slot.index
 
 
-def origin_probe(path: str, node: Node, member: tarfile.TarInfo) -> Callable[[IO[bytes]], Origin]:
+def origin_probe(path: str, node: Node, member: TarMember) -> Callable[[IO[bytes]], Origin]:
     """A content probe that reads nothing and remembers where the bytes are."""
     origin = Origin(node.layer, member.offset)
     return lambda _stream: origin
@@ -32,13 +32,11 @@ def origin_probe(path: str, node: Node, member: tarfile.TarInfo) -> Callable[[IO
 
 def copy_members(stream: IO[bytes], wanted: set[int], sink: Callable[[int, IO[bytes]], None]) -> None:
     """Hand ``sink`` the content of each member of a layer tar whose header offset is in ``wanted``."""
-    tar = open_tar(stream)
+    tar = TarWalk(stream)
     remaining = set(wanted)
-    for member in members(tar):
+    for member in tar:
         if not remaining:
             break
-        if member.offset in remaining:
+        if member.offset in remaining and member.isreg() and not member.sparse:
             remaining.discard(member.offset)
-            handle = tar.extractfile(member)
-            if handle is not None:
-                sink(member.offset, handle)
+            sink(member.offset, tar.reader(member))

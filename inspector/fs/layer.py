@@ -10,13 +10,14 @@ lets one-pass sources scan layers in arrival order and lets results be cached pe
 from __future__ import annotations
 
 import lzma
-import tarfile
 import zlib
 from typing import IO, Any, Callable
 
 from ..errors import ImageFormatError
 from ..limits import DEFAULT, Limits
-from ..tarwalk import members, open_tar
+from ..tarheader import (AREGTYPE, BLKTYPE, CHRTYPE, CONTTYPE, DIRTYPE, FIFOTYPE, GNU_SPARSE, LNKTYPE, PAX_GLOBAL,
+                         REGTYPE, SYMTYPE, TarMember)
+from ..tarwalk import NotATarError, TarWalk
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, LayerSlot, Node
 from .paths import normalize, to_absolute
 
@@ -26,17 +27,18 @@ IMPLIED_DIR_MODE = 0o755
 
 #: Given a regular file's path, node and tar header, return a reader for its bytes (or None to skip
 #: them). The reader's result is stored in ``node.content`` and shared with hardlinks to the file.
-ContentProbe = Callable[[str, Node, tarfile.TarInfo], "Callable[[IO[bytes]], Any] | None"]
+ContentProbe = Callable[[str, Node, TarMember], "Callable[[IO[bytes]], Any] | None"]
 
 _TYPES = {
-    tarfile.REGTYPE: FILE,
-    tarfile.AREGTYPE: FILE,
-    tarfile.CONTTYPE: FILE,
-    tarfile.DIRTYPE: DIR,
-    tarfile.SYMTYPE: SYMLINK,
-    tarfile.CHRTYPE: CHAR,
-    tarfile.BLKTYPE: BLOCK,
-    tarfile.FIFOTYPE: FIFO,
+    REGTYPE: FILE,
+    AREGTYPE: FILE,
+    CONTTYPE: FILE,
+    GNU_SPARSE: FILE,
+    DIRTYPE: DIR,
+    SYMTYPE: SYMLINK,
+    CHRTYPE: CHAR,
+    BLKTYPE: BLOCK,
+    FIFOTYPE: FIFO,
 }
 _XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
 
@@ -70,21 +72,26 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
                entries_before: int = 0) -> LayerTree:
     """Read a whole uncompressed layer tar from ``stream``, front to back, once.
 
-    ``stream`` must be seekable, at least forward (``sources.reader.ForwardReader`` makes any
-    stream so): tarfile then skips file data by seeking instead of copying it 10 KiB at a time.
+    ``stream`` is best seekable, at least forward (``sources.reader.ForwardReader`` makes any
+    stream so): file data nobody reads is then skipped by seeking instead of reading it.
+
+    A global PAX header counts one entry per record (each is kept until the next global header),
+    so a few kilobytes cannot make the walk hold millions of them.
     """
     tree = LayerTree()
     try:
-        tar = open_tar(stream)
-        for member in members(tar):
-            tree.entries += 1
+        tar = TarWalk(stream, globals=True)
+        for member in tar:
+            tree.entries += (len(member.records or ()) or 1) if member.type == PAX_GLOBAL else 1
             if tree.entries + entries_before > limits.max_entries:
                 raise ImageFormatError(f"the image has more than {limits.max_entries:,} entries "
                                        "(raise the limit with --max-entries)")
             _apply_member(tree, member, tar, probe, limits)
         tree.size = tar.offset
         _check_complete(stream, tar.offset)
-    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError, ValueError, OverflowError) as exc:
+    except NotATarError as exc:
+        raise ImageFormatError(f"layer tar is truncated or corrupt: {exc}") from exc
+    except (EOFError, zlib.error, lzma.LZMAError, OSError, ValueError, OverflowError) as exc:
         raise ImageFormatError(f"layer tar is truncated or corrupt: {exc}") from exc
     except Exception as exc:  # zstandard.ZstdError and friends do not share a base class
         if type(exc).__module__.startswith("zstandard") or "zstd" in type(exc).__name__.lower():
@@ -107,8 +114,10 @@ def _check_complete(stream: IO[bytes], offset: int) -> None:
         raise ImageFormatError(f"layer tar is truncated: its members need {offset} bytes, it has {end}")
 
 
-def _apply_member(tree: LayerTree, member: tarfile.TarInfo, tar: tarfile.TarFile,
+def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
                   probe: ContentProbe | None, limits: Limits) -> None:
+    if member.type == PAX_GLOBAL:
+        return  # the engine ignores global headers (tests/engine/test_tar_globals.py)
     index = tree.slot
     parts = normalize(member.name)
     if len(parts) > limits.max_depth:
@@ -129,12 +138,11 @@ def _apply_member(tree: LayerTree, member: tarfile.TarInfo, tar: tarfile.TarFile
         existing.take_attributes(node)
         return
     parent.children[base] = node  # type: ignore[index]
-    if node.kind == FILE and probe is not None and node.hardlink_to is None:
+    if node.kind == FILE and probe is not None and node.hardlink_to is None and not member.sparse:
+        # a sparse file's holes are never inflated: its content is not read (see README, Limits)
         reader = probe(to_absolute(parts), node, member)
         if reader is not None:
-            fileobj = tar.extractfile(member)
-            if fileobj is not None:
-                node.content = reader(fileobj)
+            node.content = reader(tar.reader(member))
 
 
 def _apply_whiteout(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -> None:
@@ -166,8 +174,8 @@ def _implied_parent(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -
     return node
 
 
-def _node_from_member(tree: LayerTree, member: tarfile.TarInfo, parts: tuple[str, ...], index: LayerSlot) -> Node:
-    if member.type == tarfile.LNKTYPE:
+def _node_from_member(tree: LayerTree, member: TarMember, parts: tuple[str, ...], index: LayerSlot) -> Node:
+    if member.type == LNKTYPE:
         return _hardlink(tree, member, index)
     kind = _TYPES.get(member.type)
     if kind is None:
@@ -183,7 +191,7 @@ def _node_from_member(tree: LayerTree, member: tarfile.TarInfo, parts: tuple[str
     return node
 
 
-def _hardlink(tree: LayerTree, member: tarfile.TarInfo, index: LayerSlot) -> Node:
+def _hardlink(tree: LayerTree, member: TarMember, index: LayerSlot) -> Node:
     """A second name for data written earlier in this layer.
 
     The engine links the name to the same inode, then applies the link header's owner, mode and
@@ -207,12 +215,9 @@ def _hardlink(tree: LayerTree, member: tarfile.TarInfo, index: LayerSlot) -> Nod
     return node
 
 
-def _mtime(member: tarfile.TarInfo) -> int | None:
-    """PAX mtimes are floats, and may say ``inf`` or ``nan``: keep what an integer can hold."""
-    try:
-        return int(member.mtime)
-    except (OverflowError, ValueError, TypeError):
-        return None
+def _mtime(member: TarMember) -> int:
+    """PAX mtimes may have a fraction (the parser refuses what does not fit in 64 bits)."""
+    return int(member.mtime)
 
 
 def copy_link_source(source: Node, index: LayerSlot) -> Node:
@@ -222,10 +227,13 @@ def copy_link_source(source: Node, index: LayerSlot) -> Node:
     return node
 
 
-def _xattrs(member: tarfile.TarInfo) -> dict[str, bytes] | None:
-    """Extended attributes from PAX records; binary values arrive surrogate-escaped."""
+def _xattrs(member: TarMember) -> dict[str, bytes] | None:
+    """Extended attributes from the member's own PAX records (global ones are ignored, as by the
+    engine); binary values arrive surrogate-escaped."""
+    if not member.records:
+        return None
     found = None
-    for key, value in member.pax_headers.items():
+    for key, value in member.records.items():
         for prefix in _XATTR_PREFIXES:
             if key.startswith(prefix):
                 raw = value.encode("utf-8", "surrogateescape")

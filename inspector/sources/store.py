@@ -11,12 +11,12 @@ import json
 import os
 import posixpath
 import stat
-import tarfile
 from abc import ABC, abstractmethod
 from typing import IO, Any
 
 from ..errors import ImageFormatError
-from ..tarwalk import members, open_tar
+from ..tarheader import TarMember
+from ..tarwalk import NotATarError, TarWalk, open_member
 
 MAX_JSON_BYTES = 64 << 20  # a config or manifest larger than this is not a config or manifest
 
@@ -79,11 +79,16 @@ class TarStore(Store):
         super().__init__(location)
         try:
             self._file = fileobj if fileobj is not None else open(location, "rb")
-            self._tar = open_tar(self._file)
-            self._members = {_clean(m.name): m for m in members(self._tar)}
+            self._members = {}
+            for member in TarWalk(self._file):
+                if member.sparse:  # hashing it would inflate its holes (64 GiB of zeros from 5 kB)
+                    raise ImageFormatError(f"sparse member {member.name[:80]!r} in the archive: refused")
+                self._members[_clean(member.name)] = member
+        except NotATarError as exc:
+            raise ImageFormatError(f"not a readable tar archive: {exc}", where=location) from exc
         except ImageFormatError as exc:
             raise ImageFormatError(str(exc), where=location) from exc
-        except (tarfile.TarError, EOFError, OSError) as exc:
+        except (EOFError, OSError) as exc:
             raise ImageFormatError(f"not a readable tar archive: {exc}", where=location) from exc
 
     def exists(self, name: str) -> bool:
@@ -92,15 +97,11 @@ class TarStore(Store):
 
     def open(self, name: str) -> IO[bytes]:
         member = self._member(name)
-        try:
-            handle = self._tar.extractfile(member)
-        except (KeyError, tarfile.TarError) as exc:
-            raise ImageFormatError(f"{name} cannot be read: {exc}", where=self.location) from exc
-        if handle is None:
+        if not member.isreg():
             raise ImageFormatError(f"{name} is not a file", where=self.location)
-        return handle
+        return open_member(self._file, member)
 
-    def _member(self, name: str) -> tarfile.TarInfo:
+    def _member(self, name: str) -> TarMember:
         """The member holding ``name``'s bytes: links between members (``docker save`` links the
         ``layer.tar`` of a layer shared by two images to the first copy) are followed here."""
         key = _clean(name)
@@ -117,7 +118,6 @@ class TarStore(Store):
         raise ImageFormatError(f"{name} is a loop of links between members", where=self.location)
 
     def close(self) -> None:
-        self._tar.close()
         self._file.close()
 
 

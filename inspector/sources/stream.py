@@ -13,7 +13,6 @@ import lzma
 import os
 import posixpath
 import stat
-import tarfile
 import zlib
 from typing import IO, Callable, Iterator
 
@@ -23,7 +22,8 @@ from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved, Selector, resolve
 from .store import MAX_JSON_BYTES, MemoryStore
 from ..limits import DEFAULT, Limits
-from ..tarwalk import stream_members
+from ..tarheader import TarMember
+from ..tarwalk import NotATarError, stream_members
 from .reader import CountingReader, ForwardReader
 from .stored import ratio_guard, run_scanner
 from .verify import LayerDigests, Verification
@@ -99,17 +99,21 @@ class StreamedImage(Image):
             assert self._stream is not None
             for member, handle in stream_members(self._outer(self._stream)):
                 name = _clean(member.name)
+                if member.sparse:  # hashing it would inflate its holes (64 GiB of zeros from 5 kB)
+                    raise ImageFormatError(f"sparse member {member.name[:80]!r} in the archive: refused")
                 if member.islnk():
                     aliases[name] = _clean(member.linkname)
                 elif member.issym():
                     aliases[name] = _clean(posixpath.join(posixpath.dirname(name), member.linkname))
                 elif handle is not None:
                     self._read_member(handle, member, name, scanner, results, failures, files)
+        except NotATarError as exc:
+            raise ImageFormatError(f"the archive is truncated or not a tar: {exc}", where=self._location) from exc
         except ImageFormatError as exc:
             if exc.where is None:
                 raise ImageFormatError(str(exc), where=self._location) from exc
             raise
-        except (tarfile.TarError, EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
+        except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
             raise ImageFormatError(f"the archive is truncated or not a tar: {exc}", where=self._location) from exc
         return results, failures, MemoryStore(self._location, files, aliases)
 
@@ -122,7 +126,7 @@ class StreamedImage(Image):
             return stream
         return ForwardReader(stream, budget=ratio_guard(stored, self._limits))  # type: ignore[return-value]
 
-    def _read_member(self, handle: IO[bytes], member: tarfile.TarInfo, name: str, scanner: LayerScanner[T],
+    def _read_member(self, handle: IO[bytes], member: TarMember, name: str, scanner: LayerScanner[T],
                      results: dict[str, tuple[T, LayerDigests]], failures: dict[str, InspectorError], files: dict[str, bytes]) -> None:
         data = peekable(handle)
         head = data.peek(512)[:512]
@@ -147,7 +151,7 @@ class StreamedImage(Image):
                 info = by_name.get(_clean(member.name))
                 if info is not None and handle is not None:
                     consumer(info, ForwardReader(open_uncompressed(handle)))  # type: ignore[arg-type]
-        except (tarfile.TarError, EOFError, OSError) as exc:
+        except (NotATarError, EOFError, OSError) as exc:
             raise ImageFormatError(f"the archive is truncated or not a tar: {exc}", where=self._location) from exc
 
     def known_diff_ids(self) -> list[str | None] | None:
