@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from .merge import MAX_SYMLINK_HOPS, MergedFS
+from .merge import MAX_SYMLINK_HOPS, PATH_MAX, MergedFS
 from .node import SYMLINK, Node
 
 
@@ -34,6 +34,10 @@ def follow(fs: MergedFS, path: str) -> Resolution:
             result.path, result.node = real, node
             return result
         target = node.target or ""
+        if "\x00" in target or len(target) >= PATH_MAX:  # no kernel holds such a link, no engine extracts it
+            why = "a NUL byte" if "\x00" in target else f"{len(target):,} bytes, past PATH_MAX"
+            result.problem = f"{real} is a symlink whose target has {why}"
+            return result
         current = posixpath.normpath(target if target.startswith("/") else posixpath.join(posixpath.dirname(real), target))
         if current.startswith("//"):
             current = current[1:]

@@ -8,7 +8,7 @@ dropping a whole subtree when a directory is replaced. Verified entry for entry 
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 from .entry import Entry
 from .layer import LayerTree, copy_link_source
@@ -16,9 +16,40 @@ from .node import DIR, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node
 from .paths import normalize, to_absolute
 
 MAX_SYMLINK_HOPS = 40  # as Linux's MAXSYMLINKS
+#: Linux refuses to create a symlink whose target is PATH_MAX bytes or longer (ENAMETOOLONG), so
+#: the engine cannot extract one: such a link never resolves.
+PATH_MAX = 4096
 
 #: A path as a linked list of names, leaf first: O(1) to extend however deep the tree is.
 _Trail = "tuple[str, _Trail] | None"
+
+
+#: A resolved position as a linked list, innermost directory first: ``(name, node, parent)``; None is
+#: the root. ``..`` is its parent, O(1), and remembered resolutions share their prefixes.
+_Where = tuple[str, Node, Any] | None
+#: A link and where following it leads (None: nowhere), as ``_walk`` remembers it.
+_Through = tuple[Node, "tuple[int, _Where, Node] | None"]
+
+
+#: What a walk ends with: ``(links followed, where, node)``, or None when the path leads nowhere.
+_Resolved = tuple[int, _Where, Node] | None
+
+
+class _Frame:
+    """One walk in progress: the top-level path (``link`` None) or the target of ``link``."""
+
+    __slots__ = ("follow_last", "hops", "link", "pending", "where")
+
+    def __init__(self, link: Node | None, where: _Where, pending: list[str], follow_last: bool) -> None:
+        self.link, self.where, self.pending, self.follow_last, self.hops = link, where, pending, follow_last, 0
+
+
+def _where_path(where: _Where) -> str:
+    names: list[str] = []
+    while where is not None:
+        names.append(where[0])
+        where = where[2]
+    return "/" + "/".join(reversed(names))
 
 
 def _trail_path(trail: "tuple[str, object] | None") -> str:
@@ -37,11 +68,14 @@ class MergedFS:
         self.layers = 0
         self.size = 0  # bytes of all layer tars, uncompressed: what `docker images` calls the size
         self.warnings: list[str] = []
+        #: ``_through``'s memory, per link; None while layers are being merged (the tree changes).
+        self._links: dict[int, _Through] | None = {}
 
     # building -------------------------------------------------------------------------------
     def apply(self, layer: LayerTree) -> None:
         """Lay the next layer (upper) over what is merged so far."""
         layer.slot.index = self.layers
+        self._links = None  # the tree changes below: nothing resolved before holds, nor during
         self.size += layer.size
         stack: list[tuple[Node, Node, _Trail]] = [(self.root, layer.root, None)]
         while stack:  # iterative: 10,000-level deep trees must not exhaust the stack
@@ -59,6 +93,7 @@ class MergedFS:
                 else:
                     children[name] = self._settle(node, (name, trail))
         self.layers += 1
+        self._links = {}
 
     def _settle(self, node: Node, trail: _Trail) -> Node:
         """Make an upper node final: nothing below it remains to hide, and its links resolve."""
@@ -122,38 +157,94 @@ class MergedFS:
         """Resolve ``path`` like the kernel would with the image as root: ``(real path, node)``.
 
         Absolute symlink targets restart at the image root and ``..`` stops at it, so nothing ever
-        escapes the image. A loop or a chain longer than 40 links resolves to None.
+        escapes the image. A loop, a chain of more than 40 links, or a link the kernel could not hold
+        (a target past PATH_MAX, or with a NUL byte) resolves to None.
+
+        Bounded time however the links are made: each link's target is walked once per merged view
+        (memoised, see ``_through``), so a path costs its own components plus, the first time only,
+        those of the links it crosses. Without that, one 900 kB ``../../..`` target named by 2,000
+        PATH entries cost minutes.
         """
-        pending = list(normalize(path))
-        pending.reverse()
-        where: list[tuple[str, Node]] = []
-        node = self.root
-        hops = 0
-        while pending:
-            part = pending.pop()
-            if part == "..":
-                if where:
-                    where.pop()
-                node = where[-1][1] if where else self.root
+        links = self._links if self._links is not None else {}  # during a merge: this call only
+        found = self._walk(list(reversed(normalize(path))), follow_last, links)
+        if found is None:
+            return None
+        _, where, node = found
+        return _where_path(where), node
+
+    def _walk(self, pending: list[str], follow_last: bool, links: dict[int, _Through]) -> _Resolved:
+        """Walk ``pending`` (a stack, next name last) from the root: ``(links followed, where, node)``.
+
+        A link met for the first time is resolved from zero, in a frame of its own that walks its
+        target (from the root when absolute, else from the link's directory), and remembered in
+        ``links`` with how many links it took, itself included. Exact, not an approximation: a node
+        has one place in the tree, so its target always starts from the same directory, and the
+        counts add up, so the 40-hop limit applies to the whole resolution as the kernel applies it.
+        A link needed again while its own target is being walked can never resolve (it needs
+        itself), nor can any link that needs it. Iterative: link chains nest as deep as they like.
+        """
+        frame = _Frame(None, None, pending, follow_last)
+        stack: list[_Frame] = []
+        active: set[int] = set()
+        while True:
+            outcome, needed = self._advance(frame, links, active)
+            if needed is not None:  # a link not resolved yet: resolve it first, then retry the name
+                target = needed.target or ""
+                if len(target) >= PATH_MAX or "\x00" in target:
+                    links[id(needed)] = (needed, None)
+                    continue
+                parts = [p for p in target.split("/") if p not in ("", ".")]
+                parts.reverse()
+                stack.append(frame)
+                active.add(id(needed))
+                frame = _Frame(needed, None if target.startswith("/") else frame.where, parts, True)
                 continue
-            if node.kind != DIR or node.children is None:
-                return None
-            child = node.children.get(part)
-            if child is None:
-                return None
-            if child.kind == SYMLINK and (pending or follow_last):
-                hops += 1
-                if hops > MAX_SYMLINK_HOPS:
-                    return None
-                target = child.target or ""
-                if target.startswith("/"):
-                    where, node = [], self.root
-                for step in reversed([p for p in target.split("/") if p not in ("", ".")]):
-                    pending.append(step)
-                continue
-            where.append((part, child))
-            node = child
-        return to_absolute(tuple(p for p, _ in where)), node
+            if frame.link is None:
+                return outcome
+            result = None if outcome is None or outcome[0] >= MAX_SYMLINK_HOPS else \
+                (outcome[0] + 1, outcome[1], outcome[2])
+            links[id(frame.link)] = (frame.link, result)  # the entry keeps the link, so its id stays unique
+            active.discard(id(frame.link))
+            frame = stack.pop()
+
+    def _advance(self, frame: _Frame, links: dict[int, _Through],
+                 active: set[int]) -> tuple[_Resolved, Node | None]:
+        """Walk ``frame`` until it ends (``(outcome, None)``) or meets a link not resolved yet
+        (``(None, link)``, with the link's name pushed back to retry)."""
+        where, pending, hops = frame.where, frame.pending, frame.hops
+        node = where[1] if where is not None else self.root
+        try:
+            while pending:
+                part = pending.pop()
+                if part == "..":
+                    where = where[2] if where is not None else None
+                    node = where[1] if where is not None else self.root
+                    continue
+                if node.kind != DIR or node.children is None:
+                    return None, None
+                child = node.children.get(part)
+                if child is None:
+                    return None, None
+                if child.kind == SYMLINK and (pending or frame.follow_last):
+                    known = links.get(id(child))
+                    if known is None:
+                        if id(child) in active:
+                            return None, None
+                        pending.append(part)
+                        return None, child
+                    through = known[1]
+                    if through is None:
+                        return None, None
+                    hops += through[0]
+                    if hops > MAX_SYMLINK_HOPS:
+                        return None, None
+                    _, where, node = through
+                    continue
+                where = (part, child, where)
+                node = child
+            return (hops, where, node), None
+        finally:
+            frame.where, frame.hops = where, hops
 
     def walk(self, prefix: str = "/") -> Iterator[tuple[str, Node]]:
         """Every entry at or below ``prefix`` (not the root itself), sorted by path."""
