@@ -117,6 +117,14 @@ def multi_platform(path: Path, how: str = "flat", as_tar: bool = False, compress
     raise ValueError(how)
 
 
+def tagged_platforms(path: Path, tag: str = "1.0", specs: tuple[ImageSpec, ...] = (AMD64, ARM64)) -> str:
+    """Each platform manifest listed in index.json with its ``platform`` and the same ``ref.name``."""
+    images = [built(s) for s in specs]
+    manifests = [img.manifest.descriptor(platform=img.spec.platform(), annotations={ANN_REF_NAME: tag})
+                 for img in images]
+    return _write(path, [], manifests, False, images)
+
+
 def docker25_multi_platform(path: Path, present: tuple[ImageSpec, ...] = (AMD64, ARM64),
                             tag: str = "multi:1") -> str:
     """``docker save`` of a multi-platform image on Docker 25+ with the containerd store.

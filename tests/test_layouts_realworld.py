@@ -119,6 +119,15 @@ def test_docker25_multi_platform_save(run_cli, tmp_path):
     assert "linux/arm64" in line and "not in the archive" in line
 
 
+@pytest.mark.parametrize("platform, spec", [("linux/arm64", rw.ARM64), ("linux/amd64", rw.AMD64)])
+def test_platform_manifests_sharing_one_tag_are_one_image(run_cli, tmp_path, platform, spec):
+    path = rw.tagged_platforms(tmp_path / "layout")
+    for args in ((path,), (path, "--tag", "1.0"), (f"{path}:1.0",)):
+        code, out, err = run_cli(*args, "--platform", platform, "--files", "--format", "json")
+        assert code == 0, (args, err)
+        _is(out, spec)
+
+
 # --- 2. --platform is checked everywhere -------------------------------------------------------
 
 @pytest.mark.parametrize("layout", ["legacy", "docker25", "oci-gzip", "oci-archive"])
@@ -162,6 +171,16 @@ def test_select_index_by_digest_then_platform(run_cli, multi):
     code, out, err = run_cli(f"oci:{path}@{index}", "--platform", "linux/arm64", "--files", "--format", "json")
     assert code == 0, err
     _is(out, rw.ARM64)
+
+
+@pytest.mark.parametrize("layout", ["legacy", "docker25"])
+def test_docker_save_image_id_as_digest(run_cli, image_writer, layout):
+    path = image_writer([ImageSpec(rw.AMD64.layers, tags=["a:1"]), ImageSpec(rw.OTHER.layers, tags=["b:1"])], layout)
+    image_id = rw.built(ImageSpec(rw.AMD64.layers)).config.digest
+    code, out, err = run_cli(path, "--digest", image_id, "--files", "--format", "json")
+    assert code == 0, err
+    _is(out, rw.AMD64)
+    assert "/other" not in _paths(out)
 
 
 def test_unknown_digest_is_a_clear_error(run_cli, multi):

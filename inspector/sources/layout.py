@@ -173,6 +173,8 @@ def _resolve_oci(store: Store, selector: Selector, reference: str, source: str,
     notes: list[str] = []
     if selector.digest:
         found = graph.find(top, selector.digest)
+        if found is None and store.exists("manifest.json"):  # Docker 25+: the image ID works as well
+            return _resolve_docker(store, selector, reference, source, verification)
         if found is None:
             raise BadReferenceError(f"no manifest or index with digest {shown(selector.digest)} in the layout",
                                     where=store.location)
@@ -236,13 +238,14 @@ def _images_only(candidates: list[_Candidate], graph: IndexGraph, notes: list[st
 
 
 def _merged_platforms(candidates: list[_Candidate], selector: Selector, store: Store) -> _Candidate:
-    """Several top-level choices are one image when none is tagged and each names a different platform
-    (builders list an image's platform manifests right in index.json); otherwise the user must choose."""
+    """Several top-level choices are one image when they share their tags (or none is tagged) and each
+    names a different platform (builders list an image's platform manifests right in index.json);
+    otherwise the user must choose."""
     leaves = [leaf for c in candidates for leaf in c.leaves]
     platforms = [Platform.from_descriptor(d) for d, _ in leaves]
-    untagged = not any(c.tags for c in candidates)
-    if untagged and None not in platforms and len(set(platforms)) == len(platforms):
-        return _Candidate(candidates[0].descriptor, [], leaves)
+    same_tags = all(c.tags == candidates[0].tags for c in candidates)
+    if same_tags and None not in platforms and len(set(platforms)) == len(platforms):
+        return _Candidate(candidates[0].descriptor, candidates[0].tags, leaves)
     digests = ", ".join(c.descriptor["digest"] for c in candidates[:MAX_LISTED])
     tags = _describe_tags([c.tags[:1] for c in candidates], [c.descriptor["digest"] for c in candidates])
     if selector.tag:
