@@ -13,7 +13,6 @@ MD5s are in the ``Conffiles`` field of ``status`` instead.
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 from .interface import (
@@ -24,6 +23,7 @@ from .interface import (
     Package,
     PackageFile,
     ReadResult,
+    clean_path,
     text,
 )
 
@@ -145,7 +145,8 @@ def _attach_info(package: Package, stanza: dict[str, str], files: DbFiles, resul
         for line in text(found[1]).splitlines()[:MAX_FILES_PER_PACKAGE]:
             path = line.strip()
             if path.startswith("/") and path != "/.":
-                by_path.setdefault(posixpath.normpath(path), PackageFile(posixpath.normpath(path)))
+                path = clean_path(path)
+                by_path.setdefault(path, PackageFile(path))
     found = info("md5sums")
     if found is not None:
         for entry in _md5sums(found[1], found[0], result):
@@ -154,7 +155,7 @@ def _attach_info(package: Package, stanza: dict[str, str], files: DbFiles, resul
     for line in conffiles.splitlines():
         parts = line.split()
         if len(parts) >= 2 and parts[0].startswith("/"):
-            path = posixpath.normpath(parts[0])
+            path = clean_path(parts[0])
             digest = parts[1].lower() if _MD5.fullmatch(parts[1]) and "obsolete" not in parts[2:] else None
             by_path[path] = PackageFile(path, digest, "md5" if digest else None, conffile=True)
     found = info("conffiles")
@@ -162,7 +163,7 @@ def _attach_info(package: Package, stanza: dict[str, str], files: DbFiles, resul
         for line in text(found[1]).splitlines()[:MAX_FILES_PER_PACKAGE]:
             path = line.strip()
             if path.startswith("/"):
-                path = posixpath.normpath(path)
+                path = clean_path(path)
                 by_path.setdefault(path, PackageFile(path)).conffile = True
     package.files = list(by_path.values())
 
@@ -182,7 +183,7 @@ def _md5sums(data: bytes, db: str, result: ReadResult) -> list[PackageFile]:
         if len(entries) >= MAX_FILES_PER_PACKAGE:
             result.warnings.append(f"{db}: more than {MAX_FILES_PER_PACKAGE:,} files; the rest were ignored")
             break
-        entries.append(PackageFile(posixpath.normpath("/" + path.lstrip("/")), digest.lower(), "md5"))
+        entries.append(PackageFile(clean_path(path), digest.lower(), "md5"))
     if bad:
         result.warnings.append(f"{db}: {bad} lines that are not '<md5>  <path>' were ignored")
     return entries

@@ -8,6 +8,7 @@ make sense of becomes a warning naming the database, never an exception.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -83,3 +84,14 @@ class Reader(Protocol):
 def text(data: bytes) -> str:
     """Database bytes as text: bad UTF-8 is replaced, never an error."""
     return data.decode("utf-8", "replace")
+
+
+def clean_path(path: str) -> str:
+    """An absolute, normalized path (``..`` stops at the root); normpath only when it would change it."""
+    if not path.startswith("/"):
+        path = "/" + path
+    if "//" in path or "/." in path or (path.endswith("/") and path != "/"):
+        path = posixpath.normpath(path)
+        if path.startswith("//"):
+            path = path[1:]
+    return path

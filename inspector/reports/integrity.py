@@ -29,7 +29,7 @@ from ..fs.paths import normalize, to_absolute
 from ..sources.interface import Image, LayerInfo
 from ..tarwalk import TarWalk
 from .interface import Inspection
-from .packages import PackageView
+from .packages import DirectoryResolver, PackageView
 
 ALGORITHMS = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
 CHUNK = 1 << 20
@@ -70,12 +70,13 @@ def plan(inspection: Inspection, view: PackageView) -> tuple[list[Check], list[d
     missing: list[dict[str, Any]] = []
     replaced: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
+    resolver = DirectoryResolver(inspection)
     for package in view.found.packages:
         for item in package.files:
             if not item.digest or item.algorithm not in ALGORITHMS or (item.path, package.key) in seen:
                 continue
             seen.add((item.path, package.key))
-            found = inspection.fs.resolve(item.path, follow_last=True)
+            found = resolver.lookup(item.path)
             if found is None:
                 missing.append({"path": item.path, "package": package.key})
                 continue

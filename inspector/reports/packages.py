@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fs.entry import Entry
-from ..fs.node import DIR, Node
+from ..fs.node import DIR, SYMLINK, Node
 from ..packages import Package, PackageSet, read_packages
 from ..packages.capture import database_files
 from ..sources.interface import Image
@@ -75,6 +75,17 @@ class DirectoryResolver:
             found = self.fs.resolve(path, follow_last=True)
             self._dirs[path] = found if found is not None and found[1].kind == DIR else None
         return self._dirs[path]
+
+    def lookup(self, path: str) -> tuple[str, Node] | None:
+        """``fs.resolve(path)`` (links followed, the last one too), one directory lookup per directory."""
+        head, name = posixpath.split(path)
+        found = self.directory(head)
+        child = found[1].children.get(name) if found is not None and found[1].children is not None and name else None
+        if child is None:
+            return None if found is not None or not name else self.fs.resolve(path, follow_last=True)
+        if child.kind == SYMLINK:
+            return self.fs.resolve(path, follow_last=True)
+        return posixpath.join(found[0], name), child  # type: ignore[index]
 
     def real_path(self, path: str) -> str | None:
         """Where ``path`` is in the image, its last component not followed (None: not there)."""
