@@ -151,12 +151,26 @@ class MemoryStore(Store):
 
 
 def parse_json(data: bytes, what: str, where: str) -> Any:
-    """Parse a document of an image; anything malformed (or nested to blow the stack) is one error."""
+    """Parse a document of an image; anything malformed (or nested to blow the stack) is one error.
+
+    Strict JSON, as the engine's Go decoder reads it: ``NaN``, ``Infinity`` and numbers beyond a
+    double (``1e999``) are refused, never carried along to be written back as bare ``NaN``."""
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_not_json, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise ImageFormatError(f"{what} is not valid JSON: {reason}", where=where) from exc
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return value
 
 
 def _clean(name: str) -> str:
