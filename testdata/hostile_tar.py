@@ -226,3 +226,26 @@ def tarfile_listing(data: bytes) -> list[tuple[str, bytes, int]]:
     """What the stdlib sees: ``(name, type, size)`` of every member (for sparse reference checks)."""
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         return [(m.name, m.type, m.size) for m in tar]
+
+
+def docker_archive(layers: list[bytes], tag: str) -> bytes:
+    """A legacy ``docker save`` archive of raw layer tars (true diff IDs), tagged ``tag``."""
+    import hashlib
+    import json
+
+    def member(name: str, data: bytes) -> bytes:
+        return regular(name, data, mode=0o644)
+
+    diff_ids = ["sha256:" + hashlib.sha256(tar).hexdigest() for tar in layers]
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/never"]},
+                         "rootfs": {"type": "layers", "diff_ids": diff_ids},
+                         "history": [{"created_by": "hostile_tar"} for _ in layers]}, sort_keys=True).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    out, names = [], []
+    for index, tar in enumerate(layers):
+        v1 = hashlib.sha256(f"{index} {diff_ids[index]}".encode()).hexdigest()
+        names.append(f"{v1}/layer.tar")
+        out += [directory(f"{v1}/"), member(f"{v1}/VERSION", b"1.0"), member(f"{v1}/layer.tar", tar)]
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": names}]).encode()
+    out += [member(config_name, config), member("manifest.json", manifest)]
+    return layer(*out)
