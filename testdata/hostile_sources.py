@@ -24,7 +24,7 @@ import zlib
 from pathlib import Path
 from typing import IO, Iterator
 
-from testdata.imagebuilder import E, ImageSpec, MT_LAYER, digest, layer_tar, write_docker_archive, write_oci_layout
+from testdata.imagebuilder import E, ImageSpec, digest, layer_tar, write_docker_archive, write_oci_layout
 from testdata.make_bad_inputs import OciDir, info, tar_bytes
 
 GENUINE = b"genuine motd\n"

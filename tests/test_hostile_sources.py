@@ -8,7 +8,6 @@ user sees: the exit code, exactly one stderr line, no traceback, and that bytes 
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -142,7 +141,7 @@ def test_unsupported_digest_is_refused_and_shown_escaped(tmp_path: Path, where: 
         bad = bad.split(":")[0] + (":{hex}" if kind == "cyrillic" else ":{HEX}")
     layout = h.oci_with_digest(tmp_path / "oci", where, bad)
     code, out, err = run(f"oci:{layout}", "--json")
-    line = one_error(code, err, 3, "digest")
+    one_error(code, err, 3, "digest")
     assert "\x1b" not in err and "\u0430" not in err
 
 

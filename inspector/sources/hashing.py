@@ -1,4 +1,4 @@
-"""SHA-256 of a stream computed on another core while the stream is being parsed.
+"""Digests of a stream computed on another core while the stream is being parsed.
 
 hashlib lets go of the GIL while it hashes a large buffer, so a thread can hash a layer's bytes
 while the main thread parses tar headers: on a 700 MB engine save that hides the 0.4-0.5 s the
@@ -17,16 +17,20 @@ POOL = 8  # buffers per hasher: how far the reader may run ahead of the hash
 
 
 class BackgroundHash:
-    """Hash the buffers it is handed, in order, on a worker thread."""
+    """Hash the buffers it is handed, in order, on a worker thread.
 
-    def __init__(self) -> None:
-        self._hasher = hashlib.sha256()
+    SHA-256 by default; ``algorithms`` adds others (SHA-512) when a digest to be checked, or one not
+    yet known (a one-pass stream under ``--verify``), may use them.
+    """
+
+    def __init__(self, algorithms: tuple[str, ...] = ("sha256",)) -> None:
+        self._hashers = {name: hashlib.new(name) for name in algorithms}
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         self._spare = POOL
         self._work: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="layer-hash", daemon=True)
         self._thread.start()
-        self._digest: str | None = None
+        self._digests: dict[str, str] | None = None
 
     def buffer(self) -> bytearray:
         """A buffer to fill; blocks while the hash is ``POOL`` buffers behind."""
@@ -40,15 +44,20 @@ class BackgroundHash:
         self._work.put((buffer, count))
 
     def hexdigest(self) -> str:
-        if self._digest is None:
+        """The hex digest of the first algorithm."""
+        return next(iter(self.hexdigests().values()))
+
+    def hexdigests(self) -> dict[str, str]:
+        """Every algorithm's hex digest, by name."""
+        if self._digests is None:
             self._work.put(None)
             self._thread.join()
-            self._digest = self._hasher.hexdigest()
-        return self._digest
+            self._digests = {name: hasher.hexdigest() for name, hasher in self._hashers.items()}
+        return self._digests
 
     def close(self) -> None:
         """Stop the worker without waiting for a digest (the stream was abandoned)."""
-        if self._digest is None and self._thread.is_alive():
+        if self._digests is None and self._thread.is_alive():
             self._work.put(None)
 
     def _run(self) -> None:
@@ -58,5 +67,6 @@ class BackgroundHash:
                 return
             buffer, count = item
             with memoryview(buffer) as view:
-                self._hasher.update(view[:count])
+                for hasher in self._hashers.values():
+                    hasher.update(view[:count])
             self._free.put(buffer)

@@ -25,7 +25,7 @@ from .indexgraph import INDEX_TYPES, MAX_INDEX_DEPTH, Descriptor, IndexGraph, Le
 from .interface import ImageMeta, LayerInfo
 from .platforms import Platform
 from .store import DirStore, Store, parse_json
-from .verify import Verification
+from .verify import Verification, parse_digest
 
 __all__ = ["INDEX_TYPES", "MANIFEST_TYPES", "MAX_INDEX_DEPTH", "Resolved", "Selector", "blob_name", "normalize_ref",
            "resolve", "tag_matches"]
@@ -350,10 +350,9 @@ def _read_blob_json(store: Store, digest: str, verification: Verification) -> An
 
 
 def blob_name(digest: str, store: Store) -> str:
-    """``sha256:abc`` → ``blobs/sha256/abc``, refusing digests that could name another path."""
-    algorithm, _, encoded = digest.partition(":")
-    if not algorithm.isalnum() or not encoded or not all(c.isalnum() or c in "=_-" for c in encoded):
-        raise ImageFormatError(f"malformed digest {digest!r}", where=store.location)
+    """``sha256:abc…`` → ``blobs/sha256/abc…``; a digest we cannot check is refused (exit 3) before
+    any path is built from it (``verify.parse_digest``), so it can never name another file."""
+    algorithm, encoded = parse_digest(digest, store.location)
     return f"blobs/{algorithm}/{encoded}"
 
 

@@ -41,10 +41,11 @@ class ForwardReader(io.RawIOBase):
     """
 
     def __init__(self, inner: IO[bytes], hash_it: bool = False,
-                 budget: "Callable[[int], None] | None" = None) -> None:
+                 budget: "Callable[[int], None] | None" = None,
+                 algorithms: tuple[str, ...] = ("sha256",)) -> None:
         self._inner = inner
         self._budget = budget  # called with the bytes read so far; raises to stop a decompression bomb
-        self._hash = BackgroundHash() if hash_it else None
+        self._hash = BackgroundHash(algorithms) if hash_it else None
         self._own = bytearray(CHUNK) if self._hash is None else None
         self._chunk = memoryview(b"")
         self._at = 0  # read position inside the chunk
@@ -91,7 +92,14 @@ class ForwardReader(io.RawIOBase):
         return self._end
 
     def digest(self) -> str | None:
-        return "sha256:" + self._hash.hexdigest() if self._hash is not None else None
+        """``algorithm:hex`` of the first algorithm hashed, None if nothing is."""
+        return next(iter(self.digests().values()), None)
+
+    def digests(self) -> dict[str, str]:
+        """``{algorithm: "algorithm:hex"}`` of what was read, empty if nothing is hashed."""
+        if self._hash is None:
+            return {}
+        return {name: f"{name}:{value}" for name, value in self._hash.hexdigests().items()}
 
     def close(self) -> None:
         if self._hash is not None:

@@ -12,7 +12,7 @@ from ..limits import DEFAULT, Limits
 from ..errors import ImageFormatError, InspectorError
 from .compression import open_uncompressed
 from .reader import CountingReader, ForwardReader
-from .verify import LayerDigests, Verification
+from .verify import LayerDigests, Verification, algorithms_for
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, StoredForm, T
 from .layout import Resolved
 from .store import Store
@@ -41,7 +41,8 @@ class StoredImage(Image):
             where = f"{self._store.location}: layer {info.index} ({name})"
             with self._store.open(name) as raw:
                 result, digests = run_scanner(scanner, raw, where, self.verification.full, self._limits,
-                                              self.verification.hash_layers)
+                                              self.verification.hash_layers,
+                                              algorithms=algorithms_for(info.diff_id, info.digest))
             self.verification.check_layer(info, digests, where)
             yield info, result
 
@@ -52,7 +53,7 @@ class StoredImage(Image):
                     self.verify_layer(info)  # what we hand out was hashed in this run, never taken on trust
                 where = f"{self._store.location}: layer {info.index} ({name})"
                 with self._store.open(name) as raw:
-                    _guarded(lambda: consumer(info, tar_stream(raw)), where)
+                    _guarded(lambda: consumer(info, tar_stream(raw, self._limits)), where)
 
     def known_diff_ids(self) -> list[str | None]:
         return [layer.diff_id for layer in self._resolved.meta.layers]
@@ -77,7 +78,8 @@ class StoredImage(Image):
         name = self._resolved.layer_names[info.index]
         where = f"{self._store.location}: layer {info.index} ({name})"
         with self._store.open(name) as raw:
-            _, digests = run_scanner(_hash_only, raw, where, self.verification.full, self._limits, hash_layers=True)
+            _, digests = run_scanner(_hash_only, raw, where, self.verification.full, self._limits, hash_layers=True,
+                                     algorithms=algorithms_for(info.diff_id, info.digest))
         self.verification.check_layer(info, digests, where)
         return info.index in self.verification.verified
 
@@ -86,42 +88,51 @@ class StoredImage(Image):
 
 
 def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str, full: bool = False,
-                limits: Limits = DEFAULT, hash_layers: bool = False) -> tuple[T, LayerDigests]:
+                limits: Limits = DEFAULT, hash_layers: bool = False, *, algorithms: tuple[str, ...] = ("sha256",),
+                budget: InflationBudget | None = None) -> tuple[T, LayerDigests]:
     """Decompress and scan one layer, naming the layer in any error.
 
     Bytes that must pass through us anyway (compressed or one-pass) are hashed on the way, so the
     diff ID can be checked; a seekable uncompressed layer is skipped through unless ``full``.
+    ``algorithms``: the digests to compute (those the diff ID and blob digest use); ``budget``: the
+    archive-wide inflation budget when this layer is itself inside a compressed archive.
     """
-    return _guarded(lambda: _scan(scanner, raw, full, limits, hash_layers), where)
+    return _guarded(lambda: _scan(scanner, raw, full, limits, hash_layers, algorithms, budget), where)
 
 
-def _scan(scanner: LayerScanner[T], raw: IO[bytes], full: bool, limits: Limits,
-          hash_layers: bool) -> tuple[T, LayerDigests]:
-    blob = ForwardReader(raw, hash_it=True) if full else None
+def _scan(scanner: LayerScanner[T], raw: IO[bytes], full: bool, limits: Limits, hash_layers: bool,
+          algorithms: tuple[str, ...], budget: InflationBudget | None) -> tuple[T, LayerDigests]:
+    blob = ForwardReader(raw, hash_it=True, algorithms=algorithms) if full else None
     stored = CountingReader(blob or raw)
     stream = open_uncompressed(io.BufferedReader(stored, buffer_size=1 << 20))
     if not hash_layers and blob is None and stream.raw is stored and _really_seekable(raw):  # type: ignore[attr-defined]
         raw.seek(0)  # uncompressed and seekable: hand tarfile the original, so it can really seek
         return scanner(raw), LayerDigests()
-    reader = ForwardReader(stream, hash_it=True, budget=ratio_guard(stored, limits))
+    reader = ForwardReader(stream, hash_it=True, budget=ratio_guard(stored, limits, budget), algorithms=algorithms)
     try:
         result = scanner(reader)  # type: ignore[arg-type]
         reader.drain()
         if blob is not None:
             blob.drain()
-        return result, LayerDigests(diff_id=reader.digest(), blob=blob.digest() if blob else None)
+        return result, LayerDigests(diff_ids=reader.digests(), blobs=blob.digests() if blob else {})
     finally:  # a failed scan must not leave its hashing threads waiting
         reader.close()
         if blob is not None:
             blob.close()
 
 
-def tar_stream(raw: IO[bytes]) -> IO[bytes]:
-    """The uncompressed tar of a stored blob, seekable at least forward (what ``scan_layer`` wants)."""
-    stream = open_uncompressed(raw)
-    if stream is raw and _really_seekable(raw):
+def tar_stream(raw: IO[bytes], limits: Limits = DEFAULT, budget: InflationBudget | None = None) -> IO[bytes]:
+    """The uncompressed tar of a stored blob, seekable at least forward (what ``scan_layer`` wants).
+
+    Inflation is bounded as in a scan: a second read (``cat``, ``export``) may meet a layer the
+    first one skipped (a cache hit).
+    """
+    stored = CountingReader(raw)
+    stream = open_uncompressed(io.BufferedReader(stored, buffer_size=1 << 20))
+    if stream.raw is stored and _really_seekable(raw):  # type: ignore[attr-defined]
+        raw.seek(0)
         return raw
-    return ForwardReader(stream)  # type: ignore[return-value]
+    return ForwardReader(stream, budget=ratio_guard(stored, limits, budget))  # type: ignore[return-value]
 
 
 def _hash_only(stream: IO[bytes]) -> None:
@@ -150,14 +161,45 @@ def _guarded(action: Callable[[], T], where: str) -> T:
         raise
 
 
-def ratio_guard(stored: CountingReader, limits: Limits) -> Callable[[int], None]:
-    """Stop a layer that inflates beyond ``limits.max_ratio`` times its stored size (a gzip bomb)."""
+class InflationBudget:
+    """What the inner decompressors of one compressed archive may produce, for the bytes on disk.
+
+    A gzip'd archive of gzip layers has two stages; each may stay under the ratio limit while
+    their product is a bomb (a layer inflating 150 times inside an archive inflating 300 times).
+    So every inner stage charges what it produced to the archive's one budget, and the total may
+    not exceed ``max_ratio`` times the bytes read from disk (past the grace), whichever layer
+    produced it. The outer stage is held to the same rule by its own guard.
+    """
+
+    def __init__(self, disk: CountingReader, limits: Limits) -> None:
+        self.disk = disk
+        self.limits = limits
+        self.produced = 0
+
+    def charge(self, count: int) -> None:
+        self.produced += count
+        limits = self.limits
+        if self.produced > limits.ratio_grace and self.produced > limits.max_ratio * max(self.disk.count, 1):
+            raise ImageFormatError(f"the layers inflate more than {limits.max_ratio} times the archive's "
+                                   f"bytes on disk through nested compression ({self.disk.count:,} bytes → over "
+                                   f"{self.produced:,}): a decompression bomb? (raise the limit with --max-ratio)")
+
+
+def ratio_guard(stored: CountingReader, limits: Limits,
+                budget: InflationBudget | None = None) -> Callable[[int], None]:
+    """Stop a layer that inflates beyond ``limits.max_ratio`` times its stored size (a gzip bomb),
+    or, inside a compressed archive, beyond the archive's ``budget``."""
+    charged = 0
 
     def check(inflated: int) -> None:
+        nonlocal charged
         if inflated > limits.ratio_grace and inflated > limits.max_ratio * max(stored.count, 1):
             raise ImageFormatError(f"the layer inflates more than {limits.max_ratio} times its stored size "
                                    f"({stored.count:,} bytes → over {inflated:,}): a decompression bomb? "
                                    "(raise the limit with --max-ratio)")
+        if budget is not None:
+            budget.charge(inflated - charged)
+            charged = inflated
 
     return check
 

@@ -20,13 +20,13 @@ from ..errors import ImageFormatError, InspectorError
 from .compression import open_uncompressed, peekable, sniff
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Resolved, Selector, resolve
-from .store import MAX_JSON_BYTES, MemoryStore
+from .store import MAX_JSON_BYTES, MemberNames, MemoryStore
 from ..limits import DEFAULT, Limits
 from ..tarheader import TarMember
 from ..tarwalk import NotATarError, stream_members
 from .reader import CountingReader, ForwardReader
-from .stored import ratio_guard, run_scanner
-from .verify import LayerDigests, Verification
+from .stored import InflationBudget, ratio_guard, run_scanner, tar_stream
+from .verify import BOTH, LayerDigests, Verification
 
 try:
     import fcntl
@@ -34,6 +34,10 @@ except ImportError:  # pragma: no cover - not on Windows
     fcntl = None  # type: ignore[assignment]
 
 SMALL_FILE = 4096  # VERSION files and the like: kept whole whatever they look like
+#: All the non-layer members (documents, small files) a one-pass read keeps, together. Real archives
+#: hold a few KiB to a few MiB of them (a config with a long history is ~100 KiB, a thousand-image
+#: archive's manifests a few MiB); junk beyond this is refused rather than held in memory.
+MAX_KEPT = 64 << 20
 PIPE_SIZE = 1 << 20
 
 
@@ -55,6 +59,8 @@ class StreamedImage(Image):
         self._resolved: Resolved | None = None
         self._canonical: Callable[[str], str] = _clean
         self._consumed = False
+        self._budget: InflationBudget | None = None  # of the current pass over a compressed archive
+        self._kept = 0  # bytes of the members kept whole so far
 
     @property
     def meta(self) -> ImageMeta:
@@ -83,7 +89,8 @@ class StreamedImage(Image):
             if key in results:
                 result, digests = results[key]
             elif key in store.files:  # a layer small or odd enough to be kept as a file
-                result, digests = run_scanner(scanner, io.BytesIO(store.files[key]), where, full=True)
+                result, digests = run_scanner(scanner, io.BytesIO(store.files[key]), where, full=True,
+                                              algorithms=BOTH)
             else:
                 raise ImageFormatError("the layer is missing from the archive", where=where)
             self.verification.check_layer(info, digests, where)
@@ -97,8 +104,9 @@ class StreamedImage(Image):
         aliases: dict[str, str] = {}
         try:
             assert self._stream is not None
+            names = MemberNames(self._limits.max_entries)  # each name once: one copy is read and verified
             for member, handle in stream_members(self._outer(self._stream)):
-                name = _clean(member.name)
+                name = names.admit(member)
                 if member.sparse:  # hashing it would inflate its holes (64 GiB of zeros from 5 kB)
                     raise ImageFormatError(f"sparse member {member.name[:80]!r} in the archive: refused")
                 if member.islnk():
@@ -122,6 +130,7 @@ class StreamedImage(Image):
         _widen_pipe(raw)
         stored = CountingReader(raw)
         stream = open_uncompressed(io.BufferedReader(stored, buffer_size=1 << 20))
+        self._budget = InflationBudget(stored, self._limits)  # shared by the layers' own decompressors
         if getattr(stream, "raw", None) is stored:
             return stream
         return ForwardReader(stream, budget=ratio_guard(stored, self._limits))  # type: ignore[return-value]
@@ -131,11 +140,16 @@ class StreamedImage(Image):
         data = peekable(handle)
         head = data.peek(512)[:512]
         if member.size <= SMALL_FILE or (_looks_like_json(head) and member.size <= MAX_JSON_BYTES):
+            self._kept += member.size
+            if self._kept > MAX_KEPT:
+                raise ImageFormatError(f"the archive holds more than {MAX_KEPT >> 20} MiB of documents and "
+                                       f"small files besides its layers (at {name!r}): not an image archive")
             files[name] = data.read()
             return
-        try:
+        try:  # a one-pass read cannot know yet which digest the config names the layer by: hash for both
             results[name] = run_scanner(scanner, data, f"{self._location}: {name}", self.verification.full,
-                                        self._limits)
+                                        self._limits, algorithms=BOTH if self.verification.full else ("sha256",),
+                                        budget=self._budget)
         except InspectorError as exc:  # only an error if the chosen image uses this layer
             failures[name] = exc
 
@@ -147,10 +161,11 @@ class StreamedImage(Image):
         by_name = {self._canonical(name): info for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names)
                    if info.index in wanted}
         try:
+            names = MemberNames(self._limits.max_entries)
             for member, handle in stream_members(self._outer(self._reopen())):
-                info = by_name.get(_clean(member.name))
+                info = by_name.get(names.admit(member))
                 if info is not None and handle is not None:
-                    consumer(info, ForwardReader(open_uncompressed(handle)))  # type: ignore[arg-type]
+                    consumer(info, tar_stream(handle, self._limits, self._budget))  # type: ignore[arg-type]
         except (NotATarError, EOFError, OSError) as exc:
             raise ImageFormatError(f"the archive is truncated or not a tar: {exc}", where=self._location) from exc
 
