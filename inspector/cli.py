@@ -173,6 +173,8 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             _warn(img.meta.notes + merged.warnings)
             renderer(fmt).files(merged.entries(files), out)
             return
+        if show_packages:  # integrity hands layers out again: hash them as they pass now, not in a re-read
+            img.verification.hash_layers = True
         inspection = reports.inspect_image(img, source.limits,
                                            CacheUse(store, reports.FACTS_CODEC) if store else None)
         if show_packages:  # integrity may read some layers again: while the image is open
