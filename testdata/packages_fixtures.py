@@ -139,7 +139,7 @@ a:0:0:755
 Z:{q1(b"musl loader")}
 R:libc.musl-x86_64.so.1
 a:0:0:777
-Z:Q1/jtMZLRZKB93BbwZGk6iu0rEmlo=
+Z:{q1(b"ld-musl-x86_64.so.1")}
 
 C:Q1abcdefabcdefabcdefabcdefabcdefab=
 P:busybox-binsh

@@ -120,3 +120,32 @@ def test_diff_lists_packages_added_removed_upgraded(image_writer) -> None:
         assert [p["name"] for p in result["packages"]["removed"]] == ["base-files"]
         assert result["summary"]["packages"] == {"added": ["dpkg/base-files-ng"], "removed": ["dpkg/base-files"],
                                                  "upgraded": ["dpkg/coreutils 9.1-1 → 9.1-2"]}
+
+
+def test_apk_integrity_sha1_and_symlinks(image_writer) -> None:
+    base = fx.entries({"/lib/apk/db/installed": fx.apk_installed(), "/etc/securetty": fx.SECURETTY,
+                       "/lib/ld-musl-x86_64.so.1": b"musl loader", "/bin/busybox": fx.BUSYBOX,
+                       "/etc/os-release": b"ID=alpine\nVERSION_ID=3.20.3\n"})
+    # apk records a symlink's Z: as the SHA-1 of its target's text, not of the file it reaches
+    base.append(fx.E("lib/libc.musl-x86_64.so.1", "symlink", target="ld-musl-x86_64.so.1"))
+    genuine = packages_json(image_writer(ImageSpec([base]), "legacy"))["integrity"]
+    assert (genuine["modified"], genuine["missing"], genuine["checked"], genuine["ok"]) == ([], [], 4, 4)
+    tampered = packages_json(image_writer(ImageSpec([base, [fx.E("bin/", "dir"),
+                                                            fx.E("bin/busybox", data=b"evil", mode=0o755)]]),
+                                          "legacy"))["integrity"]
+    assert [(m["path"], m["algorithm"], m["layer"]) for m in tampered["modified"]] == [("/bin/busybox", "sha1", 1)]
+
+
+@pytest.mark.skipif(fx.have_rpm() is not None, reason=str(fx.have_rpm()))
+def test_rpm_integrity_sha256(image_writer, tmp_path: Path) -> None:
+    db = fx.rpm_sqlite_db(tmp_path, fx.build_rpms(tmp_path))
+    layer = fx.entries({"/var/lib/rpm/rpmdb.sqlite": (db / "rpmdb.sqlite").read_bytes(),
+                        "/etc/hello.conf": b"conf\n", "/etc/world.conf": b"edited\n"})
+    layer += fx.entries({"/usr/bin/hello": fx.HELLO_BYTES, "/usr/bin/world": fx.HELLO_BYTES[:-1] + b"!"}, mode=0o755)
+    report = packages_json(image_writer(ImageSpec([layer]), "legacy"))
+    assert {p["name"]: p["version"] for p in report["packages"]} == {"hello-fixture": "1:1.2.3-4",
+                                                                     "world-fixture": "1.2.3-4"}
+    integrity = report["integrity"]
+    assert [(m["path"], m["algorithm"]) for m in integrity["modified"]] == [("/usr/bin/world", "sha256")]
+    assert integrity["config_changed"] == [{"path": "/etc/world.conf", "package": "rpm/world-fixture"}]
+    assert integrity["ok"] == 2

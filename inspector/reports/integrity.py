@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from ..errors import InspectorError
 from ..fs.cache import is_digest
-from ..fs.node import FILE
+from ..fs.node import FILE, SYMLINK
 from ..fs.paths import normalize, to_absolute
 from ..sources.interface import Image, LayerInfo
 from ..tarwalk import TarWalk
@@ -46,6 +46,7 @@ class Check:
     conffile: bool
     layer: int
     member: str  # the layer member holding the bytes (a hardlink's source)
+    actual: str | None = None  # known without reading (a symlink's recorded digest: its target's)
 
 
 @dataclass
@@ -76,6 +77,15 @@ def plan(inspection: Inspection, view: PackageView) -> tuple[list[Check], list[d
             if not item.digest or item.algorithm not in ALGORITHMS or (item.path, package.key) in seen:
                 continue
             seen.add((item.path, package.key))
+            link = resolver.real_path(item.path)
+            node = inspection.fs.lookup(link, follow=False) if link is not None else None
+            if node is not None and node.kind == SYMLINK and node.target is not None:
+                # apk records a symlink's digest as that of its target's text (rpm records none)
+                actual = hashlib.new(item.algorithm or "", node.target.encode("utf-8", "surrogateescape")).hexdigest()
+                if actual == item.digest:
+                    checks.append(Check(item.path, link, package.key, item.digest, item.algorithm or "",
+                                        item.conffile, node.layer.index, link, actual))
+                    continue
             found = resolver.lookup(item.path)
             if found is None:
                 missing.append({"path": item.path, "package": package.key})
@@ -96,7 +106,8 @@ def check_integrity(image: Image, inspection: Inspection, view: PackageView, sto
     result = Integrity(missing=missing)
     wanted: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for check in checks:
-        wanted[check.layer][check.member].add(check.algorithm)
+        if check.actual is None:
+            wanted[check.layer][check.member].add(check.algorithm)
     layers = inspection.meta.layers
     digests: dict[int, dict[str, dict[str, str]]] = {}
     for index, members in wanted.items():
@@ -132,7 +143,7 @@ def check_integrity(image: Image, inspection: Inspection, view: PackageView, sto
                     previous.setdefault(member, {}).update(values)
                 store.put(diff_id, previous)
     for check in checks:
-        actual = digests.get(check.layer, {}).get(check.member, {}).get(check.algorithm)
+        actual = check.actual or digests.get(check.layer, {}).get(check.member, {}).get(check.algorithm)
         result.checked += 1
         if actual == check.expected:
             result.ok += 1
