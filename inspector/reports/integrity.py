@@ -79,7 +79,7 @@ def plan(inspection: Inspection, view: PackageView) -> tuple[list[Check], list[d
             seen.add((item.path, package.key))
             link = resolver.real_path(item.path)
             node = inspection.fs.lookup(link, follow=False) if link is not None else None
-            if node is not None and node.kind == SYMLINK and node.target is not None:
+            if link is not None and node is not None and node.kind == SYMLINK and node.target is not None:
                 # apk records a symlink's digest as that of its target's text (rpm records none)
                 actual = hashlib.new(item.algorithm or "", node.target.encode("utf-8", "surrogateescape")).hexdigest()
                 if actual == item.digest:
