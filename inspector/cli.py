@@ -17,6 +17,7 @@ from .errors import InspectorError
 from .limits import DEFAULT, Limits
 from .fs import build_filesystem
 from .fs.cache import BARE, CacheUse, LayerCache
+from .fs.select import select_entries
 from .output import FORMATS, package_tables, renderer, report_tables
 from .output.escape import escape
 from .output.json_format import document
@@ -136,7 +137,8 @@ def cli() -> None:
 @cli.command("inspect")
 @click.argument("image")
 @click.option("--files", "files", is_flag=False, flag_value="/", default=None, metavar="[PATH]",
-              help="List the merged filesystem (or the subtree at PATH).")
+              help="List the merged filesystem, or what ls -l PATH shows (PATH may be a pattern: "
+                   "'/usr/lib/jvm/*/release', '/**/libjvm.so').")
 @click.option("--bin", "show_bin", is_flag=True, help="The merged /bin, as ls -l shows it.")
 @click.option("--executables", "show_executables", is_flag=True,
               help="Every executable: ELF or script, linkage, setuid/setgid, capabilities.")
@@ -171,7 +173,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC.name,)) if store else None
             merged = build_filesystem(img, limits=source.limits, cache=use)
             _warn(img.meta.notes + merged.warnings)
-            renderer(fmt).files(merged.entries(files), out)
+            renderer(fmt).files(select_entries(merged, files), out)
             return
         if show_packages:  # integrity hands layers out again: hash them as they pass now, not in a re-read
             img.verification.hash_layers = True
@@ -184,7 +186,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             return
     _warn(img.meta.notes + inspection.fs.warnings)
     if files is not None:  # JSON: each entry with its package and build step (README, "--files")
-        renderer(fmt).files(package_reports.annotate(inspection, inspection.fs.entries(files)), out)
+        renderer(fmt).files(package_reports.annotate(inspection, select_entries(inspection.fs, files)), out)
         return
     view = views[0] if views else "summary"
     _render_view(view, inspection, fmt, out)

@@ -1,0 +1,114 @@
+"""What ``--files PATH`` lists: the entries ``ls -l PATH`` would show, in the merged view.
+
+Why its own module: ``MergedFS`` answers for real paths; people type paths the way their shell
+resolves them. Symlinks in the directories leading to PATH are followed inside the image
+(``/bin/ls`` where ``/bin -> usr/bin``), the last component is not (``ls -l /bin`` shows the link;
+``/bin/`` the directory), and entries are shown under the name asked for. Shell-style patterns
+(``*``, ``?``, ``[...]`` within one name; ``**`` for any number of directories, symlinked ones not
+entered, as bash's globstar) are matched against the merged view, never the host. A pattern
+through looping links can name endlessly many paths, so the paths it may reach are bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from fnmatch import fnmatchcase
+
+from ..errors import BadReferenceError
+from .entry import Entry
+from .merge import MergedFS
+from .node import DIR
+from .paths import normalize, to_absolute
+
+#: Paths a pattern may reach while it is expanded (30 links to "." and six ``*`` reach 30^6).
+MAX_CANDIDATES = 1_000_000
+_MAGIC = re.compile(r"[*?[]")
+
+
+def select_entries(fs: MergedFS, spec: str) -> Iterator[Entry]:
+    """The entries ``spec`` (a path or a pattern) names, each followed by its subtree, sorted by path.
+
+    Checked before the first entry is returned, so a missing path or an empty match is an error
+    before anything is written: ``BadReferenceError`` (exit 2).
+    """
+    if not normalize(spec):
+        return fs.entries("/")
+    if _MAGIC.search(spec) and fs.resolve(spec, follow_last=False) is None:  # a literal name wins
+        matches = _expand(fs, spec)
+        if not matches:
+            raise BadReferenceError(f"{spec}: the pattern matches nothing in the image")
+        return _listing(fs, _outermost(matches), follow_last=False)
+    follow_last = spec.endswith("/") or spec.rstrip("/").endswith(("/.", "/.."))
+    found = fs.resolve(spec, follow_last=follow_last)
+    if found is None:
+        raise BadReferenceError(f"{spec} does not exist in the image")
+    return _listing(fs, [to_absolute(normalize(spec))], follow_last)
+
+
+def _listing(fs: MergedFS, paths: list[str], follow_last: bool) -> Iterator[Entry]:
+    """Each path and what is below it, under the name asked for (the real path may differ)."""
+    for shown in paths:
+        found = fs.resolve(shown, follow_last=follow_last)
+        if found is None:  # pragma: no cover - every path was resolved before
+            continue
+        real = found[0]
+        base, shown_base = real.rstrip("/"), shown.rstrip("/")
+        if real == "/":  # "/bin/.." is the root: list what is below it, not the root itself
+            yield from (Entry.of(shown_base + path, node) for path, node in fs.walk("/"))
+            continue
+        for path, node in fs.walk(real):
+            yield Entry.of(shown_base + path[len(base):], node)
+
+
+def _expand(fs: MergedFS, pattern: str) -> list[str]:
+    """Every existing path ``pattern`` matches, as spelled through the pattern; sorted."""
+    parts = [part for part in pattern.split("/") if part not in ("", ".")]
+    current = ["/"]
+    reached = 0
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        following: list[str] = []
+        for path in current:
+            if part == "**":
+                following.append(path)  # zero directories
+                following.extend(_below(fs, path, dirs_only=not last))
+            elif _MAGIC.search(part):
+                found = fs.resolve(path)
+                if found is not None and found[1].kind == DIR and found[1].children:
+                    following.extend(_join(path, name) for name in found[1].children if fnmatchcase(name, part))
+            else:
+                following.append(_join(path, part))
+            reached += len(following)
+            if reached > MAX_CANDIDATES:
+                raise BadReferenceError(f"{pattern}: the pattern reaches more than {MAX_CANDIDATES:,} paths "
+                                        "(links that loop?); name a narrower one")
+            following = following if len(following) < 2 else list(dict.fromkeys(following))
+        current = following
+    existing = {path for path in current if fs.resolve(path, follow_last=False) is not None}
+    return sorted(existing, key=lambda path: path.split("/"))
+
+
+def _below(fs: MergedFS, path: str, dirs_only: bool) -> Iterator[str]:
+    """What is below ``path`` (its directories only, to continue a pattern from), not entering links."""
+    found = fs.resolve(path)
+    if found is None or found[1].kind != DIR:
+        return
+    real = found[0]
+    base = real.rstrip("/")
+    for below, node in fs.walk(real):
+        if below != real and (not dirs_only or node.kind == DIR):
+            yield _join(path, below[len(base) + 1:])
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path.rstrip('/')}/{name}"
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """Leave out paths inside another match: its subtree lists them already (``/usr/**``)."""
+    kept: list[str] = []
+    for path in paths:
+        if not kept or not path.startswith(kept[-1].rstrip("/") + "/"):
+            kept.append(path)
+    return kept
