@@ -82,13 +82,15 @@ class FileFacts:
     text: str | None = None  # a small text file kept whole (JDK release files)
     vendors: list[str] = field(default_factory=list)  # vendor strings found in libjvm.so
     sha256: str | None = None  # content digest, when the probe was asked to hash this file
+    sha1: str | None = None  # only for SPDX (which requires SHA-1): the ``probe_sha1`` variant
 
 
 #: Which regular files to hash (for diffs): ``(path, node) -> bool``.
 HashFilter = Callable[[str, Node], bool]
 
 
-def make_probe(hash_filter: HashFilter | None = None) -> Callable[[str, Node], Callable[[IO[bytes]], FileFacts] | None]:
+def make_probe(hash_filter: HashFilter | None = None,
+               sha1: bool = False) -> Callable[[str, Node], Callable[[IO[bytes]], FileFacts] | None]:
     """The scan's content probe: which files to read, and what to keep of them.
 
     Every file is read at most once, as it streams past; hashing rides on the same read.
@@ -98,7 +100,8 @@ def make_probe(hash_filter: HashFilter | None = None) -> Callable[[str, Node], C
         name = posixpath.basename(path)
         digest = hash_filter is not None and hash_filter(path, node)
         if node.mode & 0o111:
-            return lambda stream: _read(stream, executable=True, vendor=name == "libjvm.so", digest=digest)
+            return lambda stream: _read(stream, executable=True, vendor=name == "libjvm.so", digest=digest,
+                                        sha1=sha1 and digest)
         if name in TEXT_FILES and node.size <= RELEASE_MAX:
             return lambda stream: _read(stream, text=True, digest=digest)
         if name == "libjvm.so" or digest:
@@ -112,32 +115,40 @@ def make_probe(hash_filter: HashFilter | None = None) -> Callable[[str, Node], C
 #: them too costs no read and lets ``diff`` compare them from the same (cacheable) scan. Package
 #: databases are kept too (``packages.capture``), for ``--packages`` and the summary.
 probe = capture_probe(make_probe(lambda path, node: bool(node.mode & 0o111)))
+#: The same, plus SHA-1 of executables: only ``sbom --format spdx-json`` asks (SPDX requires SHA-1).
+probe_sha1 = capture_probe(make_probe(lambda path, node: bool(node.mode & 0o111), sha1=True))
 
 
 def facts_to_json(facts: FileFacts) -> dict[str, Any]:
     elf = facts.elf
-    return {"kind": facts.kind, "shebang": facts.shebang, "text": facts.text, "vendors": facts.vendors,
+    data = {"kind": facts.kind, "shebang": facts.shebang, "text": facts.text, "vendors": facts.vendors,
             "sha256": facts.sha256,
             "elf": None if elf is None else [elf.elf_class, elf.machine, elf.type, elf.interpreter, elf.dynamic,
                                              elf.stripped]}
+    if facts.sha1 is not None:  # only the probe_sha1 variant: default entries stay as they were
+        data["sha1"] = facts.sha1
+    return data
 
 
 def facts_from_json(data: dict[str, Any]) -> FileFacts:
     elf = data.get("elf")
     return FileFacts(kind=data["kind"], shebang=data.get("shebang"), text=data.get("text"),
                      vendors=list(data.get("vendors") or []), sha256=data.get("sha256"),
-                     elf=None if elf is None else ElfFacts(*elf))
+                     sha1=data.get("sha1"), elf=None if elf is None else ElfFacts(*elf))
 
 
 #: How the standard probe's results are cached per layer (``fs.cache``).
 CODEC = capture_codec(ContentCodec("facts", facts_to_json, facts_from_json))
+#: ``probe_sha1``'s cache variant (its own name: entries without SHA-1 never answer for it).
+CODEC_SHA1 = capture_codec(ContentCodec("facts-sha1", facts_to_json, facts_from_json))
 
 
 def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, text: bool = False,
-          digest: bool = False) -> FileFacts:
+          digest: bool = False, sha1: bool = False) -> FileFacts:
     """Read the file once: keep its head and tail, look for vendor strings, hash it, as asked."""
     facts = FileFacts()
     hasher = hashlib.sha256() if digest else None
+    hasher1 = hashlib.sha1() if sha1 else None
     head = b""
     tail = b""
     size = 0
@@ -157,10 +168,14 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
             carry = window[-_OVERLAP:]
         if hasher is not None:
             hasher.update(chunk)
+        if hasher1 is not None:
+            hasher1.update(chunk)
         size += len(chunk)
     facts.vendors = [name for name in KNOWN_VENDORS if name.encode() in found]
     if hasher is not None:
         facts.sha256 = "sha256:" + hasher.hexdigest()
+    if hasher1 is not None:
+        facts.sha1 = hasher1.hexdigest()
     if text:
         facts.text = head.decode("utf-8", "replace")
     if executable:
