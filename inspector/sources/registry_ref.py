@@ -23,7 +23,6 @@ _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
                    r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z")
-_DIGEST_HEX = {"sha256": 64, "sha512": 128}
 MAX_NAME = 255
 
 
@@ -107,11 +106,14 @@ def parse_registry_ref(text: str) -> RegistryRef:
 
 
 def check_digest(digest: object, what: str, error: type[InspectorError] = BadReferenceError) -> str:
-    """A digest we can hash and compare: ``sha256:`` or ``sha512:`` with exactly the right lower-case hex."""
-    if isinstance(digest, str):
-        algorithm, _, encoded = digest.partition(":")
-        length = _DIGEST_HEX.get(algorithm)
-        if length and len(encoded) == length and all(c in "0123456789abcdef" for c in encoded):
-            return digest
-    shown = repr(digest)[:90] if isinstance(digest, str) else type(digest).__name__
+    """A digest we can hash and compare (``verify.parse_digest``: sha256/sha512, exact lower-case hex).
+
+    Typed by the user, a bad one is a bad reference (exit 2); found in a document, the caller passes
+    ``VerificationError`` (exit 3), as the other sources do.
+    """
+    from .verify import is_digest, shown_digest
+
+    if isinstance(digest, str) and is_digest(digest):
+        return digest
+    shown = shown_digest(digest)
     raise error(f"{what} {shown} is not a sha256 or sha512 digest")
