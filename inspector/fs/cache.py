@@ -56,6 +56,7 @@ MAX_FILE = 512 << 20  # bytes of one entry on disk (a layer of a million entries
 MAX_META = 64 << 10  # the metadata line
 MAX_RAW = 4 << 30  # bytes of an inflated body
 ZLIB_MAX_RATIO = 1032  # deflate cannot do better: a body claiming more is not one we wrote
+MAX_RECORD = 128 << 10  # JSON bytes one record may take, its contents included (a JDK release text: 64 KiB)
 MAX_FORMS = 16  # stored forms remembered per layer (the same layer in several archives)
 KINDS = frozenset({FILE, DIR, SYMLINK, CHAR, BLOCK, FIFO, WHITEOUT, PENDING_LINK})
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -130,7 +131,7 @@ class LayerCache:
             forms = meta.get("forms")
             if not isinstance(forms, list) or len(forms) > MAX_FORMS:
                 raise BadEntry("forms")
-            if raw > ZLIB_MAX_RATIO * max(len(body), 1) + 1024:
+            if raw > ZLIB_MAX_RATIO * max(len(body), 1) + 1024 or raw > (1 << 20) + nodes * MAX_RECORD:
                 raise BadEntry("a body cannot inflate that much")
             return CachedLayer(path, count, nodes, size, raw, [_form(f) for f in forms], body)
         except (BadEntry, AttributeError):
@@ -149,6 +150,9 @@ class LayerCache:
             return None
         self.hits += 1
         return tree
+
+    def discard(self, entry: CachedLayer) -> None:
+        self._reject(entry.path)
 
     def put(self, diff_id: str, codec: ContentCodec, tree: LayerTree, forms: list[Form] | None = None) -> None:
         if not is_digest(diff_id):
@@ -299,7 +303,10 @@ class CacheUse:
             if not image.diff_ids_vouched and (form is None or form not in entry.forms):
                 continue
             if entries_before + entry.count > limits.max_entries:
-                return None
+                return None  # read it: the scan reports the limit if the layer really is that large
+            if entry.nodes > (entry.count + 1) * (limits.max_depth + 1):
+                self.store.discard(entry)  # more names than its members could have made
+                continue
             tree = self.store.tree(entry, self.codec if variant == self.codec.name else BARE)
             if tree is not None:
                 return tree

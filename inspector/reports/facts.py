@@ -52,6 +52,29 @@ def _vendor_pattern() -> re.Pattern[bytes]:
 
 _VENDOR_PATTERN = _vendor_pattern()
 _OVERLAP = max(map(len, _VENDOR_BYTES)) + 2  # a vendor and its two NULs may straddle two chunks
+#: How much of a libjvm.so is searched for vendor strings. HotSpot keeps them in .rodata, which
+#: linkers place after .text and before any debug sections: measured at 16 MB into Debian's
+#: OpenJDK 17 libjvm.so (24 MB) and 21 MB into Temurin 25's (30 MB), so 64 MiB leaves room for
+#: bigger builds while a hostile 768 MiB file costs no more than 64 MiB of it.
+VENDOR_SCAN_BYTES = 64 << 20
+#: Candidates per chunk before the chunk is searched for each vendor instead: the pattern costs
+#: about a microsecond per candidate, and a chunk of ``\0N/A`` repeated holds 262,144 of them
+#: (a 768 MiB file: 35 s), while 19 substring searches cost a fixed ~12 ms per MiB, whatever it holds.
+_CANDIDATES_PER_CHUNK = 4096
+_VENDOR_NEEDLES = {vendor: b"\0" + vendor + b"\0" for vendor in _VENDOR_BYTES}
+
+
+def _find_vendors(window: bytes, found: set[bytes]) -> None:
+    """Add to ``found`` the known vendors that stand as C strings in ``window``: linear in its size,
+    with a bounded cost per byte whatever the bytes are."""
+    for count, match in enumerate(_VENDOR_PATTERN.finditer(window)):
+        if count == _CANDIDATES_PER_CHUNK:  # a flood of candidates: look for each vendor instead
+            found.update(vendor for vendor, needle in _VENDOR_NEEDLES.items()
+                         if vendor not in found and needle in window)
+            return
+        candidate = match.group(1)
+        if candidate in _VENDOR_BYTES:
+            found.add(candidate)
 
 
 @dataclass
@@ -130,11 +153,29 @@ def facts_to_json(facts: FileFacts) -> dict[str, Any]:
     return data
 
 
-def facts_from_json(data: dict[str, Any]) -> FileFacts:
+def facts_from_json(data: Any) -> FileFacts:
+    """What ``facts_to_json`` wrote, checked value by value: it comes from a cache entry, which a
+    corrupt or hostile file may fill with anything (a ValueError makes the cache read the layer)."""
+    def text_or_none(value: Any) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("a cached fact is not text")
+        return value
+
+    if not isinstance(data, dict) or data.get("kind") not in ("elf", "script", "other"):
+        raise ValueError("not cached file facts")
+    vendors = data.get("vendors")
+    if not isinstance(vendors, list) or not all(isinstance(v, str) for v in vendors):
+        raise ValueError("cached vendors are not a list of names")
     elf = data.get("elf")
-    return FileFacts(kind=data["kind"], shebang=data.get("shebang"), text=data.get("text"),
-                     vendors=list(data.get("vendors") or []), sha256=data.get("sha256"),
-                     sha1=data.get("sha1"), elf=None if elf is None else ElfFacts(*elf))
+    if elf is not None:
+        if not isinstance(elf, list) or len(elf) != 6 or elf[0] not in (32, 64) or type(elf[0]) is not int \
+                or not isinstance(elf[1], str) or not isinstance(elf[2], str) or type(elf[4]) is not bool \
+                or (elf[5] is not None and type(elf[5]) is not bool):
+            raise ValueError("cached ELF facts are malformed")
+        text_or_none(elf[3])
+    return FileFacts(kind=data["kind"], shebang=text_or_none(data.get("shebang")), text=text_or_none(data.get("text")),
+                     vendors=list(vendors), sha256=text_or_none(data.get("sha256")),
+                     sha1=text_or_none(data.get("sha1")), elf=None if elf is None else ElfFacts(*elf))
 
 
 #: How the standard probe's results are cached per layer (``fs.cache``).
@@ -162,9 +203,9 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
             head += chunk[: HEAD_BYTES - len(head)]
         if executable:
             tail = chunk[-TAIL_BYTES:] if len(chunk) >= TAIL_BYTES else (tail + chunk)[-TAIL_BYTES:]
-        if vendor:
-            window = carry + chunk
-            found.update(candidate for candidate in _VENDOR_PATTERN.findall(window) if candidate in _VENDOR_BYTES)
+        if vendor and size < VENDOR_SCAN_BYTES:
+            window = carry + chunk[:VENDOR_SCAN_BYTES - size]
+            _find_vendors(window, found)
             carry = window[-_OVERLAP:]
         if hasher is not None:
             hasher.update(chunk)
