@@ -6,7 +6,8 @@ tests start ``docker-registry serve`` on a free port (anonymous, htpasswd Basic,
 push images into it with ``skopeo copy`` from layouts written by ``imagebuilder``, and stop it by
 its own pid. Two small servers are written here because no packaged one fits:
 
-* ``TokenServer``: the registry's ``auth.token`` realm. It checks Basic credentials and answers an
+* ``TokenServer``: the registry's ``auth.token`` realm. It checks Basic credentials (or, POSTed, an
+  OAuth2 refresh token: ``identity_token``, as ``docker login`` stores for some registries) and answers an
   RS256 JWT signed with a throwaway key by ``openssl dgst -sign``, carrying the self-signed
   certificate in ``x5c`` (the registry trusts it through ``rootcertbundle``). ``expired = True``
   makes it hand out tokens that expired an hour ago.
@@ -148,6 +149,8 @@ class TokenServer:
         self.service, self.issuer = "test-registry", "test-issuer"
         self.user, self.password = user, password
         self.expired = False
+        self.identity_token = "refresh-" + base64.urlsafe_b64encode(os.urandom(9)).decode()
+        self.token_override: str | None = None  # hand out this instead of a signed token (hostile tests)
         self.requests: list[str] = []  # "GET /token?…" (for tests: one token per scope)
         server = self
 
@@ -160,18 +163,33 @@ class TokenServer:
                 expected = "Basic " + base64.b64encode(f"{server.user}:{server.password}".encode()).decode()
                 given = self.headers.get("Authorization")
                 if given is not None and given != expected:
-                    self.send_response(401)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    self._refuse()
                     return
-                params = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                self._grant(urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query), given is not None)
+
+            def do_POST(self) -> None:  # OAuth2 refresh-token grant (an identitytoken in config.json)
+                length = int(self.headers.get("Content-Length") or 0)
+                form = urllib.parse.parse_qs(self.rfile.read(min(length, 1 << 16)).decode())
+                server.requests.append("POST " + " ".join(sorted(form)))
+                if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [server.identity_token]:
+                    self._refuse()
+                    return
+                self._grant(form, True)
+
+            def _refuse(self) -> None:
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _grant(self, params: dict[str, list[str]], known: bool) -> None:
                 access = []
-                for scope in params.get("scope", []) if given is not None else []:  # anonymous: no access
+                for scope in params.get("scope", []) if known else []:  # anonymous: no access
                     kind, _, rest = scope.partition(":")
                     name, _, actions = rest.rpartition(":")
                     access.append({"type": kind, "name": name, "actions": actions.split(",")})
-                body = json.dumps({"token": server.sign(server.user if given else "", access,
-                                                        params.get("service", [""])[0]),
+                token = server.token_override or server.sign(server.user if known else "", access,
+                                                             params.get("service", [""])[0])
+                body = json.dumps({"access_token" if "grant_type" in params else "token": token,
                                    "expires_in": 300}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

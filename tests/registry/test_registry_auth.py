@@ -129,3 +129,25 @@ def test_a_redirect_to_another_host_drops_the_authorization(basic_registry, run:
     finally:
         front.stop()
         storage.stop()
+
+
+def test_bearer_from_an_identity_token(token_bed, run: Runner) -> None:
+    """config.json's ``identitytoken`` is an OAuth2 refresh token: POSTed to the realm for an access token."""
+    registry, tokens = token_bed
+    run.docker_config({"auths": {registry.host: {"auth": base64.b64encode(b"<token>:").decode(),
+                                                 "identitytoken": tokens.identity_token}}})
+    before = len(tokens.requests)
+    result = run(f"registry:{registry.host}/private/java:21", "--format", "json")
+    assert result.code == 0, result.err
+    assert tokens.requests[before:] == ["POST client_id grant_type refresh_token scope service"]
+    assert tokens.identity_token not in result.out + result.err
+
+
+def test_a_token_that_would_break_out_of_its_header(token_bed, run: Runner) -> None:
+    registry, tokens = token_bed
+    run.docker_config(auths(registry.host, registry.user, registry.password))
+    tokens.token_override = "abc\r\nX-Injected: 1"
+    try:
+        run(f"registry:{registry.host}/private/java:21").one_error(2, registry.host, "token", "header")
+    finally:
+        tokens.token_override = None
