@@ -393,8 +393,11 @@ class RegistryClient:
         detail = f"HTTP {response.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
         if response.status == 401:
             credentials = self._creds()
-            whose = f"the credentials from {credentials.origin}" if credentials else "anonymous access"
-            return self.error(f"{what}: authentication failed ({detail}); the registry refused {whose}")
+            if credentials is None:
+                return self.error(f"{what}: authentication failed ({detail}); the registry refused anonymous access "
+                                  f"(docker login {self.ref.host}, or ~/.docker/config.json)")
+            return self.error(f"{what}: authentication failed ({detail}); the registry refused the credentials "
+                              f"from {credentials.origin}")
         if response.status == 403:
             return self.error(f"{what}: access denied ({detail})")
         if response.status == 404:
