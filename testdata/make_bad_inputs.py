@@ -1181,8 +1181,9 @@ def _(work: Path) -> Case:
     index["manifests"][0]["digest"] = "sha256:../../../../etc/passwd"
     (layout.root / "index.json").write_bytes(_json(index))
     path = str(layout.root)
-    return Case("", "an index descriptor whose digest is a path that climbs out of the layout", path,
-                everywhere(error(2, ("digest", "malformed", "invalid"), _where(path))))
+    return Case("", "an index descriptor whose digest is a path that climbs out of the layout (a digest we "
+                "cannot check: exit 3, issue 11.3)", path,
+                everywhere(error(3, ("digest", "malformed", "invalid"), _where(path))))
 
 
 @case("index-json-names-missing-manifest")
