@@ -69,3 +69,31 @@ def test_cat_from_the_registry(bed: Bed, run: Runner) -> None:
     result = run("cat", f"registry:{bed.names['app']}", "/app/data.txt")
     assert result.code == 0, result.err
     assert result.out == "only in the app layer\n"
+
+
+def test_progress_is_drawn_only_on_a_terminal(bed: Bed, run: Runner) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from ..conftest import cli_env
+
+    leader, follower = pty.openpty()
+    env = {**cli_env(), "XDG_CACHE_HOME": str(run.home / "cache"), "DOCKER_CONFIG": str(run.home / "docker")}
+    proc = subprocess.run([sys.executable, "-m", "inspector", f"registry:{bed.names['app']}", "--files", "--no-cache"],
+                          stdout=subprocess.PIPE, stderr=follower, env=env, timeout=60, check=False)
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"downloading layer" in drawn and drawn.endswith(b"\r\x1b[K")
+    assert run(f"registry:{bed.names['app']}", "--files", "--no-cache").err == ""  # not a terminal: nothing
