@@ -262,13 +262,14 @@ def export_command(image: str, dest: str, prefix: str, devices: bool, special_bi
     a tar on stdout. Never writes outside DEST and never follows a link it created."""
     with source.open(image, source.cache()) as img:
         if dest == "-" or dest.endswith(".tar"):
-            with (open(dest, "xb") if dest != "-" else contextlib.nullcontext(_stdout_bytes())) as out:
+            with (export.open_tar_dest(dest) if dest != "-" else contextlib.nullcontext(_stdout_bytes())) as out:
                 stats = export.export_tree(img, export.TarWriter(out), prefix, source.limits)
         else:
             writer = export.DirWriter(dest, devices=devices, special_bits=special_bits)
             stats = export.export_tree(img, writer, prefix, source.limits)
             if writer.skipped_devices:
                 _say(f"inspect-image: note: {writer.skipped_devices} device nodes not created (use --devices as root)")
+    _warn(stats.warnings)
     if dest != "-":
         _say(f"exported {stats.entries} entries ({stats.files} files, {stats.bytes:,} bytes) to {escape(dest, None)}")
 

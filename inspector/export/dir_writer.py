@@ -33,9 +33,10 @@ class DirWriter:
         self._devices = devices
         self._bits = 0o7777 if special_bits else 0o1777
         self._dir_modes: list[tuple[str, int]] = []
-        #: ``[name, fd or None]`` for each directory along the last path written (see ``_parent``).
+        #: ``[name, fd or None]`` for each directory along the last path written (see ``_parent``);
+        #: the descriptors from index ``_lo`` on are open, those above it were closed to save them.
         self._open_dirs: list[list[Any]] = []
-        self._open_count = 0
+        self._lo = 0
         self.skipped_devices = 0
 
     # --- safe path handling -------------------------------------------------------------------
@@ -46,8 +47,8 @@ class DirWriter:
         descriptors along the last path stay open: the tree is written in sorted order, so the next
         path shares most of its parents and only the components past the shared prefix are opened.
         A file 1,000 directories deep thus costs one open, not 1,000 (40,000 such files: 50 s before).
-        At most ``_MAX_OPEN`` stay open (the soft limit on descriptors is often 1,024); a shallower
-        one closed to respect that is reopened, the same safe way, when it is needed again. A kept
+        At most ``_MAX_OPEN`` stay open (the soft limit on descriptors is often 1,024), the deepest
+        ones; when the next path leaves them all behind, its parents are opened again from DEST. A kept
         descriptor names a directory we created and checked; a local user who can move directories
         inside DEST while we write could move one elsewhere, but only to where they can write anyway.
         """
@@ -61,19 +62,17 @@ class DirWriter:
             fd = stack.pop()[1]
             if fd is not None:
                 os.close(fd)
-        reopen = len(stack)
-        while reopen and stack[reopen - 1][1] is None:
-            reopen -= 1
-        fd = stack[reopen - 1][1] if reopen else self._root
-        for depth in range(reopen, len(dirs)):
-            fd = self._open_dir(fd, dirs[depth], relative)
-            if depth < len(stack):
-                stack[depth][1] = fd
-            else:
-                stack.append([dirs[depth], fd])
-            self._open_count += 1
-            if self._open_count > _MAX_OPEN:
-                self._close_shallowest()
+        if self._lo >= len(stack):  # every descriptor kept was below the shared prefix: start at DEST
+            self._lo = 0
+            del stack[:]
+        fd = stack[-1][1] if stack else self._root
+        for part in dirs[len(stack):]:
+            fd = self._open_dir(fd, part, relative)
+            stack.append([part, fd])
+            if len(stack) - self._lo > _MAX_OPEN:  # the open ones are always the deepest: close the top one
+                os.close(stack[self._lo][1])
+                stack[self._lo][1] = None
+                self._lo += 1
         return fd, name
 
     def _open_dir(self, parent: int, part: str, relative: str) -> int:
@@ -85,20 +84,12 @@ class DirWriter:
                                      "inside the destination") from exc
             raise
 
-    def _close_shallowest(self) -> None:
-        for entry in self._open_dirs:
-            if entry[1] is not None:
-                os.close(entry[1])
-                entry[1] = None
-                self._open_count -= 1
-                return
-
     def _close_all(self) -> None:
         while self._open_dirs:
             fd = self._open_dirs.pop()[1]
             if fd is not None:
                 os.close(fd)
-        self._open_count = 0
+        self._lo = 0
 
     def _at(self, relative: str, action: Callable[[int, str], object]) -> None:
         fd, name = self._parent(relative)

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import tarfile
 from typing import IO
 
+from ..errors import InspectorError
 from ..fs.entry import Entry
 
 _TYPES = {"dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "char": tarfile.CHRTYPE,
           "block": tarfile.BLKTYPE, "fifo": tarfile.FIFOTYPE, "file": tarfile.REGTYPE}
+
+
+def open_tar_dest(path: str) -> IO[bytes]:
+    """Create the file ``path`` for a tar export: never an existing file, never through a symlink.
+
+    ``O_EXCL`` with ``O_CREAT`` refuses any existing name, a dangling symlink included (which a plain
+    ``open`` would follow to create its target), and ``O_NOFOLLOW`` says so even where ``O_EXCL``
+    would not. Every failure is one line naming the path.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ELOOP) or os.path.lexists(path):
+            reason = "is a symlink" if os.path.islink(path) else "already exists"
+            raise InspectorError(f"{path} {reason}; export writes a new .tar file, never over or through "
+                                 "an existing one") from exc
+        raise InspectorError(f"cannot create {path}: {exc.strerror}") from exc
+    return os.fdopen(fd, "wb")
 
 
 class TarWriter:
