@@ -133,8 +133,12 @@ BAD_DIGESTS = {
 }
 
 
-@pytest.mark.parametrize("where", ["manifest", "config", "layer", "diff_id"])
-@pytest.mark.parametrize("kind", sorted(BAD_DIGESTS))
+#: every spelling where the config is named; the lookalike, the escape and md5 everywhere else
+CASES = [("config", kind) for kind in sorted(BAD_DIGESTS)] + \
+    [(where, kind) for where in ("manifest", "layer", "diff_id") for kind in ("cyrillic", "escape", "md5")]
+
+
+@pytest.mark.parametrize(("where", "kind"), CASES)
 def test_unsupported_digest_is_refused_and_shown_escaped(tmp_path: Path, where: str, kind: str) -> None:
     bad = BAD_DIGESTS[kind]
     if kind in ("cyrillic", "uppercase"):  # the genuine hex under a lookalike name
