@@ -101,11 +101,14 @@ def now_and_serial(image_digest: str) -> tuple[str, uuid.UUID]:
 _TAG = re.compile(r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-def repository_of(tag: str) -> str:
-    """``gcr.io/distroless/java21-debian12:latest`` → ``gcr.io/distroless/java21-debian12``."""
+def repository_of(tag: str) -> str | None:
+    """``gcr.io/distroless/java21-debian12:latest`` → ``gcr.io/distroless/java21-debian12``; None for
+    a bare tag (an OCI ``ref.name`` may hold only ``1.0``: no repository to name)."""
     name = tag.split("@", 1)[0]
     head, slash, last = name.rpartition("/")
-    return head + slash + _TAG.sub("", last)
+    if not _TAG.search(last):
+        return None
+    return head + slash + _TAG.sub("", last) or None
 
 
 def oci_purl(image: ImageIdentity) -> str | None:
