@@ -28,7 +28,14 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from .imagebuilder import E, ImageSpec, LayerHook, layer_tar, write_docker_archive, write_oci_layout
+from .imagebuilder import (
+    E,
+    ImageSpec,
+    LayerHook,
+    layer_tar,
+    write_docker_archive,
+    write_oci_layout,
+)
 
 SETUID_SH = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"attacker's shell"
 
@@ -96,7 +103,7 @@ MAGIC = b"inspect-image-cache"
 def read_entry(path: Path) -> tuple[dict[str, Any], Any]:
     """A cache entry's metadata line and decoded body (the format ``inspector.fs.cache`` writes)."""
     raw = path.read_bytes()
-    header, _, rest = raw.partition(b"\n")
+    _, _, rest = raw.partition(b"\n")
     meta_line, _, body = rest.partition(b"\n")
     return json.loads(meta_line), json.loads(zlib.decompress(body))
 

@@ -15,8 +15,9 @@ import resource
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ def _limited() -> None:
 
 def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     proc = subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True, env=env,
-                          timeout=TIMEOUT, preexec_fn=_limited)
+                          timeout=TIMEOUT, preexec_fn=_limited, check=False)
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 

@@ -86,8 +86,9 @@ def build_filesystems(first: Image, second: Image, probe: ContentProbe | None = 
         if merged_first.layers == shared:
             base = merged_first.clone()
     verified = first.verification.verified
-    if base is None or [i.diff_id for i in first.meta.layers[:shared]] != second.known_diff_ids()[:shared] \
-            or not all(index in verified for index in range(shared)):  # type: ignore[index]
+    announced = second.known_diff_ids() or []
+    if base is None or [i.diff_id for i in first.meta.layers[:shared]] != announced[:shared] \
+            or not all(index in verified for index in range(shared)):
         base, shared = MergedFS(), 0  # what was announced was not what came: share nothing
     sharing = shared > 0
 

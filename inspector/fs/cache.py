@@ -39,9 +39,10 @@ import os
 import stat
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..limits import DEFAULT, Limits
 from .layer import LayerTree
@@ -66,8 +67,9 @@ Form = tuple[int, "str | None"]
 
 def is_digest(text: str) -> bool:
     """A digest ``sources.verify.parse_digest`` accepts: the only names a cache file is ever given."""
-    from ..sources.verify import is_digest as checkable  # late: the sources package imports this module
-    return checkable(text)
+    from ..sources import verify  # late: the sources package imports this module
+
+    return verify.is_digest(text)
 
 
 def default_directory() -> Path:
@@ -278,7 +280,7 @@ class CacheUse:
     _forms: dict[tuple[int, int], Form | None] = field(default_factory=dict, repr=False)
     _known: dict[tuple[int, int], list[Form]] = field(default_factory=dict, repr=False)
 
-    def answer(self, image: "Image", info: "LayerInfo", entries_before: int,
+    def answer(self, image: Image, info: LayerInfo, entries_before: int,
                limits: Limits = DEFAULT) -> LayerTree | None:
         """The cached tree of layer ``info``, if the cache may answer for it; else None: read it.
 
@@ -313,7 +315,7 @@ class CacheUse:
         self.store.misses += 1
         return None
 
-    def remember(self, image: "Image", info: "LayerInfo", tree: LayerTree) -> None:
+    def remember(self, image: Image, info: LayerInfo, tree: LayerTree) -> None:
         """Store a layer just read, if its bytes matched its diff ID in this run."""
         if not info.diff_id or info.index not in image.verification.verified:
             return
@@ -323,7 +325,7 @@ class CacheUse:
         self.store.put(info.diff_id, self.codec, tree, forms + ([form] if form is not None else []))
 
 
-def _form_of(image: "Image", info: "LayerInfo") -> Form | None:
+def _form_of(image: Image, info: LayerInfo) -> Form | None:
     form = image.stored_form(info)
     return (form.size, form.digest) if form is not None else None
 
