@@ -35,21 +35,24 @@ _NOT_ASCII_PRINTABLE = re.compile(r"[^\x20-\x7e]")  # the characters that get a 
 
 
 class Safe(str):
-    """Text that went through ``escape``: escaping it again is free and changes nothing."""
+    """Text ``clean`` escaped and cut: ``escape`` returns it unchanged, so a renderer that passes
+    cleaned data to another never cuts a value twice."""
 
 
-def escape(text: str, limit: int | None = CELL_LIMIT) -> Safe:
+def escape(text: str, limit: int | None = CELL_LIMIT) -> str:
     """``text`` safe for a terminal: one line, no control or format character, at most ``limit``
-    characters of it (``None``: no cut). Escaping its own output changes nothing."""
+    characters of it (``None``: no cut). Text ``clean`` made (``Safe``) is returned as it is."""
+    if text.isprintable() and (limit is None or len(text) <= limit):  # the common case: two C calls
+        return text
     if isinstance(text, Safe):
         return text
     more = 0
     if limit is not None and len(text) > limit:
         more = len(text) - limit
         text = text[:limit]
-    if not text.isprintable():  # one C call for the common case; tab and LF are not printable
+    if not text.isprintable():  # tab and LF are not printable either
         text = _NOT_ASCII_PRINTABLE.sub(_visible, text)
-    return Safe(f"{text}… {more:,} more characters" if more else text)
+    return f"{text}… {more:,} more characters" if more else text
 
 
 def unsafe(char: str) -> bool:
@@ -100,9 +103,9 @@ def clean(value: Any, limit: int = CELL_LIMIT) -> Any:
     """A copy of a report's JSON-shaped data fit for a table: every string (keys too) escaped and
     cut to ``limit``. Lists keep every item: where items are joined into one cell, ``head`` cuts."""
     if isinstance(value, str):
-        return escape(value, limit)
+        return Safe(escape(value, limit))
     if isinstance(value, dict):
-        return {escape(k, limit) if isinstance(k, str) else k: clean(v, limit) for k, v in value.items()}
+        return {Safe(escape(k, limit)) if isinstance(k, str) else k: clean(v, limit) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [clean(v, limit) for v in value]
     return value
