@@ -223,6 +223,6 @@ def _change(key: str, a: dict[str, Any], b: dict[str, Any]) -> str:
 def _tabulate(rows: Any, **options: Any) -> str:
     """tabulate, imported on first use: JSON output never needs it, and it costs a tenth of a
     repeat inspection answered from the cache."""
-    from tabulate import tabulate
+    from tabulate import tabulate  # type: ignore[import-untyped]
 
     return tabulate(rows, **options)
