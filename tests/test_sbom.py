@@ -316,3 +316,20 @@ def test_hostile_names_stay_json_values(tmp_path: Path) -> None:
         doc = strict_json(text)
         names = json.dumps(doc)
         assert "evil\\u001b]52;c;aGk=\\u0007\\u202e\\nname\\\\xff" in names  # every character kept, escaped
+
+
+def test_a_packaged_file_replaced_by_a_directory(tmp_path: Path) -> None:
+    """Modified, with its new type: listed in CycloneDX (no bytes to hash), left out of SPDX (which
+    requires a SHA-1 of every file) with one warning naming it."""
+    replace = [E("usr/", "dir"), E("usr/lib/", "dir"), E("usr/lib/x86_64-linux-gnu/", "dir"),
+               E("usr/lib/x86_64-linux-gnu/.wh.libc.so.6"), E("usr/lib/x86_64-linux-gnu/libc.so.6/", "dir")]
+    ref = write_image(tmp_path, ImageSpec([fx.debian_base_layer(), replace]), "legacy", "replaced")
+    cdx = sbom(ref)
+    libc = next(c for c in components(cdx, "file") if c["name"] == "/usr/lib/x86_64-linux-gnu/libc.so.6")
+    assert props(libc)["inspect-image:modified:type"] == ["dir"] and "hashes" not in libc
+    assert props(libc)["inspect-image:layer"] == ["1"]
+    code, out, err = run_cli("sbom", ref, "--format", "spdx-json")
+    assert code == 0
+    assert err == ("inspect-image: warning: 1 modified files have no SHA-1 and are not listed in the SPDX "
+                   "document (first: /usr/lib/x86_64-linux-gnu/libc.so.6)\n")
+    assert "./usr/lib/x86_64-linux-gnu/libc.so.6" not in {f["fileName"] for f in strict_json(out).get("files", [])}

@@ -77,7 +77,8 @@ def gather(image: Image, with_files: bool, sha1: bool = False, limits: Limits = 
         item = files.get(path)
         if item is None:
             layer = modified.get("layer")
-            item = files[path] = FileItem(path, layer, diff_id(layer), view.layer_created_by(layer or 0),
+            item = files[path] = FileItem(path, layer, diff_id(layer),
+                                          view.layer_created_by(layer) if layer is not None else None,
                                           modified["package"])
         item.modified = True
         item.expected = modified.get("expected")
