@@ -11,6 +11,7 @@ are not changed, and setuid/setgid bits are dropped unless asked for.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import shutil
 from collections.abc import Callable
@@ -22,6 +23,10 @@ from ..fs.entry import Entry
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 #: Directory descriptors kept open down the current path: well below the common soft limit of 1,024.
 _MAX_OPEN = 256
+
+
+def _chmod(mode: int, fd: int, name: str) -> None:
+    os.chmod(name, mode, dir_fd=fd, follow_symlinks=False)
 
 
 class DirWriter:
@@ -108,8 +113,8 @@ class DirWriter:
             self._at(relative, lambda fd, name: os.mkfifo(name, entry.mode & 0o777, dir_fd=fd))
         elif self._devices and entry.device:
             kind = 0o020000 if entry.type == "char" else 0o060000
-            self._at(relative, lambda fd, name: os.mknod(name, kind | (entry.mode & 0o777),
-                                                          os.makedev(*entry.device), dir_fd=fd))
+            device = os.makedev(*entry.device)
+            self._at(relative, lambda fd, name: os.mknod(name, kind | (entry.mode & 0o777), device, dir_fd=fd))
         else:
             self.skipped_devices += 1
 
@@ -134,6 +139,6 @@ class DirWriter:
 
     def finish(self) -> None:
         for relative, mode in reversed(self._dir_modes):  # deepest first: parents stay writable meanwhile
-            self._at(relative, lambda fd, name: os.chmod(name, mode, dir_fd=fd, follow_symlinks=False))
+            self._at(relative, functools.partial(_chmod, mode))
         self._close_all()
         os.close(self._root)

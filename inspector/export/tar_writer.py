@@ -35,7 +35,7 @@ def open_tar_dest(path: str) -> IO[bytes]:
 
 class TarWriter:
     def __init__(self, out: IO[bytes]) -> None:
-        self._tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)
+        self._tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115 - closed by finish()
 
     def _header(self, relative: str, entry: Entry) -> tarfile.TarInfo:
         info = tarfile.TarInfo(relative)

@@ -8,7 +8,8 @@ dropping a whole subtree when a directory is replaced. Verified entry for entry 
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .entry import Entry
 from .layer import LayerTree, copy_link_source
@@ -21,7 +22,7 @@ MAX_SYMLINK_HOPS = 40  # as Linux's MAXSYMLINKS
 PATH_MAX = 4096
 
 #: A path as a linked list of names, leaf first: O(1) to extend however deep the tree is.
-_Trail = "tuple[str, _Trail] | None"
+_Trail = tuple[str, Any] | None
 
 
 #: A resolved position as a linked list, innermost directory first: ``(name, node, parent)``; None is
@@ -52,11 +53,11 @@ def _where_path(where: _Where) -> str:
     return "/" + "/".join(reversed(names))
 
 
-def _trail_path(trail: "tuple[str, object] | None") -> str:
+def _trail_path(trail: _Trail) -> str:
     names: list[str] = []
     while trail is not None:
         names.append(trail[0])
-        trail = trail[1]  # type: ignore[assignment]
+        trail = trail[1]
     return "/" + "/".join(reversed(names))
 
 
@@ -127,7 +128,7 @@ class MergedFS:
         link.hardlink_to = node.hardlink_to
         return link
 
-    def clone(self) -> "MergedFS":
+    def clone(self) -> MergedFS:
         """An independent copy (content facts are shared: they never change once read)."""
         copy = MergedFS()
         copy.layers, copy.size, copy.warnings = self.layers, self.size, list(self.warnings)
