@@ -162,7 +162,7 @@ class MergedFS:
         (a target past PATH_MAX, or with a NUL byte) resolves to None.
 
         Bounded time however the links are made: each link's target is walked once per merged view
-        (memoised, see ``_through``), so a path costs its own components plus, the first time only,
+        (memoised, see ``_walk``), so a path costs its own components plus, the first time only,
         those of the links it crosses. Without that, one 900 kB ``../../..`` target named by 2,000
         PATH entries cost minutes.
         """
