@@ -69,7 +69,7 @@ class MergedFS:
         self.layers = 0
         self.size = 0  # bytes of all layer tars, uncompressed: what `docker images` calls the size
         self.warnings: list[str] = []
-        #: ``_through``'s memory, per link; None while layers are being merged (the tree changes).
+        #: ``_walk``'s memory of each link's resolution; None while layers are being merged (the tree changes).
         self._links: dict[int, _Through] | None = {}
 
     # building -------------------------------------------------------------------------------
