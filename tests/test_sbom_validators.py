@@ -110,6 +110,10 @@ def test_syft_reads_ours_and_finds_the_same_packages(images: dict[str, str], tmp
     ours = {(c["name"], c["version"]) for c in json.loads(target.read_text())["components"] if c["type"] == "library"}
     converted = _syft("convert", str(target))
     assert {(a["name"], a["version"]) for a in converted["artifacts"] if a["type"] in SYFT_TYPES} == ours
+    code, _, err = run_cli("sbom", ref, "--files", "--format", "spdx-json", "-o", str(target))
+    assert code == 0, err
+    converted = _syft("convert", str(target))
+    assert {(a["name"], a["version"]) for a in converted["artifacts"] if a["type"] in SYFT_TYPES} == ours
     scanned = _syft("scan", f"docker-archive:{ref}")
     theirs = {(a["name"], a["version"]) for a in scanned["artifacts"] if a["type"] in SYFT_TYPES}
     # syft 1.18.1 also lists a package dpkg keeps only the conffiles of ("deinstall ok
