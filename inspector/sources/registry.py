@@ -51,7 +51,7 @@ from .registry_http import RegistryClient, RegistryError, Response
 from .registry_ref import RegistryOptions, RegistryRef, check_digest, parse_registry_ref
 from .store import MAX_JSON_BYTES, Store
 from .stored import run_scanner
-from .verify import Verification
+from .verify import Verification, algorithms_for
 
 MAX_MANIFEST_BYTES = 4 << 20  # the distribution spec lets registries refuse larger manifests
 ACCEPT = ("application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
@@ -281,7 +281,7 @@ class RegistryImage(Image):
         blob = BlobStream(response, digest, info.size, where, self._progress.counter(info.index))
         try:
             result, digests = run_scanner(scanner, blob, where, False, self._limits,  # type: ignore[arg-type]
-                                          hash_layers=True)
+                                          hash_layers=True, algorithms=algorithms_for(info.diff_id))
             blob.finish()
         except InspectorError as exc:
             if not isinstance(exc, VerificationError):
