@@ -220,7 +220,7 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
               show_default=True, help="CycloneDX 1.6 or SPDX 2.3, as JSON.")
 @click.option("--files", "with_files", is_flag=True,
               help="Also list every executable (unowned and modified files are always listed).")
-@click.option("-o", "--output", "output", metavar="FILE", help="Write the document to FILE instead of stdout.")
+@click.option("-o", "--output", "output", metavar="FILE", help="Write the document to FILE (- or none: stdout).")
 @_source_options
 def sbom_command(image: str, fmt: str, with_files: bool, output: str | None, source: SourceArgs) -> None:
     """A software bill of materials for IMAGE: the OS, packages, Java runtimes, and the files no package
@@ -231,7 +231,7 @@ def sbom_command(image: str, fmt: str, with_files: bool, output: str | None, sou
     with source.open(image, store) as img:
         bom, warnings = sbom.build(img, fmt, with_files, source.limits, store)
     _warn(img.meta.notes + warnings)
-    if output:
+    if output and output != "-":
         sbom.write_file(bom, output)
     else:
         sbom.write(bom, _stdout())
