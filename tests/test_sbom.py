@@ -269,6 +269,7 @@ def test_output_file(images: dict[str, str], tmp_path: Path) -> None:
     code, out, err = run_cli("sbom", images["apk"], "-o", str(target))
     assert (code, out, err) == (0, "", "")
     assert json.loads(target.read_text())["bomFormat"] == "CycloneDX"
+    assert sbom(images["apk"], "-o", "-")["bomFormat"] == "CycloneDX"  # - is stdout
     code, out, err = run_cli("sbom", images["apk"], "-o", str(tmp_path / "no" / "such" / "dir.json"))
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("inspect-image: error: cannot write ")
