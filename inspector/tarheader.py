@@ -26,6 +26,7 @@ by reference (``TarMember.globals``), never copied per member.
 from __future__ import annotations
 
 import re
+
 from .errors import ImageFormatError
 
 BLOCK = 512
@@ -46,6 +47,7 @@ EXTENSIONS = frozenset((GNU_LONGNAME, GNU_LONGLINK, PAX_HEADER, PAX_GLOBAL))
 
 _USTAR_MAGIC = b"ustar\x0000"
 _OCTAL = re.compile(rb"[0-7]*")
+_OCTAL_OR_PAD = b"01234567 \0"
 _PAX_TIME = re.compile(r"-?[0-9]{1,19}(\.[0-9]*)?")
 _DECIMAL = re.compile(r"[0-9]{1,19}")
 
@@ -59,8 +61,25 @@ class TarMember:
     of the last global header before it (shared, never copied; see the module docstring).
     """
 
-    __slots__ = ("name", "type", "size", "stored", "mode", "uid", "gid", "mtime", "linkname", "devmajor",
-                 "devminor", "offset", "offset_data", "records", "globals", "sparse", "_names")
+    __slots__ = (
+        "_block",
+        "devmajor",
+        "devminor",
+        "gid",
+        "globals",
+        "linkname",
+        "mode",
+        "mtime",
+        "name",
+        "offset",
+        "offset_data",
+        "records",
+        "size",
+        "sparse",
+        "stored",
+        "type",
+        "uid",
+    )
 
     name: str
     type: bytes
@@ -78,6 +97,7 @@ class TarMember:
     records: dict[str, str] | None
     globals: dict[str, str] | None
     sparse: bool
+    _block: bytes
 
     def isreg(self) -> bool:
         return self.type in REGULAR_TYPES
@@ -106,11 +126,13 @@ class TarMember:
 
     @property
     def uname(self) -> str:
-        return self._names[0] if (self.records or {}).get("uname") is None else self.records["uname"]  # type: ignore[index]
+        value = (self.records or {}).get("uname")
+        return _text(self._block[265:297]) if value is None else value
 
     @property
     def gname(self) -> str:
-        return self._names[1] if (self.records or {}).get("gname") is None else self.records["gname"]  # type: ignore[index]
+        value = (self.records or {}).get("gname")
+        return _text(self._block[297:329]) if value is None else value
 
     def __repr__(self) -> str:
         return f"TarMember({self.name!r}, {self.type!r}, {self.size} bytes at {self.offset})"
@@ -119,7 +141,7 @@ class TarMember:
 class Pending:
     """What extension headers said about the next member."""
 
-    __slots__ = ("start", "long_name", "long_link", "records")
+    __slots__ = ("long_link", "long_name", "records", "start")
 
     def __init__(self, start: int) -> None:
         self.start = start  # offset of the first extension header
@@ -128,15 +150,23 @@ class Pending:
         self.records: dict[str, str] | None = None
 
 
+_ZERO_BLOCK = bytes(BLOCK)
+
+
 def is_zero_block(block: bytes) -> bool:
-    return not block.strip(b"\0")
+    return block == _ZERO_BLOCK
 
 
 def check_block(block: bytes, offset: int) -> None:
     """A header's checksum, as tar computes it: the sum of its bytes, signed or unsigned, with the
     checksum field counted as spaces."""
     field = block[148:156]
-    stored = _octal(field, "checksum", offset)
+    try:
+        if field.translate(None, _OCTAL_OR_PAD):
+            raise ValueError("junk")
+        stored = int(field.replace(b"\0", b" "), 8)
+    except ValueError:
+        stored = _octal(field, "checksum", offset)
     unsigned = sum(block.translate(None, b"\0")) - sum(field) + 256
     if stored == unsigned:
         return
@@ -259,24 +289,34 @@ def make_member(block: bytes, offset: int, pending: Pending | None, globals_: di
                 data_at: int) -> TarMember:
     """The member whose (checked) main header is ``block``, at ``offset``; its data starts at ``data_at``."""
     member = TarMember()
+    member._block = block
     kind = block[156:157]
-    name = _text(block[0:100])
-    magic = block[257:265]
-    if magic == _USTAR_MAGIC and block[345] != 0:  # the prefix field exists only in ustar (Go agrees)
+    name = block[0:100].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    if block[345] != 0 and block[257:265] == _USTAR_MAGIC:  # the prefix field exists only in ustar (Go agrees)
         name = _text(block[345:500]) + "/" + name
     header_name = name
-    size = _numeric(block[124:136], "size", offset)
-    member.mode = _numeric(block[100:108], "mode", offset)
-    member.uid = _numeric(block[108:116], "uid", offset)
-    member.gid = _numeric(block[116:124], "gid", offset)
-    member.mtime = _numeric(block[136:148], "mtime", offset)
-    member.linkname = _text(block[157:257])
+    numbers = block[100:148]
+    try:  # the usual spelling: octal digits padded with spaces or NULs (int() strips the spaces)
+        if numbers.translate(None, _OCTAL_OR_PAD):
+            raise ValueError("base-256 or junk")
+        numbers = numbers.replace(b"\0", b" ")
+        member.mode = int(numbers[0:8], 8)
+        member.uid = int(numbers[8:16], 8)
+        member.gid = int(numbers[16:24], 8)
+        size = int(numbers[24:36], 8)
+        member.mtime = int(numbers[36:48], 8)
+    except ValueError:  # empty fields, base-256, digits after a NUL, or junk (refused there)
+        member.mode = _numeric(block[100:108], "mode", offset)
+        member.uid = _numeric(block[108:116], "uid", offset)
+        member.gid = _numeric(block[116:124], "gid", offset)
+        size = _numeric(block[124:136], "size", offset)
+        member.mtime = _numeric(block[136:148], "mtime", offset)
+    member.linkname = _text(block[157:257]) if block[157] else ""
     if kind in (CHRTYPE, BLKTYPE):
         member.devmajor = _numeric(block[329:337], "devmajor", offset)
         member.devminor = _numeric(block[337:345], "devminor", offset)
     else:
         member.devmajor = member.devminor = 0
-    member._names = (_text(block[265:297]), _text(block[297:329]))
     member.sparse = False
     member.globals = globals_
     records = None
@@ -299,9 +339,10 @@ def make_member(block: bytes, offset: int, pending: Pending | None, globals_: di
     member.type = kind
     member.offset = start
     member.offset_data = data_at
-    size = _bounded(size, MAX_SIZE, "size", name, offset)
-    member.uid = _bounded(member.uid, MAX_ID, "uid", name, offset)
-    member.gid = _bounded(member.gid, MAX_ID, "gid", name, offset)
+    if not (0 <= size < MAX_SIZE and 0 <= member.uid < MAX_ID and 0 <= member.gid < MAX_ID):
+        _bounded(size, MAX_SIZE, "size", name, offset)
+        _bounded(member.uid, MAX_ID, "uid", name, offset)
+        _bounded(member.gid, MAX_ID, "gid", name, offset)
     if kind in (CHRTYPE, BLKTYPE):
         _bounded(member.devmajor, MAX_ID, "device major", name, offset)
         _bounded(member.devminor, MAX_ID, "device minor", name, offset)

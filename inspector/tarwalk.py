@@ -14,12 +14,28 @@ error, never a short listing.
 from __future__ import annotations
 
 import io
-from typing import IO, Any, Iterator
+from collections.abc import Iterator
+from typing import IO, Any, cast
 
 from .errors import ImageFormatError
-from .tarheader import (BLOCK, EXTENSIONS, GNU_SPARSE, MAX_SPARSE_ENTRIES, PAX_GLOBAL, REGULAR_TYPES, Pending,
-                        TarMember, apply_extension, check_block, check_extension_size, check_sparse_map, gnu_sparse,
-                        header_size, is_zero_block, make_member, sparse_map_1_0)
+from .tarheader import (
+    BLOCK,
+    EXTENSIONS,
+    GNU_SPARSE,
+    MAX_SPARSE_ENTRIES,
+    REGULAR_TYPES,
+    Pending,
+    TarMember,
+    apply_extension,
+    check_block,
+    check_extension_size,
+    check_sparse_map,
+    gnu_sparse,
+    header_size,
+    is_zero_block,
+    make_member,
+    sparse_map_1_0,
+)
 
 __all__ = ["MemberReader", "NotATarError", "TarMember", "TarWalk", "open_member", "stream_members", "walk"]
 
@@ -151,8 +167,8 @@ class TarWalk:
                 return
             yield member
 
-    def reader(self, member: TarMember) -> MemberReader:
-        return MemberReader(self._cursor, member.offset_data, member.stored)
+    def reader(self, member: TarMember) -> IO[bytes]:
+        return cast(IO[bytes], MemberReader(self._cursor, member.offset_data, member.stored))
 
     def _block(self, at: int, first: bool) -> bytes | None:
         try:
@@ -211,7 +227,7 @@ class TarWalk:
         data_at = at + BLOCK
         member = make_member(block, at, pending, self.globals, data_at)
         if kind == GNU_SPARSE:
-            extensions = []
+            extensions: list[bytes] = []
             extended = block[482]
             while extended:
                 if len(extensions) * 21 > MAX_SPARSE_ENTRIES:
@@ -264,7 +280,7 @@ class MemberReader(io.RawIOBase):
         return count
 
 
-def stream_members(stream: IO[bytes]) -> Iterator[tuple[TarMember, MemberReader | None]]:
+def stream_members(stream: IO[bytes]) -> Iterator[tuple[TarMember, IO[bytes] | None]]:
     """Walk a tar that can be read only once: each member with a reader of its data.
 
     Readers are given for regular, non-sparse members only; a reader is valid until the next member

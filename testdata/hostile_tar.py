@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 BLOCK = 512
 END = bytes(2 * BLOCK)

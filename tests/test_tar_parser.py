@@ -27,7 +27,14 @@ from inspector.tarwalk import NotATarError, TarWalk, open_member
 from testdata import hostile_tar as H
 
 from .pipes import Pipe
-from .test_stream_walk import ATTRS, FORMATS, build_tar, member, mixed_members, random_members
+from .test_stream_walk import (
+    ATTRS,
+    FORMATS,
+    build_tar,
+    member,
+    mixed_members,
+    random_members,
+)
 
 
 def reference(data: bytes):

@@ -11,14 +11,38 @@ from __future__ import annotations
 
 import lzma
 import zlib
-from typing import IO, Any, Callable
+from collections.abc import Callable
+from typing import IO, Any
 
 from ..errors import ImageFormatError
 from ..limits import DEFAULT, Limits
-from ..tarheader import (AREGTYPE, BLKTYPE, CHRTYPE, CONTTYPE, DIRTYPE, FIFOTYPE, GNU_SPARSE, LNKTYPE, PAX_GLOBAL,
-                         REGTYPE, SYMTYPE, TarMember)
+from ..tarheader import (
+    AREGTYPE,
+    BLKTYPE,
+    CHRTYPE,
+    CONTTYPE,
+    DIRTYPE,
+    FIFOTYPE,
+    GNU_SPARSE,
+    LNKTYPE,
+    PAX_GLOBAL,
+    REGTYPE,
+    SYMTYPE,
+    TarMember,
+)
 from ..tarwalk import NotATarError, TarWalk
-from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, LayerSlot, Node
+from .node import (
+    BLOCK,
+    CHAR,
+    DIR,
+    FIFO,
+    FILE,
+    PENDING_LINK,
+    SYMLINK,
+    WHITEOUT,
+    LayerSlot,
+    Node,
+)
 from .paths import normalize, to_absolute
 
 WHITEOUT_PREFIX = ".wh."
@@ -46,7 +70,7 @@ _XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
 class LayerTree:
     """What one layer adds, removes and hides, as a tree rooted at ``root``."""
 
-    __slots__ = ("root", "entries", "slot", "size", "inodes")
+    __slots__ = ("entries", "inodes", "root", "size", "slot")
 
     def __init__(self) -> None:
         self.slot = LayerSlot()  # the stack position, known once the layer is merged
