@@ -19,7 +19,7 @@ from .reference import Reference, parse
 from .store import DirStore, Store, TarStore
 from .stored import StoredImage
 from .stream import StreamedImage
-from .verify import Verification
+from .verify import Verification, is_digest, shown_digest
 
 if TYPE_CHECKING:
     from .registry_ref import RegistryOptions
@@ -46,6 +46,9 @@ def open_image(reference: str | Reference, *, platform: str | None = None, tag: 
         raise BadReferenceError(f"two different digests asked for: {ref.digest!r} and --digest {digest!r}")
     selector = Selector(tag=tag or ref.image, platform=Platform.parse(platform) if platform else None,
                         platform_explicit=platform is not None, digest=digest or ref.digest)
+    if selector.digest is not None and not is_digest(selector.digest):
+        raise BadReferenceError(f"{shown_digest(selector.digest)} is not a digest: sha256:<64 hex> or "
+                                "sha512:<128 hex>, lowercase")
     if ref.transport == "docker" and tag:
         raise BadReferenceError(f"--tag picks an image inside an archive; {ref.location!r} is an engine "
                                 "reference: name the image itself (NAME:TAG)")

@@ -15,7 +15,6 @@ attestations and other artifacts beside an image are skipped and named (see ``ar
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ from .artifacts import non_image_kind, shown
 from .indexgraph import INDEX_TYPES, MAX_INDEX_DEPTH, Descriptor, IndexGraph, Leaf
 from .interface import ImageMeta, LayerInfo
 from .platforms import Platform
-from .store import DirStore, Store, parse_json
+from .store import Store, parse_json
 from .verify import Verification, parse_digest
 
 __all__ = ["INDEX_TYPES", "MANIFEST_TYPES", "MAX_INDEX_DEPTH", "Resolved", "Selector", "blob_name", "normalize_ref",
@@ -68,8 +67,6 @@ def resolve(store: Store, selector: Selector, reference: str, source: str,
         return _resolve_oci(store, selector, reference, source, verification)
     if store.exists("manifest.json"):
         return _resolve_docker(store, selector, reference, source, verification)
-    if isinstance(store, DirStore) and os.path.isdir(os.path.join(store.location, "index.json")):
-        raise ImageFormatError("index.json is a directory, not a file: not an OCI layout", where=store.location)
     if store.exists("repositories"):
         raise ImageFormatError("a docker save from Docker before 1.10 (only 'repositories' and <id>/json, no "
                                "manifest.json), a format not read here: docker load it and docker save it again",
@@ -192,7 +189,7 @@ def _resolve_oci(store: Store, selector: Selector, reference: str, source: str,
         for descriptor, tags in listed:  # Docker 25 lists an image once per tag: the first one speaks
             first.setdefault(descriptor["digest"], (descriptor, tags))
         candidates = [_Candidate(d, tags, graph.leaves(d)) for d, tags in first.values()]
-    candidates = _images_only(candidates, graph, notes, selector, store)
+    candidates = _images_only(candidates, notes, store)
     if len(candidates) > 1:
         candidates = [_merged_platforms(candidates, selector, store)]
     chosen_candidate = candidates[0]
@@ -203,8 +200,7 @@ def _resolve_oci(store: Store, selector: Selector, reference: str, source: str,
     return resolved
 
 
-def _images_only(candidates: list[_Candidate], graph: IndexGraph, notes: list[str], selector: Selector,
-                 store: Store) -> list[_Candidate]:
+def _images_only(candidates: list[_Candidate], notes: list[str], store: Store) -> list[_Candidate]:
     """Drop signatures, attestations and artifacts (named in ``notes``); refuse when nothing is left."""
     kept: list[_Candidate] = []
     skipped: list[tuple[str, str]] = []  # (name, what it is)
