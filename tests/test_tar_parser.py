@@ -9,7 +9,6 @@ forward-only streams; hostile claims (``testdata.hostile_tar.HOSTILE``) must be 
 from __future__ import annotations
 
 import io
-import os
 import random
 import shutil
 import subprocess
@@ -281,7 +280,6 @@ def test_memory_of_a_million_walked_members_stays_flat():
     assert count == 20_000 and peak < 4 << 20
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_no_private_tarfile_names_in_the_package():
     import pathlib
 
