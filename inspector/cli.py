@@ -314,6 +314,12 @@ class StdoutClosed(BaseException):
 class _StdoutRaw(io.RawIOBase):
     """File descriptor 1, telling a closed reader (EPIPE) apart from a real write error."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # An embedding program (or a test) that replaced sys.stdout gets our output there.
+        self._target: IO[bytes] | None = None if sys.stdout is sys.__stdout__ \
+            else getattr(sys.stdout, "buffer", None)
+
     def writable(self) -> bool:
         return True
 
@@ -322,6 +328,10 @@ class _StdoutRaw(io.RawIOBase):
 
     def write(self, data: bytes | bytearray | memoryview, /) -> int:  # type: ignore[override]
         try:
+            if self._target is not None:
+                self._target.write(data)
+                self._target.flush()
+                return len(data)
             return os.write(1, data)
         except BrokenPipeError:
             # Later writes (a flush at exit, a tar stream's finaliser) go nowhere, silently.

@@ -59,7 +59,7 @@ class TarWriter:
     def file(self, relative: str, entry: Entry, content: IO[bytes] | None) -> None:
         info = self._header(relative, entry)
         info.size = entry.size if content is not None else 0
-        self._tar.addfile(info, content)
+        self._tar.addfile(info, _FullReads(content) if content is not None else None)
 
     def hardlink(self, relative: str, entry: Entry, first: str) -> None:
         info = self._header(relative, entry)
@@ -68,3 +68,23 @@ class TarWriter:
 
     def finish(self) -> None:
         self._tar.close()
+
+
+class _FullReads:
+    """tarfile's copy takes any short read for the end of the data; a member reader may return
+    less than asked at any time (a pipe, a chunk border), so keep reading until the count is met."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self._inner = inner
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self._inner.read()
+        parts, count = [], 0
+        while count < size:
+            part = self._inner.read(size - count)
+            if not part:
+                break
+            parts.append(part)
+            count += len(part)
+        return b"".join(parts)
