@@ -14,10 +14,10 @@ import click
 
 from . import __version__, export, reports
 from .errors import InspectorError
-from .limits import DEFAULT, Limits
 from .fs import build_filesystem
 from .fs.cache import BARE, CacheUse, LayerCache
 from .fs.select import select_entries
+from .limits import DEFAULT, Limits
 from .output import FORMATS, package_tables, renderer, report_tables
 from .output.escape import escape
 from .output.json_format import document

@@ -21,8 +21,9 @@ import shutil
 import sys
 import tarfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from testdata.imagebuilder import E, ImageSpec, digest, layer_tar, write_docker_archive, write_oci_layout
 from testdata.make_bad_inputs import OciDir, info, tar_bytes

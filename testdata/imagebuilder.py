@@ -35,11 +35,12 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator, Protocol, Union
+from typing import IO, Any, Protocol, Union
 
 __all__ = [
     "E", "ImageSpec", "Blob", "whiteout", "opaque", "layer_tar", "config_json",

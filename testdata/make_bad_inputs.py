@@ -46,13 +46,25 @@ import struct
 import sys
 import tarfile
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from testdata.imagebuilder import (
-    E, ImageSpec, MT_LAYER, MT_OCI_CONFIG, MT_OCI_INDEX, MT_OCI_MANIFEST, OCI_LAYOUT_FILE, digest, layer_tar,
-    opaque, whiteout, write_docker_archive, write_oci_layout,
+    MT_LAYER,
+    MT_OCI_CONFIG,
+    MT_OCI_INDEX,
+    MT_OCI_MANIFEST,
+    OCI_LAYOUT_FILE,
+    E,
+    ImageSpec,
+    digest,
+    layer_tar,
+    opaque,
+    whiteout,
+    write_docker_archive,
+    write_oci_layout,
 )
 
 # ------------------------------------------------------------------------------------------------

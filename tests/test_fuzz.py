@@ -41,10 +41,11 @@ import struct
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from unittest import mock
 
 from hypothesis import HealthCheck, example, given, settings

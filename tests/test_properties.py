@@ -39,9 +39,9 @@ import io
 import itertools
 import json
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st

@@ -6,8 +6,9 @@ surviving file (hardlinks share their source's origin); then they read just thos
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Callable
+from typing import IO
 
 from ..fs.node import LayerSlot, Node
 from ..tarheader import TarMember

@@ -26,7 +26,7 @@ class Entry:
     device: tuple[int, int] | None  # (major, minor) of char and block devices
 
     @classmethod
-    def of(cls, path: str, node: Node) -> "Entry":
+    def of(cls, path: str, node: Node) -> Entry:
         return cls(path, node.kind, node.mode, node.uid, node.gid, node.size, node.mtime, node.target,
                    node.hardlink_to, node.layer.index, dict(node.xattrs or {}), node.rdev)
 

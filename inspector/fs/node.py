@@ -67,7 +67,7 @@ class Node:
         self.rdev: tuple[int, int] | None = None
         self.content: Any = None
 
-    def take_attributes(self, other: "Node") -> None:
+    def take_attributes(self, other: Node) -> None:
         """Become ``other`` except for children: what applying a directory over a directory does."""
         self.mode, self.uid, self.gid = other.mode, other.uid, other.gid
         self.mtime, self.xattrs, self.layer = other.mtime, other.xattrs, other.layer

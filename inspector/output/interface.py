@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol, TextIO
+from collections.abc import Iterable
+from typing import Protocol, TextIO
 
 from ..fs.entry import Entry
 

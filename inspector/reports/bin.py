@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fs.entry import Entry
+from ..fs.links import follow
 from ..fs.node import DIR, SYMLINK
 from .interface import Inspection
-from ..fs.links import follow
 
 
 @dataclass

@@ -7,15 +7,16 @@ compared files only), or the mode, owner, type, symlink target or ELF kind did.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..fs import build_filesystem, build_filesystems
 from ..fs.cache import CacheUse, LayerCache
-from ..limits import DEFAULT, Limits
 from ..fs.entry import Entry
 from ..fs.node import FILE, Node
 from ..fs.paths import normalize, to_absolute
+from ..limits import DEFAULT, Limits
 from ..packages.capture import capture_probe
 from ..sources.interface import Image
 from .entrypoint import config_fields

@@ -6,10 +6,10 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..fs.links import follow
 from ..fs.node import FILE
 from .facts import FileFacts
 from .interface import Inspection
-from ..fs.links import follow
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # the engine's default
 SHELLS = {"/bin/sh", "/bin/bash", "sh", "bash", "/bin/ash", "/busybox/sh"}

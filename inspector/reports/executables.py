@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..fs.entry import Entry
+from ..fs.links import follow
 from ..fs.node import FILE, SYMLINK
 from . import capabilities
 from .facts import FileFacts
 from .interface import Inspection
-from ..fs.links import follow
 
 BIN_DIRS = {"bin", "sbin"}
 

@@ -14,8 +14,9 @@ import hashlib
 import posixpath
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from ..fs.cache import ContentCodec
 from ..fs.node import Node
@@ -267,7 +268,7 @@ def _elf_names() -> tuple[dict[int, str], dict[int, str], int, int, int]:
             ENUM_SH_TYPE_BASE["SHT_SYMTAB"])
 
 
-def _parse_elf(view: "_SparseFile", size: int) -> ElfFacts | None:
+def _parse_elf(view: _SparseFile, size: int) -> ElfFacts | None:
     machines, types, pt_interp, pt_dynamic, sht_symtab = _elf_names()
     ident = view.pread(0, 16)
     bits, order = _ELF_CLASS.get(ident[4]), _ENDIAN.get(ident[5])

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..fs.links import follow
 from ..fs.node import DIR, FILE
 from .facts import FileFacts
 from .interface import Inspection
-from ..fs.links import follow
 
 #: IMPLEMENTOR (or libjvm vendor string) → distribution name
 DISTRIBUTIONS = {

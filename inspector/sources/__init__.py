@@ -7,9 +7,9 @@ import stat
 import sys
 from typing import TYPE_CHECKING
 
+from ..errors import BadReferenceError, EngineError
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
-from ..errors import BadReferenceError, EngineError
 from .compression import peekable, sniff
 from .engine import EngineOptions, EngineUnreachableError, open_engine_image
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner
@@ -30,7 +30,7 @@ __all__ = ["EngineOptions", "Image", "ImageMeta", "LayerInfo", "LayerScanner", "
 def open_image(reference: str | Reference, *, platform: str | None = None, tag: str | None = None,
                engine: EngineOptions | None = None, verify: bool = False, limits: Limits = DEFAULT,
                cache: LayerCache | None = None, digest: str | None = None,
-               registry: "RegistryOptions | None" = None, source: str | None = None) -> Image:
+               registry: RegistryOptions | None = None, source: str | None = None) -> Image:
     """Open an image from any source: an archive, an OCI layout, standard input or the engine.
 
     ``tag`` and ``digest`` pick an image inside an archive or layout (``digest``: a manifest, or an

@@ -9,16 +9,17 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 from ..errors import EngineError
-from .layout import Selector
-from .platforms import Platform
-from .progress import Progress
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
+from .layout import Selector
+from .platforms import Platform
+from .progress import Progress
 from .stream import StreamedImage
 from .verify import Verification
 

@@ -14,8 +14,9 @@ at a time; one-pass sources keep only the scanner's results (never layer bytes) 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -78,7 +79,7 @@ class Image(ABC):
         """The image's metadata. One-pass sources know it only after ``scan_layers`` has run."""
 
     @abstractmethod
-    def scan_layers(self, scanner: LayerScanner[T], skip: "Callable[[LayerInfo], bool] | None" = None
+    def scan_layers(self, scanner: LayerScanner[T], skip: Callable[[LayerInfo], bool] | None = None
                     ) -> Iterator[tuple[LayerInfo, T | None]]:
         """Run ``scanner`` over every layer and yield ``(info, result)`` base layer first.
 
@@ -119,7 +120,7 @@ class Image(ABC):
     def close(self) -> None:
         """Release files and connections; idempotent."""
 
-    def __enter__(self) -> "Image":
+    def __enter__(self) -> Image:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,8 @@ read; the hash runs on another thread (``hashing.BackgroundHash``).
 from __future__ import annotations
 
 import io
-from typing import IO, Any, Callable
+from collections.abc import Callable
+from typing import IO, Any
 
 from .hashing import BUFFER, BackgroundHash
 
@@ -41,7 +42,7 @@ class ForwardReader(io.RawIOBase):
     """
 
     def __init__(self, inner: IO[bytes], hash_it: bool = False,
-                 budget: "Callable[[int], None] | None" = None,
+                 budget: Callable[[int], None] | None = None,
                  algorithms: tuple[str, ...] = ("sha256",)) -> None:
         self._inner = inner
         self._budget = budget  # called with the bytes read so far; raises to stop a decompression bomb

@@ -5,17 +5,17 @@ from __future__ import annotations
 import io
 import lzma
 import zlib
-from typing import IO, Callable, Iterator
-
-from ..limits import DEFAULT, Limits
+from collections.abc import Callable, Iterator
+from typing import IO
 
 from ..errors import ImageFormatError, InspectorError
+from ..limits import DEFAULT, Limits
 from .compression import open_uncompressed
-from .reader import CountingReader, ForwardReader
-from .verify import LayerDigests, Verification, algorithms_for
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, StoredForm, T
 from .layout import Resolved
+from .reader import CountingReader, ForwardReader
 from .store import Store
+from .verify import LayerDigests, Verification, algorithms_for
 
 
 class StoredImage(Image):

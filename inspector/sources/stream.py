@@ -14,17 +14,18 @@ import os
 import posixpath
 import stat
 import zlib
-from typing import IO, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import IO
 
 from ..errors import ImageFormatError, InspectorError
-from .compression import open_uncompressed, peekable, sniff
-from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
-from .layout import Resolved, Selector, resolve
-from .store import MAX_JSON_BYTES, MemberNames, MemoryStore
 from ..limits import DEFAULT, Limits
 from ..tarheader import TarMember
 from ..tarwalk import NotATarError, stream_members
+from .compression import open_uncompressed, peekable, sniff
+from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
+from .layout import Resolved, Selector, resolve
 from .reader import CountingReader, ForwardReader
+from .store import MAX_JSON_BYTES, MemberNames, MemoryStore
 from .stored import InflationBudget, ratio_guard, run_scanner, tar_stream
 from .verify import BOTH, LayerDigests, Verification
 

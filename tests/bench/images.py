@@ -32,9 +32,10 @@ import tarfile
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from .. import build_cache
 from ..build_cache import is_built, mark_built, marker

@@ -22,9 +22,10 @@ import posixpath
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

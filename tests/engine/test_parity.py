@@ -19,17 +19,26 @@ import os
 import shutil
 import struct
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from testdata.imagebuilder import E, ImageSpec, opaque, whiteout
 
 from .conftest import EngineImages
-from .helpers import (REPO_ROOT, RUNTIME_DIRS, RUNTIME_FILES, EngineListing, assert_parity,
-                      export_listing, listing_of_json, our_json)
+from .helpers import (
+    REPO_ROOT,
+    RUNTIME_DIRS,
+    RUNTIME_FILES,
+    EngineListing,
+    assert_parity,
+    export_listing,
+    listing_of_json,
+    our_json,
+)
 
 pytestmark = pytest.mark.engine
 

@@ -20,14 +20,23 @@ import os
 import posixpath
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from . import realistic_images as realistic
-from .helpers import (REPO_ROOT, RUNTIME_FILES, EngineListing, assert_parity, export_listing, inspector_env,
-                      our_listing, runtime_normalised)
+from .helpers import (
+    REPO_ROOT,
+    RUNTIME_FILES,
+    EngineListing,
+    assert_parity,
+    export_listing,
+    inspector_env,
+    our_listing,
+    runtime_normalised,
+)
 
 pytestmark = pytest.mark.engine
 
