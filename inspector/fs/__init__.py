@@ -143,7 +143,7 @@ class LayerScanner:
 def shared_base(first: list[str | None] | None, second: list[str | None] | None) -> int:
     """How many bottom layers two stacks have in common (unknown diff IDs never match)."""
     count = 0
-    for a, b in zip(first or [], second or []):
+    for a, b in zip(first or [], second or [], strict=False):  # two images' stacks differ in height
         if a is None or a != b:
             break
         count += 1

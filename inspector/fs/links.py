@@ -38,7 +38,8 @@ def follow(fs: MergedFS, path: str) -> Resolution:
             why = "a NUL byte" if "\x00" in target else f"{len(target):,} bytes, past PATH_MAX"
             result.problem = f"{real} is a symlink whose target has {why}"
             return result
-        current = posixpath.normpath(target if target.startswith("/") else posixpath.join(posixpath.dirname(real), target))
+        current = posixpath.normpath(target if target.startswith("/")
+                                     else posixpath.join(posixpath.dirname(real), target))
         if current.startswith("//"):
             current = current[1:]
         if current in seen:

@@ -27,7 +27,8 @@ def packages(report: dict[str, Any], out: TextIO) -> None:
     unowned = report["unowned_executables"]
     if unowned:
         out.write(f"\nExecutables no package owns ({len(unowned)}):\n")
-        out.writelines(f"  {item['path']}  (layer {item['layer']}: {item['layer_created_by'] or 'unknown step'})\n" for item in unowned)
+        out.writelines(f"  {item['path']}  (layer {item['layer']}: {item['layer_created_by'] or 'unknown step'})\n"
+                       for item in unowned)
     integrity = report["integrity"]
     if not integrity["available"]:
         out.write(f"\nIntegrity: not checked ({integrity['note']})\n")

@@ -122,7 +122,7 @@ def _files(tags: dict[int, Any]) -> list[PackageFile]:
     basenames, dirnames, dirindexes = tags.get(BASENAMES), tags.get(DIRNAMES), tags.get(DIRINDEXES)
     if isinstance(basenames, list) and isinstance(dirnames, list) and isinstance(dirindexes, list):
         paths = [dirnames[i] + b if isinstance(i, int) and 0 <= i < len(dirnames) else None
-                 for b, i in zip(basenames, dirindexes)]
+                 for b, i in zip(basenames, dirindexes, strict=False)]  # a hostile header's counts may differ
     elif isinstance(tags.get(OLDFILENAMES), list):
         paths = list(tags[OLDFILENAMES])
     else:

@@ -94,7 +94,8 @@ def plan(inspection: Inspection, view: PackageView) -> tuple[list[Check], list[d
             if node.kind != FILE:
                 replaced.append({"path": item.path, "resolved_path": real, "package": package.key,
                                  "expected": item.digest, "actual": None, "type": node.kind,
-                                 "layer": node.layer.index, "layer_created_by": view.layer_created_by(node.layer.index)})
+                                 "layer": node.layer.index,
+                                 "layer_created_by": view.layer_created_by(node.layer.index)})
                 continue
             checks.append(Check(item.path, real, package.key, item.digest, item.algorithm or "", item.conffile,
                                 node.layer.index, node.hardlink_to or real))
@@ -228,7 +229,8 @@ class DigestStore:
                 raise ValueError("damaged")
             data = json.loads(body)
             if not isinstance(data, dict) or not all(
-                    isinstance(values, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+                    isinstance(values, dict)
+                    and all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
                     for values in data.values()):
                 raise ValueError("damaged")
         except ValueError:

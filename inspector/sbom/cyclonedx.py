@@ -172,7 +172,8 @@ def render(found: SbomInput) -> dict[str, Any]:
             else:
                 image_needs.append(file_ref(item))
     dependencies = [{"ref": IMAGE_REF, "dependsOn": image_needs}]
-    dependencies += [{"ref": c["bom-ref"], "dependsOn": owned.get(c["bom-ref"], []) + runtime_files.get(c["bom-ref"], [])}
+    dependencies += [{"ref": c["bom-ref"],
+                      "dependsOn": owned.get(c["bom-ref"], []) + runtime_files.get(c["bom-ref"], [])}
                      for c in components]
     return {
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",

@@ -24,7 +24,8 @@ from .verify import Verification, is_digest, shown_digest
 if TYPE_CHECKING:
     from .registry_ref import RegistryOptions
 
-__all__ = ["EngineOptions", "Image", "ImageMeta", "LayerInfo", "LayerScanner", "Platform", "Reference", "open_image", "parse"]
+__all__ = ["EngineOptions", "Image", "ImageMeta", "LayerInfo", "LayerScanner", "Platform", "Reference", "open_image",
+           "parse"]
 
 
 def open_image(reference: str | Reference, *, platform: str | None = None, tag: str | None = None,
