@@ -128,7 +128,8 @@ def _shrink(sizes: list[int], narrowest: list[int], prose: list[bool], over: int
 
 
 def _line(cells: Sequence[str], sizes: Sequence[int], columns: Sequence[Column]) -> str:
-    parts = [cell.rjust(size) if col.right else cell.ljust(size) for cell, size, col in zip(cells, sizes, columns, strict=True)]
+    parts = [cell.rjust(size) if col.right else cell.ljust(size)
+             for cell, size, col in zip(cells, sizes, columns, strict=True)]
     return GAP.join(parts).rstrip()
 
 
