@@ -27,6 +27,8 @@ TAIL_BYTES = 64 << 10  # section headers: at the end of the file for every commo
 RELEASE_MAX = 64 << 10
 CHUNK = 1 << 20
 TEXT_FILES = {"release", "os-release"}  # JDK release files; the distribution's os-release
+#: Kept as text (at most ``RELEASE_MAX`` bytes) for owner and group names (``reports.accounts``).
+ACCOUNT_FILES = {"/etc/passwd", "/etc/group"}
 
 #: IMPLEMENTOR values (see README, "Java runtimes"); HotSpot stores the vendor as a C string.
 KNOWN_VENDORS = (
@@ -126,7 +128,7 @@ def make_probe(hash_filter: HashFilter | None = None,
         if node.mode & 0o111:
             return lambda stream: _read(stream, executable=True, vendor=name == "libjvm.so", digest=digest,
                                         sha1=sha1 and digest)
-        if name in TEXT_FILES and node.size <= RELEASE_MAX:
+        if (name in TEXT_FILES or path in ACCOUNT_FILES) and node.size <= RELEASE_MAX:
             return lambda stream: _read(stream, text=True, digest=digest)
         if name == "libjvm.so" or digest:
             return lambda stream: _read(stream, vendor=name == "libjvm.so", digest=digest)
@@ -179,10 +181,11 @@ def facts_from_json(data: Any) -> FileFacts:
                      sha1=text_or_none(data.get("sha1")), elf=None if elf is None else ElfFacts(*elf))
 
 
-#: How the standard probe's results are cached per layer (``fs.cache``).
-CODEC = capture_codec(ContentCodec("facts", facts_to_json, facts_from_json))
+#: How the standard probe's results are cached per layer (``fs.cache``); "facts2" since /etc/passwd
+#: and /etc/group are kept as text (older entries, without them, are not used).
+CODEC = capture_codec(ContentCodec("facts2", facts_to_json, facts_from_json))
 #: ``probe_sha1``'s cache variant (its own name: entries without SHA-1 never answer for it).
-CODEC_SHA1 = capture_codec(ContentCodec("facts-sha1", facts_to_json, facts_from_json))
+CODEC_SHA1 = capture_codec(ContentCodec("facts2-sha1", facts_to_json, facts_from_json))
 
 
 def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, text: bool = False,
