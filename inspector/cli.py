@@ -18,7 +18,7 @@ from .fs import build_filesystem
 from .fs.cache import BARE, CacheUse, LayerCache
 from .fs.select import select_entries
 from .limits import DEFAULT, Limits
-from .output import FORMATS, package_tables, renderer, report_tables
+from .output import FORMATS, diff_tables, package_tables, renderer, report_tables
 from .output.escape import escape
 from .output.json_format import document
 from .reports import layers as layer_reports
@@ -209,7 +209,7 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
     store = source.cache()
     with source.open(image_a, store) as first, source.open(image_b, store) as second:
         result = reports.diff_images(first, second, options, source.limits, store)
-    _emit(result.to_json(), fmt == "json" or as_json, report_tables.diff, _stdout())
+    _emit(result.to_json(), fmt == "json" or as_json, diff_tables.diff, _stdout())
     if exit_code and result.different:
         sys.exit(EXIT_DIFFERENT)
 

@@ -19,12 +19,12 @@ from ..fs.paths import normalize, to_absolute
 from ..limits import DEFAULT, Limits
 from ..packages.capture import capture_probe
 from ..sources.interface import Image
-from .entrypoint import config_fields
+from .entrypoint import config_fields, resolve_entrypoint
 from .executables import Executable, find_executables
 from .facts import CODEC, FileFacts, make_probe
 from .facts import probe as standard_probe
 from .interface import Inspection
-from .jre import find_runtimes
+from .jre import JavaRuntime, find_runtimes
 from .packages import delta_summary, package_delta
 from .shells import shell_verdict
 
@@ -104,6 +104,7 @@ def compare(a: Inspection, b: Inspection, options: DiffOptions) -> DiffResult:
                 result.changed.append({"path": path, "a": left[path], "b": right[path], "differences": differences})
     result.config = _config_diff(a, b)
     result.summary = _summary(a, b, result)
+    result.summary["compared"] = "entries" if options.all_entries else "executables"
     result.packages = package_delta(a, b)
     result.summary["packages"] = delta_summary(result.packages)
     return result
@@ -168,18 +169,44 @@ def _summary(a: Inspection, b: Inspection, result: DiffResult) -> dict[str, Any]
     def privileged(exes: list[Executable], bit: int) -> set[str]:
         return {e.entry.path for e in exes if e.resolves_to is None and e.entry.mode & bit}
 
-    def jdk_tools(inspection: Inspection) -> set[str]:
-        return {f"{r.home}/bin/{tool}" for r in find_runtimes(inspection) for tool in r.tools}
+    def jdk_tools(runtimes: list[JavaRuntime]) -> set[str]:
+        return {f"{r.home}/bin/{tool}" for r in runtimes for tool in r.tools}
 
+    runtimes_a, runtimes_b = find_runtimes(a), find_runtimes(b)
+    start_a, start_b = resolve_entrypoint(a), resolve_entrypoint(b)
     counts = {"added": len(result.added), "removed": len(result.removed), "changed": len(result.changed)}
     return {
         **counts,
+        "size": {"a": a.size, "b": b.size, "change": b.size - a.size},
+        "layers": {"a": len(a.meta.layers), "b": len(b.meta.layers)},
+        "platform": {"a": _platform(a), "b": _platform(b)},
+        "user": {"a": config_fields(a)["user"], "b": config_fields(b)["user"]},
+        "entrypoint": {"a": start_a.argv, "b": start_b.argv},
+        "can_start": {"a": not start_a.problems, "b": not start_b.problems},
+        "java": {"a": [_runtime(r) for r in runtimes_a], "b": [_runtime(r) for r in runtimes_b]},
         "shells": delta(set(shells_a.shells), set(shells_b.shells)),
         "package_managers": delta(set(shells_a.package_managers), set(shells_b.package_managers)),
         "setuid": delta(privileged(exe_a, 0o4000), privileged(exe_b, 0o4000)),
         "setgid": delta(privileged(exe_a, 0o2000), privileged(exe_b, 0o2000)),
-        "jdk_tools": delta(jdk_tools(a), jdk_tools(b)),
+        "jdk_tools": delta(jdk_tools(runtimes_a), jdk_tools(runtimes_b)),
     }
+
+
+#: What ``summary.java`` keeps of each runtime (README, "diff"): enough to name it and its tools.
+_RUNTIME_FIELDS = ("home", "vendor", "distribution", "version", "runtime_version", "type", "tools")
+
+
+def _runtime(runtime: JavaRuntime) -> dict[str, Any]:
+    described = runtime.to_json()
+    return {key: described[key] for key in _RUNTIME_FIELDS if key in described}
+
+
+def _platform(inspection: Inspection) -> str | None:
+    """``os/architecture[/variant]`` as the config claims it; parts that are not strings are left out."""
+    config = inspection.meta.config
+    parts = [config.get(key) for key in ("os", "architecture", "variant")]
+    text = "/".join(part for part in parts if isinstance(part, str) and part)
+    return text or None
 
 
 def _glob(pattern: str, path: str) -> bool:
