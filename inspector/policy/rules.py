@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..fs.node import DIR, SYMLINK
-from ..reports import Inspection, config_fields, find_executables, find_runtimes, resolve_entrypoint, shell_verdict
+from ..reports import (
+    Inspection,
+    accounts,
+    config_fields,
+    find_executables,
+    find_runtimes,
+    resolve_entrypoint,
+    shell_verdict,
+)
 from ..reports.capabilities import decode as decode_capability
 from ..reports.executables import Executable
 from ..reports.packages import analyze, unowned_executables
@@ -115,23 +123,27 @@ def _capabilities(context: _Context) -> Iterator[Finding]:
         yield Finding("capabilities", exe.entry.path, evidence)
 
 
-def root_uid(user: str) -> bool | None:
-    """Whether ``User`` makes the container run as UID 0: True, False, or None for a name other than
-    ``root`` (its UID is in the image's /etc/passwd, which this tool does not read)."""
+def user_uid(inspection: Inspection, user: str) -> tuple[int | None, str]:
+    """The UID the config's ``User`` runs as, and how we know, resolved as runc does: the first
+    ``/etc/passwd`` line whose name or UID is the user part; else a number is the UID itself; else
+    unknown (None: the engine refuses to start a container whose named user it cannot find)."""
     name = user.partition(":")[0]
-    if name in ("", "root"):
-        return True
+    if name == "":
+        return 0, "User is not set"
+    for account in accounts.users(inspection):
+        if account.name == name or str(account.uid) == name:
+            return account.uid, f"User is {user!r}, UID {account.uid} in /etc/passwd"
     if name.isascii() and name.isdigit():
-        return int(name) == 0
-    return None
+        return int(name), f"User is {user!r}"
+    if name == "root":  # no passwd entry: the engine would refuse it, yet it asks for root
+        return 0, f"User is {user!r} (not in /etc/passwd)"
+    return None, f"User is {user!r}, not in /etc/passwd"
 
 
 def _root_user(context: _Context) -> Iterator[Finding]:
     user = config_fields(context.inspection)["user"]
-    if not isinstance(user, str):
-        user = ""
-    if root_uid(user):
-        why = "User is not set" if not user else f"User is {user!r}"
+    uid, why = user_uid(context.inspection, user if isinstance(user, str) else "")
+    if uid == 0:
         yield Finding("root-user", None, f"{why}: the container runs as root (UID 0)")
 
 
