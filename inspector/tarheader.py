@@ -276,7 +276,8 @@ def parse_pax(payload: bytes, offset: int) -> dict[str, str]:
         text = value.decode("utf-8", "surrogateescape")
         if name in ("GNU.sparse.offset", "GNU.sparse.numbytes"):
             if (len(sparse) % 2 == 0) != (name == "GNU.sparse.offset"):
-                raise ImageFormatError(f"the tar PAX header at byte {offset:,} has a malformed sparse map: it is corrupt")
+                raise ImageFormatError(f"the tar PAX header at byte {offset:,} has a malformed sparse map: "
+                                       "it is corrupt")
             sparse.append(text)
             continue
         records[name] = text
@@ -411,7 +412,8 @@ def _pax_sparse(member: TarMember, records: dict[str, str], offset: int) -> None
             raise ImageFormatError(f"sparse tar member {member.name[:80]!r} at byte {offset:,} has a malformed or "
                                    f"oversized map ({len(numbers):,} numbers): the archive is corrupt or hostile")
         pairs = [(_pax_decimal(numbers[i], "sparse offset", member.name, offset),
-                  _pax_decimal(numbers[i + 1], "sparse length", member.name, offset)) for i in range(0, len(numbers), 2)]
+                  _pax_decimal(numbers[i + 1], "sparse length", member.name, offset))
+                 for i in range(0, len(numbers), 2)]
         check_sparse_map(member, pairs, offset)
 
 
@@ -460,4 +462,4 @@ def sparse_map_1_0(member: TarMember, head: bytes, offset: int) -> list[tuple[in
                                "the archive is corrupt or hostile")
     numbers = [_pax_decimal(line.decode("ascii", "replace"), "sparse map", member.name, offset)
                for line in lines[1:1 + 2 * int(count)]]
-    return list(zip(numbers[::2], numbers[1::2]))
+    return list(zip(numbers[::2], numbers[1::2], strict=True))  # 2 * count numbers: always pairs

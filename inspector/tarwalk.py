@@ -88,7 +88,8 @@ class _Cursor:
                 try:
                     self._stream.seek(self._base + at)
                 except EOFError as exc:  # a ForwardReader cannot seek past the end of its stream
-                    raise ImageFormatError(f"the tar ends before byte {at:,}, inside a member: it is truncated") from exc
+                    raise ImageFormatError(f"the tar ends before byte {at:,}, inside a member: "
+                                           "it is truncated") from exc
             else:
                 self._discard(at - end)
             self._grow = CHUNK_MIN  # after a skip, do not read far ahead: the next file may be large too

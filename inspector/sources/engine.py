@@ -55,8 +55,9 @@ def open_engine_image(name: str, selector: Selector, options: EngineOptions | No
         return _save_stream(client or connect(options.host), name, answered, Progress(enabled=options.progress))
 
     image_selector = Selector(tag=None, platform=selector.platform, platform_explicit=selector.platform_explicit)
-    rootfs = attrs.get("RootFS") if isinstance(attrs.get("RootFS"), dict) else {}
-    diff_ids = rootfs.get("Layers") if isinstance(rootfs.get("Layers"), list) else None
+    rootfs = attrs.get("RootFS")
+    layers = rootfs.get("Layers") if isinstance(rootfs, dict) else None
+    diff_ids = layers if isinstance(layers, list) else None
     saved = StreamedImage(None, f"docker:{name}", image_selector, f"docker:{name}", "docker", diff_ids=diff_ids,
                           verification=verification, limits=limits, reopen=reopen)
     return EngineImage(name, attrs, saved, configs)
@@ -112,7 +113,9 @@ class EngineImage(Image):
 
     def _meta_from_cache(self) -> ImageMeta | None:
         image_id = self._attrs.get("Id")
-        data = self._configs.get_config(image_id) if self._configs is not None and isinstance(image_id, str) else None
+        if self._configs is None or not isinstance(image_id, str):
+            return None
+        data = self._configs.get_config(image_id)
         if data is None:
             return None
         try:
@@ -120,9 +123,11 @@ class EngineImage(Image):
             diff_ids = config["rootfs"]["diff_ids"]
         except (ValueError, KeyError, TypeError):
             return None
-        if diff_ids != self.known_diff_ids():
+        known = self.known_diff_ids()
+        if not isinstance(diff_ids, list) or known is None or diff_ids != known:
             return None
-        repo_tags = self._attrs.get("RepoTags") if isinstance(self._attrs.get("RepoTags"), list) else []
+        tags = self._attrs.get("RepoTags")
+        repo_tags = tags if isinstance(tags, list) else []
         layers = [LayerInfo(i, None, d, None, None) for i, d in enumerate(diff_ids)]
         return ImageMeta(reference=f"docker:{self._name}", id=image_id, config=config, layers=layers,
                          repo_tags=[t for t in repo_tags if isinstance(t, str)], source="docker", raw_config=data)
@@ -174,7 +179,8 @@ def _context_host() -> str | None:
         return None
     if context is None or context.name == "default":
         return None
-    return context.Host
+    host = context.Host
+    return host if isinstance(host, str) else None
 
 
 class EngineUnreachableError(EngineError):
@@ -184,11 +190,11 @@ class EngineUnreachableError(EngineError):
 def _engine_error(exc: BaseException, where: str) -> EngineError:
     text = str(exc)
     if isinstance(exc, PermissionError) or "Permission denied" in text or "PermissionError" in text:
-        return EngineUnreachableError(f"permission denied on the Docker socket {where}: add your user to the 'docker' group "
-                           "or run as a user who may use it")
-    return EngineUnreachableError(f"no Docker engine reachable at {where}: start one (e.g. `sudo systemctl start docker` "
-                       "or `dockerd`), or point DOCKER_HOST or --host at a running engine "
-                       "(Podman: unix://$XDG_RUNTIME_DIR/podman/podman.sock)")
+        return EngineUnreachableError(f"permission denied on the Docker socket {where}: add your user to the "
+                                      "'docker' group or run as a user who may use it")
+    return EngineUnreachableError(f"no Docker engine reachable at {where}: start one (e.g. "
+                                  "`sudo systemctl start docker` or `dockerd`), or point DOCKER_HOST or --host at a "
+                                  "running engine (Podman: unix://$XDG_RUNTIME_DIR/podman/podman.sock)")
 
 
 def _ensure_present(client: Any, name: str, selector: Selector, options: EngineOptions,
@@ -219,6 +225,8 @@ def _ensure_present(client: Any, name: str, selector: Selector, options: EngineO
             attrs = client.api.inspect_image(name)
         except (ImageNotFound, NotFound, APIError) as exc:
             raise EngineError(f"image {name} was pulled but the engine cannot find it: {_explain(exc)}") from exc
+    if not isinstance(attrs, dict):
+        raise EngineError(f"the engine's description of {name} is not a JSON object")
     return attrs
 
 
@@ -306,7 +314,9 @@ def _explain(exc: Any) -> str:
         explanation = explanation.decode("utf-8", "replace")
     if isinstance(explanation, str) and explanation:
         try:
-            return json.loads(explanation).get("message", explanation)
-        except (ValueError, AttributeError):
+            data = json.loads(explanation)
+        except ValueError:
             return explanation
+        message = data.get("message") if isinstance(data, dict) else None
+        return message if isinstance(message, str) else explanation
     return str(exc)

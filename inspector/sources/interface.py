@@ -117,7 +117,7 @@ class Image(ABC):
         """
         return False
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: a source holding nothing open need not override it
         """Release files and connections; idempotent."""
 
     def __enter__(self) -> Image:

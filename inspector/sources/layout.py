@@ -135,7 +135,7 @@ def _tag_list(manifest: list[dict[str, Any]]) -> str:
 def _describe_tags(tag_lists: list[list[str]], keys: list[str]) -> str:
     """``tags: a:1, b:2`` — and ``2 images are tagged 1.0.0`` where one tag names several images."""
     owners: dict[str, list[str]] = {}
-    for tags, key in zip(tag_lists, keys):
+    for tags, key in zip(tag_lists, keys, strict=True):
         for tag in tags:
             if key not in owners.setdefault(tag, []):
                 owners[tag].append(key)

@@ -15,8 +15,8 @@ The chain of trust, link by link (every link checked before the next is used):
 So a layer skipped because its diff ID is in the cache rests on a verified chain: the diff ID comes
 from a config whose digest a verified manifest names, the blob digest and size from that manifest
 (``stored_form``), and the cache answers for a diff ID only in a stored form in which the layer's
-bytes were once downloaded, checked against that blob digest and hashed to that diff ID. (For a tag, what the tag points to is the registry's
-word, as for every client; what we report is then exactly the image with that digest.)
+bytes were once downloaded, checked against that blob digest and hashed to that diff ID. (For a tag, what the tag
+points to is the registry's word, as for every client; what we report is then exactly the image with that digest.)
 
 Manifests are read whole with a 4 MiB cap (the distribution spec's limit), configs with the cap the
 other sources use; the layout logic (``layout.resolve``) walks them exactly as it walks an OCI

@@ -289,7 +289,8 @@ class RegistryClient:
             target = urllib.parse.urlsplit(url)
             if target.scheme not in ("http", "https") or not target.netloc:
                 raise self.error(f"{what}: redirected to something that is not an http(s) URL")
-            if target.scheme == "http" and parts.scheme == "https" and not plain_http_allowed(target.netloc, self.options):
+            if (target.scheme == "http" and parts.scheme == "https"
+                    and not plain_http_allowed(target.netloc, self.options)):
                 raise self.error(f"{what}: redirected from HTTPS to plain HTTP at {target.netloc}; refused")
         raise self.error(f"{what}: more than {MAX_REDIRECTS} redirects")
 

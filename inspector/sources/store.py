@@ -46,7 +46,7 @@ class Store(ABC):
     def read_json(self, name: str) -> Any:
         return parse_json(self.read_bytes(name), name, self.location)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: a folder store holds nothing open
         """Release the underlying file, if any."""
 
 
@@ -85,7 +85,8 @@ class DirStore(Store):
         try:
             fd = os.open(self.location, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
         except OSError as exc:
-            raise ImageFormatError(f"cannot open the layout folder: {exc.strerror or exc}", where=self.location) from exc
+            raise ImageFormatError(f"cannot open the layout folder: {exc.strerror or exc}",
+                                   where=self.location) from exc
         try:
             for depth, part in enumerate(parts):
                 last = depth == len(parts) - 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import lzma
 import zlib
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import IO, cast
 
 from ..errors import ImageFormatError, InspectorError
 from ..limits import DEFAULT, Limits
@@ -34,7 +35,7 @@ class StoredImage(Image):
 
     def scan_layers(self, scanner: LayerScanner[T], skip: Callable[[LayerInfo], bool] | None = None
                     ) -> Iterator[tuple[LayerInfo, T | None]]:
-        for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
+        for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names, strict=True):
             if skip is not None and skip(info):
                 yield info, None
                 continue
@@ -47,13 +48,13 @@ class StoredImage(Image):
             yield info, result
 
     def read_layers(self, wanted: set[int], consumer: Callable[[LayerInfo, IO[bytes]], None]) -> None:
-        for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
+        for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names, strict=True):
             if info.index in wanted:
                 if info.diff_id is not None and info.index not in self.verification.verified:
                     self.verify_layer(info)  # what we hand out was hashed in this run, never taken on trust
                 where = f"{self._store.location}: layer {info.index} ({name})"
-                with self._store.open(name) as raw:
-                    _guarded(lambda: consumer(info, tar_stream(raw, self._limits)), where)
+                with self._store.open(name) as raw:  # this layer's info and blob, bound now (tests/test_habits.py)
+                    _guarded(functools.partial(_hand_over, consumer, info, raw, self._limits), where)
 
     def known_diff_ids(self) -> list[str | None]:
         return [layer.diff_id for layer in self._resolved.meta.layers]
@@ -103,7 +104,8 @@ def run_scanner(scanner: LayerScanner[T], raw: IO[bytes], where: str, full: bool
 def _scan(scanner: LayerScanner[T], raw: IO[bytes], full: bool, limits: Limits, hash_layers: bool,
           algorithms: tuple[str, ...], budget: InflationBudget | None) -> tuple[T, LayerDigests]:
     blob = ForwardReader(raw, hash_it=True, algorithms=algorithms) if full else None
-    stored = CountingReader(blob or raw)
+    # a ForwardReader reads like IO[bytes]; typeshed does not relate io.RawIOBase to typing.IO
+    stored = CountingReader(raw if blob is None else cast("IO[bytes]", blob))
     stream = open_uncompressed(io.BufferedReader(stored, buffer_size=1 << 20))
     if not hash_layers and blob is None and stream.raw is stored and _really_seekable(raw):  # type: ignore[attr-defined]
         raw.seek(0)  # uncompressed and seekable: hand tarfile the original, so it can really seek
@@ -119,6 +121,11 @@ def _scan(scanner: LayerScanner[T], raw: IO[bytes], full: bool, limits: Limits, 
         reader.close()
         if blob is not None:
             blob.close()
+
+
+def _hand_over(consumer: Callable[[LayerInfo, IO[bytes]], None], info: LayerInfo, raw: IO[bytes],
+               limits: Limits) -> None:
+    consumer(info, tar_stream(raw, limits))
 
 
 def tar_stream(raw: IO[bytes], limits: Limits = DEFAULT, budget: InflationBudget | None = None) -> IO[bytes]:

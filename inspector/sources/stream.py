@@ -82,7 +82,7 @@ class StreamedImage(Image):
         results, failures, store = self._read_all(scanner)
         self._canonical = store.canonical
         self._resolved = resolve(store, self._selector, self._reference, self._source, self.verification)
-        for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names):
+        for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names, strict=True):
             key = store.canonical(name)
             where = f"{self._location}: layer {info.index} ({name})"
             if key in failures:
@@ -137,7 +137,8 @@ class StreamedImage(Image):
         return ForwardReader(stream, budget=ratio_guard(stored, self._limits))  # type: ignore[return-value]
 
     def _read_member(self, handle: IO[bytes], member: TarMember, name: str, scanner: LayerScanner[T],
-                     results: dict[str, tuple[T, LayerDigests]], failures: dict[str, InspectorError], files: dict[str, bytes]) -> None:
+                     results: dict[str, tuple[T, LayerDigests]], failures: dict[str, InspectorError],
+                     files: dict[str, bytes]) -> None:
         data = peekable(handle)
         head = data.peek(512)[:512]
         if member.size <= SMALL_FILE or (_looks_like_json(head) and member.size <= MAX_JSON_BYTES):
@@ -159,14 +160,14 @@ class StreamedImage(Image):
         if self._reopen is None or self._resolved is None:
             super().read_layers(wanted, consumer)
             return
-        by_name = {self._canonical(name): info for info, name in zip(self._resolved.meta.layers, self._resolved.layer_names)
-                   if info.index in wanted}
+        layers = zip(self._resolved.meta.layers, self._resolved.layer_names, strict=True)
+        by_name = {self._canonical(name): info for info, name in layers if info.index in wanted}
         try:
             names = MemberNames(self._limits.max_entries)
             for member, handle in stream_members(self._outer(self._reopen())):
                 info = by_name.get(names.admit(member))
                 if info is not None and handle is not None:
-                    consumer(info, tar_stream(handle, self._limits, self._budget))  # type: ignore[arg-type]
+                    consumer(info, tar_stream(handle, self._limits, self._budget))
         except (NotATarError, EOFError, OSError) as exc:
             raise ImageFormatError(f"the archive is truncated or not a tar: {exc}", where=self._location) from exc
 
