@@ -20,8 +20,9 @@ from .interface import Inspection
 #: IMPLEMENTOR (or libjvm vendor string) → distribution name
 DISTRIBUTIONS = {
     "Eclipse Adoptium": "Temurin", "AdoptOpenJDK": "AdoptOpenJDK", "Amazon.com Inc.": "Corretto",
-    "Azul Systems, Inc.": "Zulu", "Microsoft": "Microsoft Build of OpenJDK", "Red Hat, Inc.": "Red Hat build of OpenJDK",
-    "BellSoft": "Liberica", "SAP SE": "SapMachine", "GraalVM Community": "GraalVM CE", "Oracle Corporation": "Oracle OpenJDK",
+    "Azul Systems, Inc.": "Zulu", "Microsoft": "Microsoft Build of OpenJDK",
+    "Red Hat, Inc.": "Red Hat build of OpenJDK", "BellSoft": "Liberica", "SAP SE": "SapMachine",
+    "GraalVM Community": "GraalVM CE", "Oracle Corporation": "Oracle OpenJDK",
     "International Business Machines Corporation": "Semeru", "IBM Corporation": "IBM SDK",
     "JetBrains s.r.o.": "JetBrains Runtime", "Alibaba": "Dragonwell", "Tencent": "Kona",
     "Debian": "Debian OpenJDK", "Ubuntu": "Ubuntu OpenJDK",
@@ -30,7 +31,8 @@ DISTRIBUTIONS = {
 PATH_HINTS = (
     ("temurin", "Eclipse Adoptium"), ("adoptium", "Eclipse Adoptium"), ("adoptopenjdk", "AdoptOpenJDK"),
     ("corretto", "Amazon.com Inc."), ("zulu", "Azul Systems, Inc."), ("liberica", "BellSoft"),
-    ("sapmachine", "SAP SE"), ("graalvm", "GraalVM Community"), ("semeru", "International Business Machines Corporation"),
+    ("sapmachine", "SAP SE"), ("graalvm", "GraalVM Community"),
+    ("semeru", "International Business Machines Corporation"),
     ("microsoft", "Microsoft"), ("msopenjdk", "Microsoft"), ("dragonwell", "Alibaba"), ("kona", "Tencent"),
 )
 _GENERIC_VENDORS = {"Oracle Corporation", "N/A", "Private Build"}  # upstream defaults, weaker than a specific one
@@ -47,10 +49,30 @@ class JavaRuntime:
     tools: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     reached_by: list[str] = field(default_factory=list)  # /usr/bin/java, JAVA_HOME, PATH
+    runtime_version: str | None = None  # the full string (JAVA_RUNTIME_VERSION), e.g. 17.0.21+7-Debian-1deb12u1
+
+    @property
+    def short_version(self) -> str | None:
+        """The version as ``java -version`` prints it (``17.0.21``, ``1.8.0_412``)."""
+        return java_version(self.version)
 
     def to_json(self) -> dict[str, Any]:
         return {"home": self.home, "vendor": self.vendor, "distribution": self.distribution, "version": self.version,
-                "type": self.type, "tools": self.tools, "evidence": self.evidence, "reached_by": self.reached_by}
+                "type": self.type, "tools": self.tools, "evidence": self.evidence, "reached_by": self.reached_by,
+                "runtime_version": self.runtime_version}
+
+
+_SHORT_VERSION = re.compile(r"\d+(?:[._]\d+)*")
+
+
+def java_version(version: str | None) -> str | None:
+    """``17.0.21+7-Debian-1deb12u1`` → ``17.0.21``, ``25.0.4+7-LTS`` → ``25.0.4``, ``1.8.0_412-b08`` →
+    ``1.8.0_412``: the number ``java -version`` shows, without the build and the vendor's suffix.
+    A version that does not start with a number is returned as it is."""
+    if not version:
+        return None
+    match = _SHORT_VERSION.match(version)
+    return match.group(0) if match else version
 
 
 def find_runtimes(inspection: Inspection) -> list[JavaRuntime]:
@@ -101,6 +123,7 @@ def _describe(inspection: Inspection, home: str) -> JavaRuntime:
         runtime.evidence.append(f"{home}/release")
     _vendor(inspection, runtime, release)
     runtime.version = _version(release, home)
+    runtime.runtime_version = release.get("JAVA_RUNTIME_VERSION") or runtime.version
     if runtime.version and "JAVA_RUNTIME_VERSION" not in release and "JAVA_VERSION" not in release:
         runtime.evidence.append(f"version from the directory name {posixpath.basename(home)}")
     runtime.type = _image_type(inspection, runtime, release)
@@ -166,7 +189,8 @@ def _debian_package(inspection: Inspection, home: str) -> str | None:
     if not match:
         return None
     major = match.group(1)
-    names = [f"openjdk-{major}-jdk-headless", f"openjdk-{major}-jre-headless", f"openjdk-{major}-jdk", f"openjdk-{major}-jre"]
+    names = [f"openjdk-{major}-jdk-headless", f"openjdk-{major}-jre-headless", f"openjdk-{major}-jdk",
+             f"openjdk-{major}-jre"]
     fs = inspection.fs
     for name in names:
         if fs.lookup(f"/var/lib/dpkg/status.d/{name}") is not None or fs.lookup(f"/var/lib/dpkg/info/{name}.list") \

@@ -20,6 +20,8 @@ class ShellVerdict:
     shells: list[str] = field(default_factory=list)  # absolute paths
     package_managers: list[str] = field(default_factory=list)  # names
     package_manager_paths: list[str] = field(default_factory=list)
+    #: package managers found only as busybox applets (``rpm`` in busybox:musl): not the real thing
+    busybox_applets: list[str] = field(default_factory=list)
 
     @property
     def shell_less(self) -> bool:
@@ -29,6 +31,9 @@ class ShellVerdict:
 def shell_verdict(executables: list[Executable]) -> ShellVerdict:
     """Shells and package managers among the executables (links to them count: /bin/sh → dash)."""
     verdict = ShellVerdict()
+    busybox = {e.facts.sha256 for e in executables
+               if posixpath.basename(e.entry.path) == "busybox" and e.facts is not None and e.facts.sha256}
+    real: set[str] = set()
     for exe in executables:
         name = posixpath.basename(exe.entry.path)
         if name in SHELLS:
@@ -38,5 +43,15 @@ def shell_verdict(executables: list[Executable]) -> ShellVerdict:
             verdict.package_manager_paths.append(exe.entry.path)
             if manager not in verdict.package_managers:
                 verdict.package_managers.append(manager)
+            if not _busybox_applet(exe, busybox):
+                real.add(manager)
     verdict.package_managers.sort()
+    verdict.busybox_applets = [m for m in verdict.package_managers if m not in real]
     return verdict
+
+
+def _busybox_applet(exe: Executable, busybox: set[str]) -> bool:
+    """A link to busybox, or a hardlink (same content) of it: busybox's applet of that name."""
+    if exe.resolves_to is not None and posixpath.basename(exe.resolves_to) == "busybox":
+        return True
+    return exe.facts is not None and exe.facts.sha256 is not None and exe.facts.sha256 in busybox

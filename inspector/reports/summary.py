@@ -9,6 +9,7 @@ from ..fs import build_filesystem
 from ..fs.cache import CacheUse
 from ..limits import DEFAULT, Limits
 from ..sources.interface import Image
+from . import accounts
 from .bin import bin_listing
 from .entrypoint import config_fields, resolve_entrypoint
 from .executables import counts, find_executables
@@ -51,6 +52,17 @@ def _text(value: Any) -> str | None:
     return value if value is None or isinstance(value, str) else json.dumps(value)
 
 
+def user_name(inspection: Inspection) -> str | None:
+    """The ``/etc/passwd`` name of the uid the container runs as (``65532`` → ``nonroot``; no User:
+    uid 0), when ``User`` is numeric and the image names it; None otherwise (a named User is its
+    own name)."""
+    user = config_fields(inspection)["user"] or "0"
+    uid = user.partition(":")[0]
+    if not uid.isascii() or not uid.isdigit() or len(uid) > 10:
+        return None
+    return accounts.names(inspection).users.get(int(uid))
+
+
 def summary(inspection: Inspection) -> dict[str, Any]:
     """Everything, in the documented JSON shape (README, "JSON schema")."""
     executables = find_executables(inspection)
@@ -62,6 +74,8 @@ def summary(inspection: Inspection) -> dict[str, Any]:
         "shell_less": verdict.shell_less,
         "shells": verdict.shells,
         "package_managers": verdict.package_managers,
+        "package_manager_applets": verdict.busybox_applets,
+        "user_name": user_name(inspection),
         "jre": [r.to_json() for r in find_runtimes(inspection)],
         "bin": bin_listing(inspection).to_json(),
         "executables": counts(executables),
