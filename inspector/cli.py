@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import click
 
-from . import __version__, export, reports
+from . import __version__, export, policy, reports
 from .errors import InspectorError
 from .fs import build_filesystem
 from .fs.cache import BARE, CacheUse, LayerCache
@@ -148,11 +148,16 @@ def cli() -> None:
               help="Installed packages (dpkg, apk, rpm), their files' integrity, and executables no package owns.")
 @click.option("--layers", "show_layers", is_flag=True,
               help="Each layer: diff ID, size, entries added/changed/removed, and the step that made it.")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="RULE[,RULE...]",
+              help="Exit 1 if one of these policy rules finds something (README, \"Policy\"): "
+                   f"{', '.join(policy.RULES)}, or all.")
+@click.option("--policy", "policy_file", metavar="FILE",
+              help="A TOML policy file: the rules to enforce (fail-on) and allow-listed path globs per rule.")
 @_format_options
 @_source_options
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
-                    show_config: bool, show_packages: bool, show_layers: bool, fmt: str, as_json: bool,
-                    source: SourceArgs) -> None:
+                    show_config: bool, show_packages: bool, show_layers: bool, fail_on: tuple[str, ...],
+                    policy_file: str | None, fmt: str, as_json: bool, source: SourceArgs) -> None:
     """Inspect IMAGE: a summary, or one view of it."""
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
                                    ("--executables", show_executables), ("--jre", show_jre),
@@ -161,6 +166,9 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     if len(views) > 1:
         raise click.UsageError(f"choose one view, not {' and '.join(views)}")
     fmt = "json" if as_json else fmt
+    rules = policy.load_policy(policy_file, fail_on) if policy_file is not None or fail_on else None
+    if rules is not None and show_layers:
+        raise click.UsageError("--fail-on and --policy read the image's files: not with --layers")
     out = _stdout()
     store = source.cache()
     with source.open(image, store) as img:
@@ -169,27 +177,34 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             _warn(img.meta.notes + warnings)
             _emit(rows, fmt == "json", package_tables.layers, out)
             return
-        if files is not None and fmt != "json":  # the listing needs no file contents: skip the content probes
+        if files is not None and fmt != "json" and rules is None:  # no file contents needed: skip the probes
             use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC.name,)) if store else None
             merged = build_filesystem(img, limits=source.limits, cache=use)
             _warn(img.meta.notes + merged.warnings)
             renderer(fmt).files(select_entries(merged, files), out)
             return
-        if show_packages:  # integrity hands layers out again: hash them as they pass now, not in a re-read
+        want_packages = show_packages or (rules is not None and policy.needs_packages(rules))
+        if want_packages:  # integrity hands layers out again: hash them as they pass now, not in a re-read
             img.verification.hash_layers = True
         inspection = reports.inspect_image(img, source.limits,
                                            CacheUse(store, reports.FACTS_CODEC) if store else None)
-        if show_packages:  # integrity may read some layers again: while the image is open
+        report = None
+        if want_packages:  # integrity may read some layers again: while the image is open
             report = package_reports.packages_report(img, inspection, store.directory if store else None)
+        findings = policy.evaluate(inspection, report, rules) if rules is not None else None
+        if show_packages and report is not None:
             _warn(img.meta.notes + inspection.fs.warnings + report["warnings"])
-            _emit(report, fmt == "json", package_tables.packages, out)
+            _emit(report, fmt == "json", package_tables.packages, out, findings)
+            _policy_exit(findings)
             return
     _warn(img.meta.notes + inspection.fs.warnings)
-    if files is not None:  # JSON: each entry with its package and build step (README, "--files")
+    if files is not None and fmt == "json":  # each entry with its package and build step (README, "--files")
         renderer(fmt).files(package_reports.annotate(inspection, select_entries(inspection.fs, files)), out)
-        return
-    view = views[0] if views else "summary"
-    _render_view(view, inspection, fmt, out)
+    elif files is not None:  # a policy was given: the image was read with its contents, list it all the same
+        renderer(fmt).files(select_entries(inspection.fs, files), out)
+    else:
+        _render_view(views[0] if views else "summary", inspection, fmt, out, findings)
+    _policy_exit(findings)
 
 
 @cli.command("diff")
@@ -274,7 +289,8 @@ def export_command(image: str, dest: str, prefix: str, devices: bool, special_bi
         _say(f"exported {stats.entries} entries ({stats.files} files, {stats.bytes:,} bytes) to {escape(dest, None)}")
 
 
-def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any) -> None:
+def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
+                 findings: list[policy.Finding] | None = None) -> None:
     as_json = fmt == "json"
     if view == "--bin":
         listing = reports.bin_listing(inspection)
@@ -291,16 +307,25 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any) 
     elif view == "--config":
         data = {"config": reports.config_fields(inspection),
                 "entrypoint": reports.resolve_entrypoint(inspection).to_json()}
-        _emit(data, as_json, report_tables.config, out)
+        _emit(data, as_json, report_tables.config, out, findings)
     else:
-        _emit(reports.summary(inspection), as_json, report_tables.summary, out)
+        _emit(reports.summary(inspection), as_json, report_tables.summary, out, findings)
 
 
-def _emit(data: Any, as_json: bool, table: Any, out: Any) -> None:
+def _emit(data: Any, as_json: bool, table: Any, out: Any, findings: list[policy.Finding] | None = None) -> None:
     if as_json:
-        out.write(document(data) + "\n")
+        out.write(document(data if findings is None else policy.attach(data, findings)) + "\n")
     else:
         table(data, out)
+
+
+def _policy_exit(findings: list[policy.Finding] | None) -> None:
+    """After the view: one escaped stderr line per finding, and exit 1 if there is any (README, "Policy")."""
+    if findings:
+        _flush_outputs()  # the view first, then the findings, on a terminal too
+        for line in policy.finding_lines(findings):
+            _say(line)
+        sys.exit(policy.EXIT_FINDINGS)
 
 
 class StdoutClosed(BaseException):

@@ -78,6 +78,8 @@ def parse_rules(values: Iterable[str], where: str = "--fail-on") -> frozenset[st
     """Rule names, each value possibly ``a,b,c``; ``all`` means every rule; unknown names are an error."""
     names: set[str] = set()
     for value in values:
+        if not value.replace(",", "").strip():
+            raise PolicyError(f"{where}: no rule named (rules: {', '.join(RULES)}, or {ALL})")
         for name in value.split(","):
             name = name.strip()
             if not name:
