@@ -9,7 +9,7 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
-from typing import IO
+from typing import IO, Any
 
 from ..errors import ImageFormatError, InspectorError
 
@@ -59,9 +59,9 @@ def open_uncompressed(raw: IO[bytes]) -> IO[bytes]:
 
         inner = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True, closefd=False)
     elif kind == "bzip2":
-        inner = bz2.BZ2File(stream)  # type: ignore[assignment]
+        inner = bz2.BZ2File(stream)
     else:
-        inner = lzma.LZMAFile(stream)  # type: ignore[assignment]
+        inner = lzma.LZMAFile(stream)
     return io.BufferedReader(_Decompressed(inner, kind), buffer_size=_BUFFER)
 
 
@@ -75,7 +75,7 @@ class _Decompressed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Any) -> int:
         try:
             return _RawAdapter(self._inner).readinto(buffer)
         except InspectorError:
@@ -93,7 +93,7 @@ class _RawAdapter(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Any) -> int:
         readinto = getattr(self._inner, "readinto", None)
         if readinto is not None:
             return readinto(buffer) or 0

@@ -33,7 +33,7 @@ class IndexGraph:
         self._location = location
         self._read = read  # digest -> parsed JSON, checked against the digest
         self._present = present  # digest -> whether its blob is in the store
-        self._documents: dict[str, Any] = {}
+        self._documents: dict[str, dict[str, Any] | None] = {}
         self._leaves: dict[str, list[Leaf]] = {}
         self._children: dict[str, list[Descriptor]] = {}
         self.visited = 0

@@ -423,7 +423,7 @@ def parse_challenges(headers: list[str]) -> dict[str, dict[str, str]]:
 
 
 def _retry_delay(response: Response, attempt: int) -> float:
-    delay = BACKOFF * (2 ** attempt)
+    delay = BACKOFF * 2.0 ** attempt
     after = response.headers.get("Retry-After")
     if after and after.strip().isdigit():
         delay = max(delay, min(float(after), MAX_RETRY_AFTER))
