@@ -20,7 +20,8 @@ import stat
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from . import fit
+from ..reports.jre import java_version
+from . import fit, human
 from .escape import PATH_LIMIT, clean, head
 
 ARROW = "→"
@@ -65,7 +66,7 @@ def summary_rows(summary: dict[str, Any], all_entries: bool = False) -> list[tup
         rows.append(("can start", _before_after(_yes(starts["a"]), _yes(starts["b"]))))
     java = summary.get("java")
     if isinstance(java, dict):
-        rows.append(("java", f"{_runtimes(java['a'])} {ARROW} {_runtimes(java['b'])}"))
+        rows.append(("java", _before_after(_runtimes(java["a"]), _runtimes(java["b"]))))
     for key, label in (("shells", "shells"), ("package_managers", "package managers"), ("setuid", "setuid files"),
                        ("setgid", "setgid files")):
         rows.append((label, _delta(summary[key])))
@@ -109,7 +110,7 @@ def _runtimes(runtimes: list[dict[str, Any]]) -> str:
     """``Debian JDK 17.0.21 (27 tools)``, one per home, or ``none``."""
     if not runtimes:
         return "none"
-    return ", ".join(f"{runtime_name(r)} ({_count(len(r['tools']), 'tool')})" for r in head(runtimes, 10)
+    return ", ".join(f"{runtime_name(r)} ({human.plural(len(r['tools']), 'tool')})" for r in head(runtimes, 10)
                      if isinstance(r, dict)) + (" …" if len(runtimes) > 10 else "")
 
 
@@ -121,18 +122,8 @@ def runtime_name(runtime: dict[str, Any]) -> str:
 
 
 def short_version(version: Any) -> str:
-    """``17.0.19+10-1-deb12u2-Debian`` → ``17.0.19`` (the feature.interim.update ``java -version``
-    leads with); ``?`` when unknown."""
-    if not version:
-        return "?"
-    text = str(version)
-    for mark in ("+", "-", "_", " "):
-        text = text.split(mark, 1)[0]
-    return text or str(version)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+    """The version ``java -version`` prints (``17.0.19+10-1-deb12u2-Debian`` → ``17.0.19``); ``?``."""
+    return java_version(str(version)) or "?" if version else "?"
 
 
 def _delta(change: dict[str, Any]) -> str:
@@ -146,20 +137,7 @@ def _delta(change: dict[str, Any]) -> str:
 
 
 def _size(value: Any) -> str:
-    if not isinstance(value, int):
-        return "?"
-    return human_size(value)
-
-
-def human_size(value: int) -> str:
-    """Decimal units with three significant digits, as ``docker images`` prints them (``697MB``)."""
-    number = float(value)
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if number < 999.5 or unit == "PB":
-            text = f"{number:.3g}" if number >= 1 else f"{number:.3g}"
-            return f"{text}{unit}"
-        number /= 1000
-    return f"{value}B"  # pragma: no cover
+    return human.size(value) if isinstance(value, int) else "?"
 
 
 def _jdk_tools(summary: dict[str, Any], out: TextIO, width: int | None) -> None:
