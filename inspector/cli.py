@@ -381,7 +381,7 @@ def _stdout_bytes() -> IO[bytes]:
 def _stdout() -> Any:
     """Block-buffered UTF-8 stdout. Names that are not valid UTF-8 reach us surrogate-escaped; written
     as ``\\udcXX`` they stay valid JSON escapes instead of failing to encode."""
-    stream = io.TextIOWrapper(_stdout_bytes(), encoding="utf-8", errors="backslashreplace",  # type: ignore[type-var]
+    stream = io.TextIOWrapper(_stdout_bytes(), encoding="utf-8", errors="backslashreplace",
                               write_through=False)
     _OUTPUTS.append(stream)
     return stream
@@ -408,6 +408,11 @@ def _warn(warnings: list[str]) -> None:
 def _say(line: str) -> None:
     """One line on stderr. Callers escape what came from the image (``output.escape``)."""
     click.echo(line, err=True)
+
+
+from .cli_audit import audit_command  # noqa: E402 - last: it builds on this module's options and writers
+
+cli.add_command(audit_command)
 
 
 def main(argv: list[str] | None = None) -> None:

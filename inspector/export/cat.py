@@ -10,7 +10,7 @@ from ..fs import build_filesystem
 from ..fs.links import follow
 from ..fs.node import FILE
 from ..limits import DEFAULT, Limits
-from ..sources.interface import Image
+from ..sources.interface import Image, LayerInfo
 from .origins import Origin, copy_members, origin_probe
 
 
@@ -27,7 +27,7 @@ def cat_file(image: Image, path: str, out: IO[bytes], limits: Limits = DEFAULT) 
     if not isinstance(origin, Origin):
         return resolution.path  # an empty stand-in for a hardlink to nothing: no bytes to write
 
-    def consume(_info, stream: IO[bytes]) -> None:
+    def consume(_info: LayerInfo, stream: IO[bytes]) -> None:
         copy_members(stream, {origin.offset}, lambda _offset, handle: shutil.copyfileobj(handle, out, 1 << 20))
 
     image.read_layers({origin.layer}, consume)

@@ -9,9 +9,9 @@ from .escape import clean
 
 
 def _tabulate(rows: list[list[Any]], headers: list[str]) -> str:
-    from tabulate import tabulate  # type: ignore[import-untyped]  # on first use, as report_tables does
+    from tabulate import tabulate  # on first use, as report_tables does
 
-    return tabulate(rows, headers=headers, disable_numparse=True)
+    return str(tabulate(rows, headers=headers, disable_numparse=True))
 
 
 def packages(report: dict[str, Any], out: TextIO) -> None:
