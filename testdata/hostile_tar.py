@@ -94,7 +94,8 @@ def gnu_long(text: bytes, kind: bytes = b"L", declared: int | None = None) -> by
 def old_gnu_sparse(name: str, real: int, fragments: list[tuple[int, int]], extended: list[list[tuple[int, int]]] = (),
                    stored: bytes | None = None) -> bytes:
     """An old GNU sparse member (type ``S``): up to 4 map entries in the header, 21 per extension block."""
-    data = stored if stored is not None else bytes(sum(n for _, n in fragments) + sum(n for e in extended for _, n in e))
+    total = sum(n for _, n in fragments) + sum(n for e in extended for _, n in e)
+    data = stored if stored is not None else bytes(total)
     patch = {}
     for i, (offset, length) in enumerate(fragments[:4]):
         patch[386 + 24 * i] = _number(offset, 12) + _number(length, 12)

@@ -294,12 +294,12 @@ def _build_layer(entries: list[E], compression: str) -> _Layer:
 def _build_image(spec: ImageSpec, compression: str) -> _Image:
     """The single place where every writer gets its layer bytes and digests."""
     layers = [_build_layer(es, compression) for es in spec.layers]
-    config = Blob(MT_OCI_CONFIG, _json(_config_dict(spec, [l.diff_id for l in layers])))
+    config = Blob(MT_OCI_CONFIG, _json(_config_dict(spec, [layer.diff_id for layer in layers])))
     manifest = Blob(MT_OCI_MANIFEST, _json({
         "schemaVersion": 2,
         "mediaType": MT_OCI_MANIFEST,
         "config": config.descriptor(),
-        "layers": [l.blob.descriptor() for l in layers],
+        "layers": [layer.blob.descriptor() for layer in layers],
     }))
     return _Image(spec, layers, config, manifest)
 
@@ -501,7 +501,7 @@ def _write_legacy_layers(sink: _Sink, img: _Image, hook: LayerHook | None,
     """
     ids = _v1_ids(img)
     paths = []
-    for i, (layer, v1id) in enumerate(zip(img.layers, ids)):
+    for i, (layer, v1id) in enumerate(zip(img.layers, ids, strict=True)):
         path = f"{v1id}/layer.tar"
         paths.append(path)
         if sink.has(path):
@@ -526,10 +526,10 @@ def _write_legacy(sink: _Sink, images: list[_Image], hook: LayerHook | None,
         sink.file(f"{img.config.hex}.json", img.config.data)
     sink.file("manifest.json", _json_line([
         _manifest_entry(img, f"{img.config.hex}.json", paths)
-        for img, paths in zip(images, layer_paths)
+        for img, paths in zip(images, layer_paths, strict=True)
     ]))
     repos: dict[str, dict[str, str]] = {}
-    for img, paths in zip(images, layer_paths):
+    for img, paths in zip(images, layer_paths, strict=True):
         if paths:
             _add_repositories(repos, img.spec.tags, paths[-1].split("/")[0])
     if repos:
@@ -548,7 +548,7 @@ def _write_docker25(sink: _Sink, images: list[_Image], hook: LayerHook | None,
     for img in images:
         _write_image_blobs(sink, img, hook)
         index += _ref_descriptors(img.manifest.descriptor(), img.spec.tags, _docker25_annotations)
-        entries.append(_manifest_entry(img, img.config.path, [l.blob.path for l in img.layers]))
+        entries.append(_manifest_entry(img, img.config.path, [layer.blob.path for layer in img.layers]))
         if img.layers:
             _add_repositories(repos, img.spec.tags, img.layers[-1].blob.hex)
     sink.file("index.json", _index_json(index))

@@ -90,9 +90,9 @@ class Outcome:
     """One acceptable result of one view.
 
     ``code`` 2 or 3: stdout is empty and stderr is one line holding one of ``problem`` (any case,
-    looked for outside the case's own folder name), one of ``where`` and every string of ``also``. ``code`` 0: stdout is valid JSON (and valid
-    UTF-8); stderr holds only ``inspect-image: warning:`` lines, one of them holding one of
-    ``warning`` when that is given; for ``--files``, every path of ``files`` is listed with the
+    looked for outside the case's own folder name), one of ``where`` and every string of ``also``. ``code`` 0:
+    stdout is valid JSON (and valid UTF-8); stderr holds only ``inspect-image: warning:`` lines, one of them
+    holding one of ``warning`` when that is given; for ``--files``, every path of ``files`` is listed with the
     given field values and no path of ``absent`` is; every ``checks`` item holds.
     """
 
@@ -1297,7 +1297,8 @@ def _(work: Path) -> Case:
 @case("layer-gzip-swapped")
 def _(work: Path) -> Case:
     other = gzip.compress(layer_tar([E("evil", data=b"swapped in")]), mtime=0)
-    path = write(work / "layout", "oci-gzip", spec([E("x", data=b"x")]), layer_bytes_hook=only_layer(1, lambda d: other))
+    path = write(work / "layout", "oci-gzip", spec([E("x", data=b"x")]),
+                 layer_bytes_hook=only_layer(1, lambda d: other))
     return Case("", "a gzip layer replaced by another valid gzip layer: its diff ID no longer matches", path,
                 everywhere(error(3, MISMATCH + ("diff_id",), _where(path), also=[_layer_id(path, 1)])))
 
@@ -1601,7 +1602,8 @@ def _(work: Path) -> Case:
     path = write(work / "image.tar", "legacy", spec(layer, config={"Entrypoint": ["/run/fifo"]}))
     return Case("", "character and block devices (one with the largest numbers ustar holds), a FIFO, a device "
                 "named /bin/sh; the entrypoint is the FIFO", path,
-                listing({"/dev/null": {"type": "char", "device": [1, 3]}, "/dev/sda": {"type": "block", "device": [8, 0]},
+                listing({"/dev/null": {"type": "char", "device": [1, 3]},
+                         "/dev/sda": {"type": "block", "device": [8, 0]},
                          "/dev/huge": {"type": "char", "device": [0o7777777, 0o7777777]},
                          "/run/fifo": {"type": "fifo", "device": None}, "/bin/sh": {"type": "char"}},
                         summary=[[["entrypoint", "problems"], "contains", "fifo"]],

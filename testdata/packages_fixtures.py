@@ -326,8 +326,8 @@ def sqlite_with_view() -> bytes:
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "rpmdb.sqlite")
         with sqlite3.connect(path) as connection:
-            connection.execute("CREATE VIEW Packages AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
-                               "SELECT x AS hnum, zeroblob(10) AS blob FROM n")
+            connection.execute("CREATE VIEW Packages AS WITH RECURSIVE n(x) AS "
+                               "(SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT x AS hnum, zeroblob(10) AS blob FROM n")
         return Path(path).read_bytes()
 
 
@@ -390,8 +390,8 @@ def download_debs(directory: Path, names: tuple[str, ...] = REAL_PACKAGES) -> li
     if len(found) >= len(names):
         return found
     try:
-        proc = subprocess.run(["apt-get", "download", "-q", *names], check=False, cwd=directory, capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(["apt-get", "download", "-q", *names], check=False, cwd=directory, capture_output=True,
+                              text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"apt-get download failed: {exc}"
     found = sorted(directory.glob("*.deb"))

@@ -138,7 +138,7 @@ def docker25_multi_platform(path: Path, present: tuple[ImageSpec, ...] = (AMD64,
     version = tag.rpartition(":")[2]
     top = inner.descriptor(annotations={ANN_CONTAINERD_NAME: f"docker.io/library/{tag}", ANN_REF_NAME: version})
     kept = [img for img in images if img.spec in present]
-    entries = [{"Config": img.config.path, "RepoTags": [tag], "Layers": [l.blob.path for l in img.layers]}
+    entries = [{"Config": img.config.path, "RepoTags": [tag], "Layers": [layer.blob.path for layer in img.layers]}
                for img in kept[:1]]
     return _write(path, [inner], [top], True, kept, {"manifest.json": _json(entries) + b"\n"})
 
