@@ -410,9 +410,9 @@ def _say(line: str) -> None:
     click.echo(line, err=True)
 
 
-from .cli_audit import audit_command  # noqa: E402 - last: it builds on this module's options and writers
+from . import cli_audit  # noqa: E402 - last: it builds on this module's options and writers
 
-cli.add_command(audit_command)
+cli.add_command(cli_audit.command())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,156 @@
+"""The audit's three phases over one executor, and what its final table counts.
+
+Phase 1 reads every image's manifest and config; images an earlier run already wrote to ``--out``
+are dropped then (by manifest digest when known, else by reference). Phase 2 scans each unique
+layer once, largest first, into the per-layer cache. Phase 3 merges each image from the cache and
+writes its line as soon as it is ready (so a killed audit keeps every line it finished).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future, as_completed
+from dataclasses import dataclass, field
+from typing import IO, TypeVar
+
+from .executors import open_executor
+from .ndjson import Done, LineWriter, read_done
+from .tasks import Layer, LayerOutcome, Outcome, Plan, Settings, audit_image, error_outcome, read_image, scan_layer
+
+T = TypeVar("T")
+
+
+@dataclass
+class AuditOptions:
+    references: list[str]
+    settings: Settings
+    jobs: int
+    scheduler: str | None = None
+    out: str | None = None
+    progress: bool = False
+    early: list[Outcome] = field(default_factory=list)  # lines decided before the audit (a tag list that failed)
+
+
+@dataclass
+class AuditTotals:
+    """What the final table says."""
+
+    images: int = 0  # in the list (this shard's)
+    audited: int = 0  # lines written now
+    skipped: int = 0  # already in --out
+    failed: int = 0
+    exit_code: int = 0  # the worst exit code of a failed image
+    unique_layers: int = 0
+    layers_scanned: int = 0
+    layers_cached: int = 0
+    seconds: float = 0.0
+    findings: dict[str, int] = field(default_factory=dict)  # rule → findings
+    images_with: dict[str, int] = field(default_factory=dict)  # rule → images with a finding
+
+    def count(self, outcome: Outcome) -> None:
+        self.audited += 1
+        if outcome.failed:
+            self.failed += 1
+            self.exit_code = max(self.exit_code, outcome.exit_code)
+        for rule, number in outcome.findings:
+            self.findings[rule] = self.findings.get(rule, 0) + number
+            self.images_with[rule] = self.images_with.get(rule, 0) + 1
+
+
+def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = sys.stderr) -> AuditTotals:
+    started = time.perf_counter()
+    totals = AuditTotals(images=len(options.references) + len(options.early))
+    done, keep = read_done(options.out) if options.out else (Done(), None)
+    writer = LineWriter(options.out, stdout, keep)
+    progress = _Progress(progress_stream if options.progress else None)
+    try:
+        for outcome in options.early:
+            if done.has(outcome.reference, outcome.manifest_digest):
+                totals.skipped += 1
+            else:
+                writer.write(outcome.line)
+                totals.count(outcome)
+        with open_executor(options.jobs, options.scheduler) as executor:
+            settings = options.settings
+            plans = _run(executor, [(read_image, (ref, settings)) for ref in options.references],
+                         progress.step("reading manifests"))
+            todo: list[Plan] = []
+            for plan in plans:
+                if done.has(plan.reference, plan.manifest_digest):
+                    totals.skipped += 1
+                elif plan.error is not None:
+                    outcome = error_outcome(plan)
+                    writer.write(outcome.line)
+                    totals.count(outcome)
+                    done.add(plan.reference, None)
+                else:
+                    todo.append(plan)
+            if settings.cache_directory is not None:
+                layers = unique_layers(todo)
+                totals.unique_layers = len(layers)
+                scans = _run(executor, [(scan_layer, (ref, layer.index, settings)) for ref, layer in layers],
+                             progress.step("scanning unique layers"))
+                totals.layers_scanned = sum(1 for s in scans if s.scanned)
+                totals.layers_cached = sum(1 for s in scans if not s.scanned and s.error is None)
+            step = progress.step("auditing images")
+            futures = [executor.submit(audit_image, plan.reference, settings) for plan in todo]
+            for number, future in enumerate(as_completed(futures), 1):
+                outcome = future.result()
+                writer.write(outcome.line)
+                totals.count(outcome)
+                step(number, len(futures))
+    finally:
+        progress.clear()
+        writer.close()
+    totals.seconds = time.perf_counter() - started
+    return totals
+
+
+def unique_layers(plans: Iterable[Plan]) -> list[tuple[str, Layer]]:
+    """Each diff ID once, with the first image that holds it (a layer of an image whose layers cannot
+    be read one by one is left to phase 3); the largest first, so the slowest scans start first."""
+    first: dict[str, tuple[str, Layer]] = {}
+    for plan in plans:
+        if not plan.layerwise:
+            continue
+        for layer in plan.layers:
+            if layer.diff_id and layer.diff_id not in first:
+                first[layer.diff_id] = (plan.reference, layer)
+    return sorted(first.values(), key=lambda item: -(item[1].size or 0))
+
+
+def _run(executor: Executor, calls: list[tuple[Callable[..., T], tuple[object, ...]]],
+         step: Callable[[int, int], None]) -> list[T]:
+    """Submit every call, wait for all, results in submission order."""
+    futures: list[Future[T]] = [executor.submit(function, *args) for function, args in calls]
+    for number, _ in enumerate(as_completed(futures), 1):
+        step(number, len(futures))
+    return [future.result() for future in futures]
+
+
+class _Progress:
+    """One line on stderr, rewritten in place, when stderr is a terminal."""
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        self.stream = stream
+        self._last = 0.0
+
+    def step(self, what: str) -> Callable[[int, int], None]:
+        def show(number: int, total: int) -> None:
+            now = time.monotonic()
+            if self.stream is None or (number < total and now - self._last < 0.1):
+                return
+            self._last = now
+            self.stream.write(f"\r\x1b[Kaudit: {what}: {number:,}/{total:,}")
+            self.stream.flush()
+        return show
+
+    def clear(self) -> None:
+        if self.stream is not None:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+__all__ = ["AuditOptions", "AuditTotals", "LayerOutcome", "audit", "unique_layers"]
