@@ -169,9 +169,20 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     rules = policy.load_policy(policy_file, fail_on) if policy_file is not None or fail_on else None
     if rules is not None and show_layers:
         raise click.UsageError("--fail-on and --policy read the image's files: not with --layers")
+    if fmt == "html" and (views or rules is not None):  # the page is the summary's (README, "HTML report")
+        raise click.UsageError(f"--format html is a page for the whole image, not with {(views or ['--fail-on'])[0]}: "
+                               "use --format table or json")
     out = _stdout()
     store = source.cache()
     with source.open(image, store) as img:
+        if fmt == "html":
+            from .output import html as html_output
+            from .reports import page as page_reports
+
+            page = page_reports.image_page(img, source.limits, store.directory if store else None)
+            _warn(img.meta.notes + page.warnings)
+            html_output.write_image(page, out)
+            return
         if show_layers:
             rows, warnings = layer_reports.layer_rows(img, source.limits)
             _warn(img.meta.notes + warnings)
@@ -222,6 +233,16 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
     """Compare two images: executables (or --all entries), config, and a summary per category."""
     options = reports.DiffOptions(all_entries=all_entries, prefix=prefix, ignore=ignore)
     store = source.cache()
+    if fmt == "html" and not as_json:  # the diff as one page (README, "HTML report")
+        from .output import html as html_output
+        from .reports import page as page_reports
+
+        with source.open(image_a, store) as first, source.open(image_b, store) as second:
+            diff_page = page_reports.diff_page(first, second, options, source.limits, store)
+        html_output.write_diff(diff_page, _stdout())
+        if exit_code and diff_page.different:
+            sys.exit(EXIT_DIFFERENT)
+        return
     with source.open(image_a, store) as first, source.open(image_b, store) as second:
         result = reports.diff_images(first, second, options, source.limits, store)
     _emit(result.to_json(), fmt == "json" or as_json, diff_tables.diff, _stdout())
@@ -306,7 +327,8 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
         _emit(runtimes, as_json, report_tables.jre_details, out)
     elif view == "--config":
         data = {"config": reports.config_fields(inspection),
-                "entrypoint": reports.resolve_entrypoint(inspection).to_json()}
+                "entrypoint": reports.resolve_entrypoint(inspection).to_json(),
+                "user_name": reports.user_name(inspection)}
         _emit(data, as_json, report_tables.config, out, findings)
     else:
         _emit(reports.summary(inspection), as_json, report_tables.summary, out, findings)

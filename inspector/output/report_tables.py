@@ -1,24 +1,31 @@
-"""Tables for the reports, sized for a 100-column terminal (``tabulate``).
+"""Tables for the reports, fitted to the terminal (``fit``), numbers for people (``human``).
 
 Every public function here receives report data whose strings are the image's: ``_table`` passes
 it through ``escape.clean`` first (escaped, each string cut), so no renderer can forget to, and
 ``_text`` cuts what it joins into one cell, so a 100k-entry env or a 16 MB label costs milliseconds.
+Layout never cuts a path, a version or a word in two (``fit``): prose wraps at spaces, a long path
+goes on its own line, and piped output is never wrapped. Argument vectors are shown as a shell
+would read them (``shlex.join``), so ``/bin/sh -c 'java -jar /app.jar'`` keeps its boundaries.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
-import textwrap
+import shlex
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO, TypeVar
 
 from ..fs.entry import Entry
-from .escape import clean, escape, head
-from .table_format import TableRenderer
+from ..reports.jre import java_version
+from . import fit, human
+from .escape import PATH_LIMIT, clean, escape, head
+from .table_format import mode_string
 
-WIDTH = 100
 #: Characters of one joined cell (a list or mapping shown as text) before "… N more characters".
 TEXT_LIMIT = 20_000
+#: What the summary shows when no User is set: what the engine runs as.
+ROOT_BY_DEFAULT = "0 (root, by default)"
 
 _Render = TypeVar("_Render", bound=Callable[..., None])
 
@@ -33,23 +40,14 @@ def _table(render: _Render) -> _Render:
     return safe  # type: ignore[return-value]
 
 
-def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
-
-
-def _pairs(rows: list[tuple[str, Any]], out: TextIO) -> None:
-    cells = [(key, _wrap(_text(value), WIDTH - 20)) for key, value in rows]
-    out.write(_tabulate(cells, tablefmt="plain") + "\n")
-
-
 def _text(value: Any) -> str:
     """One cell's text; lists and mappings joined, at most ``ITEM_LIMIT`` items, ``TEXT_LIMIT`` characters."""
-    if value is None:
-        return "-"
+    if value is None or value == "":
+        return human.EMPTY
     if isinstance(value, list):
-        text = " ".join(str(v) for v in head(value)) if value else "-"
+        text = " ".join(str(v) for v in head(value)) if value else human.EMPTY
     elif isinstance(value, dict):
-        text = ", ".join(head(f"{k}={v}" for k, v in value.items())) if value else "-"
+        text = ", ".join(head(f"{k}={v}" for k, v in value.items())) if value else human.EMPTY
     elif isinstance(value, bool):
         return "yes" if value else "no"
     else:
@@ -57,55 +55,104 @@ def _text(value: Any) -> str:
     return escape(text, TEXT_LIMIT)
 
 
-def _lines(values: list[Any]) -> str:
-    """One indented line per value (env), at most ``ITEM_LIMIT`` of them."""
-    return "".join(f"  {v}\n" for v in head(values))
+def _argv(value: Any) -> str:
+    """An argument vector as a shell reads it (``shlex.join``); ``-`` when absent."""
+    if not value:
+        return human.EMPTY
+    if not isinstance(value, list):
+        return _text(value)
+    return escape(shlex.join(str(v) for v in head(value)), TEXT_LIMIT)
+
+
+def user_text(user: str | None, name: str | None) -> str:
+    """``0 (root, by default)`` when unset, ``65532 (nonroot)`` when /etc/passwd names a numeric
+    User, the User itself otherwise: the same in the summary and ``--config``."""
+    if not user:
+        return f"0 ({name or 'root'}, by default)"
+    return f"{user} ({name})" if name and name != user.partition(":")[0] else user
+
+
+def _env(values: list[Any], width: int | None) -> str:
+    """One indented line per variable (wrapped at spaces), at most ``ITEM_LIMIT`` of them."""
+    return "".join(fit.paragraph(str(v), width, "  ") for v in head(values))
 
 
 @_table
 def summary(data: dict[str, Any], out: TextIO) -> None:
+    width = fit.width()
     image, config, entry = data["image"], data["config"], data["entrypoint"]
-    _pairs([
-        ("image", image["reference"]), ("id", image["id"]), ("tags", image["repo_tags"]),
-        ("platform", "/".join(p for p in (image["os"], image["architecture"], image["variant"]) if p)),
-        ("size", f"{image['size']:,} bytes in {image['layers']} layers, {image['entries']:,} entries"),
-        ("user", config["user"] or "0 (root, by default)"), ("workdir", config["workdir"] or "/"),
-        ("entrypoint", config["entrypoint"]), ("cmd", config["cmd"]), ("runs", entry["argv"]),
-        ("exposed ports", config["exposed_ports"]), ("labels", config["labels"]),
-    ], out)
-    out.write("\nenv\n" + _lines(config["env"]))
+    size = (f"{human.size(image['size'])} in {human.plural(image['layers'], 'layer')}, "
+            f"{human.plural(image['entries'], 'entry')}")
+    out.write(fit.pairs([
+        ("image", _text(image["reference"])), ("id", _text(image["id"])), ("tags", _text(image["repo_tags"])),
+        ("platform", "/".join(p for p in (image["os"], image["architecture"], image["variant"]) if p) or human.EMPTY),
+        ("size", size),
+        ("user", user_text(config["user"], data.get("user_name"))), ("workdir", config["workdir"] or "/"),
+        ("entrypoint", _argv(config["entrypoint"])), ("cmd", _argv(config["cmd"])), ("runs", _argv(entry["argv"])),
+        ("exposed ports", _text(config["exposed_ports"])), ("labels", _text(config["labels"])),
+    ], width))
+    out.write("\nenv\n" + (_env(config["env"], width) or f"  {human.EMPTY}\n"))
     out.write("\n")
     entrypoint(entry, out)
     verdict = "shell-less: no shell found" if data["shell_less"] else "shells: " + " ".join(data["shells"])
-    managers = " ".join(data["package_managers"]) or "none"
-    out.write(f"\n{verdict}\npackage managers: {managers}\n")
+    out.write("\n" + fit.paragraph(verdict, width))
+    out.write(fit.paragraph("package managers: " + _managers(data), width))
     counts = data["executables"]
-    out.write(f"executables: {counts['count']} ({counts['elf']} ELF, {counts['scripts']} scripts), "
-              f"setuid {counts['setuid']}, setgid {counts['setgid']}, with capabilities {counts['capabilities']}\n\n")
+    scripts = human.plural(counts["scripts"], "script")
+    out.write(fit.paragraph(
+        f"executables: {human.count(counts['count'])} ({counts['elf']:,} ELF, {scripts}), "
+        f"setuid {counts['setuid']:,}, setgid {counts['setgid']:,}, with capabilities {counts['capabilities']:,}",
+        width) + "\n")
     jre(data["jre"], out)
     out.write("\n")
     bin_listing(data["bin"], [], out, limit=SUMMARY_BIN_ROWS)
     checked = data.get("verification")
     if checked:
-        total = checked["layers_checked"] + checked["layers_unchecked"]
-        text = (f"verified: {checked['layers_checked']} of {total} layers against their diff_id, "
-                f"{checked['blobs_checked']} blobs, {checked['documents_checked']} configs and manifests"
-                + ("" if checked["full"] else " (--verify checks everything)"))
-        out.write("\n" + _wrap(text, WIDTH) + "\n")
+        out.write("\n" + fit.paragraph(verification_text(checked, image["layers"]), width))
+
+
+def _managers(data: dict[str, Any]) -> str:
+    applets = set(data.get("package_manager_applets") or ())
+    names = [f"{m} (busybox applet)" if m in applets else str(m) for m in data["package_managers"]]
+    return ", ".join(names) or human.EMPTY
+
+
+def verification_text(checked: dict[str, Any], layers: int) -> str:
+    """What was checked: layers hashed in this run, and layers answered from the cache (checked
+    when their entry was made, see README "The cache"), never "verified: 0 of 0 layers"."""
+    read = checked["layers_checked"] + checked["layers_unchecked"]
+    cached = max(layers - read, 0)
+    parts = []
+    if read:
+        parts.append(f"verified: {checked['layers_checked']:,} of {human.plural(read, 'layer')} against their diff_id")
+    if cached:
+        parts.append(f"from cache: {human.plural(cached, 'layer')} (checked when cached)")
+    documents = human.plural(checked["documents_checked"], "config and manifest", "configs and manifests")
+    parts.append(f"{human.plural(checked['blobs_checked'], 'blob')}, {documents} checked")
+    text = "; ".join(parts)
+    return text + ("" if checked["full"] else " (--verify checks everything)")
 
 
 @_table
 def entrypoint(entry: dict[str, Any], out: TextIO) -> None:
+    width = fit.width()
     if not entry["argv"]:
         out.write("entrypoint: none\n")
     else:
         chain = " -> ".join(entry["chain"]) if entry["chain"] else entry["path"] or entry["argv"][0]
         state = "can start" if not entry["problems"] else "CANNOT START"
-        out.write(_wrap(f"entrypoint {state}: {chain}", WIDTH) + "\n")
+        out.write(fit.paragraph(f"entrypoint {state}: {chain}", width))
         if entry["interpreter"]:
             found = "present" if entry["interpreter_exists"] else "MISSING"
-            out.write(f"  interpreter {entry['interpreter']} ({found})\n")
-    out.writelines(_wrap(f"  problem: {problem}", WIDTH) + "\n" for problem in entry["problems"])
+            out.write(fit.paragraph(f"interpreter {entry['interpreter']} ({found})", width, "  "))
+    for problem in entry["problems"]:
+        out.write(fit.paragraph(f"problem: {problem}", width, "  "))
+    for note in entry.get("notes") or ():
+        out.write(fit.paragraph(f"note: {note}", width, "  "))
+
+
+_JRE_COLUMNS = (fit.Column("type"), fit.Column("distribution", prose=True), fit.Column("version"),
+                fit.Column("tools", right=True), fit.Column("used via", prose=True), fit.Column("home", spill=True))
 
 
 @_table
@@ -113,36 +160,76 @@ def jre(runtimes: list[dict[str, Any]], out: TextIO) -> None:
     if not runtimes:
         out.write("java: no Java runtime found\n")
         return
-    rows = [(r["type"], r["distribution"] or r["vendor"] or "unknown vendor", r["version"] or "?", r["home"],
-             len(r["tools"]), " ".join(r["reached_by"]) or "-") for r in runtimes]
-    out.write(_tabulate(rows, headers=["java", "distribution", "version", "home", "tools", "used via"],
-                       tablefmt="simple", maxcolwidths=[None, 22, 16, 34, None, 14]) + "\n")
+    rows = [(r["type"], r["distribution"] or r["vendor"] or "unknown vendor", _short_version(r["version"]),
+             str(len(r["tools"])), " ".join(r["reached_by"]) or human.EMPTY, r["home"]) for r in runtimes]
+    out.write(fit.table(_JRE_COLUMNS, rows, fit.width()))
+
+
+def _short_version(version: str | None) -> str:
+    return java_version(version) or "?"
 
 
 @_table
 def jre_details(runtimes: list[dict[str, Any]], out: TextIO) -> None:
     jre(runtimes, out)
+    width = fit.width()
     for runtime in runtimes:
         out.write(f"\n{runtime['home']}\n")
-        _pairs([("vendor", runtime["vendor"]), ("tools", runtime["tools"]), ("evidence", "; ".join(runtime["evidence"]))], out)
+        out.write(fit.pairs([
+            ("vendor", _text(runtime["vendor"])),
+            ("version", _text(runtime.get("runtime_version") or runtime["version"])),
+            ("tools", _text(runtime["tools"])), ("evidence", "; ".join(runtime["evidence"]) or human.EMPTY)], width))
 
 
 SUMMARY_BIN_ROWS = 20  # the summary shows the start of /bin; --bin shows all of it
+_LS_COLUMNS = (fit.Column("mode"), fit.Column("user"), fit.Column("group"), fit.Column("size", right=True),
+               fit.Column("date"), fit.Column("name", spill=True))
 
 
 @_table
 def bin_listing(data: dict[str, Any], entries: Iterable[Entry], out: TextIO, limit: int | None = None) -> None:
+    """``ls -l`` of the listed directory: owners named from the image's own /etc/passwd and
+    /etc/group (numbers when it names none), sizes as docker prints them, names relative to it."""
+    width = fit.width()
+    if data["symlink_to"] is not None:
+        merged = data["resolved"] is not None and data["resolved"] == "/usr" + data["path"]
+        out.write(f"{data['path']} -> {data['symlink_to']}" + (" (merged /usr)" if merged else "") + "\n")
     if not data["exists"]:
         out.write(f"{data['path']}: does not exist in this image\n")
         return
-    header = data["path"]
-    if data["symlink_to"] is not None:
-        header += f" is a symlink to {data['symlink_to']}; listing {data['resolved']}"
     listed = list(entries) or [Entry(**_entry_args(e)) for e in data["entries"]]
-    out.write(f"{header}: {len(listed)} entries" + (" (empty)" if not listed else "") + "\n")
-    TableRenderer().files(listed[:limit] if limit else listed, out)
+    shown = listed[:limit] if limit else listed
+    out.write(f"{data['resolved'] or data['path']}: {human.plural(len(listed), 'entry')}\n")
+    users, groups = data.get("user_names") or {}, data.get("group_names") or {}
+    base = (data["resolved"] or data["path"]).rstrip("/") + "/"
+    rows = [(mode_string(e), users.get(str(e.uid), str(e.uid)), groups.get(str(e.gid), str(e.gid)), _ls_size(e),
+             _date(e.mtime), _ls_name(e, base)) for e in shown]
+    out.write(fit.table(_LS_COLUMNS, rows, width, headers=False))
     if limit and len(listed) > limit:
-        out.write(f"… and {len(listed) - limit} more (inspect-image IMAGE --bin lists them all)\n")
+        out.write(f"… and {len(listed) - limit:,} more (inspect-image IMAGE --bin lists them all)\n")
+
+
+def _ls_size(entry: Entry) -> str:
+    return f"{entry.device[0]},{entry.device[1]}" if entry.device else human.size(entry.size)
+
+
+def _ls_name(entry: Entry, base: str) -> str:
+    name = escape(entry.path.removeprefix(base), PATH_LIMIT)
+    if entry.target is not None:
+        return f"{name} -> {escape(entry.target, PATH_LIMIT)}"
+    if entry.hardlink_to is not None:
+        return f"{name} (hardlink of {escape(entry.hardlink_to, PATH_LIMIT)})"
+    return name
+
+
+def _date(mtime: int | None) -> str:
+    """The modification date, UTC, as ``2024-05-01`` (one token; ``-`` when unknown or out of range)."""
+    if mtime is None:
+        return human.EMPTY
+    try:
+        return datetime.datetime.fromtimestamp(mtime, datetime.UTC).strftime("%Y-%m-%d")
+    except (OverflowError, OSError, ValueError):
+        return human.EMPTY
 
 
 def _entry_args(e: dict[str, Any]) -> dict[str, Any]:
@@ -152,77 +239,49 @@ def _entry_args(e: dict[str, Any]) -> dict[str, Any]:
             "device": tuple(e["device"]) if e["device"] else None}
 
 
+_EXECUTABLE_COLUMNS = (fit.Column("mode"), fit.Column("owner"), fit.Column("size", right=True), fit.Column("type"),
+                       fit.Column("kind", prose=True), fit.Column("flags", prose=True), fit.Column("path", spill=True))
+
+
+def _kind(item: dict[str, Any]) -> str:
+    """What the file (for a link: the executable it reaches) is, in the words of JSON's ``kind``."""
+    elf = item["elf"]
+    if elf:
+        return f"ELF{elf['class']} {elf['machine'].lower()} {elf['linkage']}" + (" stripped" if elf["stripped"] else "")
+    if item["kind"] == "script":
+        return f"script #!{item['shebang']}"
+    return str(item["kind"])
+
+
 @_table
 def executables(items: list[dict[str, Any]], out: TextIO) -> None:
+    """One row per executable; ``type`` is the entry's (``file`` or ``symlink``, as JSON's), ``kind``
+    what it runs (for a link: its target's, as JSON's ``kind``)."""
     rows = []
     for item in items:
         flags = [f for f, on in (("setuid", item["setuid"]), ("setgid", item["setgid"]),
                                  ("world-writable", item["world_writable"])) if on]
         if item["capabilities"]:
             flags.append(item["capabilities"]["text"])
-        elf = item["elf"]
-        if item["resolves_to"]:
-            what = "link"
-        elif elf:
-            what = f"ELF{elf['class']} {elf['machine'].lower()} {elf['linkage']}" + (" stripped" if elf["stripped"] else "")
-        elif item["kind"] == "script":
-            what = f"script #!{item['shebang']}"
-        else:
-            what = item["kind"]
-        path = item["path"] + (f" -> {item['resolves_to']}" if item["resolves_to"] else "")
-        rows.append((item["mode"], f"{item['uid']}:{item['gid']}", item["size"], what, " ".join(flags) or "-", path))
-    out.write(_tabulate(rows, headers=["mode", "owner", "size", "kind", "flags", "path"], tablefmt="simple",
-                       disable_numparse=True) + "\n")
-    out.write(f"{sum(1 for i in items if not i['resolves_to'])} executables, "
-              f"{sum(1 for i in items if i['resolves_to'])} links to them\n")
+        link = item["resolves_to"] is not None
+        path = item["path"] + (f" -> {item['resolves_to']}" if link else "")
+        rows.append((mode_string(Entry(**_entry_args(item))), f"{item['uid']}:{item['gid']}",
+                     human.EMPTY if link else human.size(item["size"]), item["type"], _kind(item),
+                     " ".join(flags) or human.EMPTY, path))
+    out.write(fit.table(_EXECUTABLE_COLUMNS, rows, fit.width()))
+    links = sum(1 for i in items if i["resolves_to"])
+    out.write(f"{human.plural(len(items) - links, 'executable')}, {human.plural(links, 'link')} to them\n")
 
 
 @_table
 def config(data: dict[str, Any], out: TextIO) -> None:
+    width = fit.width()
     cfg = data["config"]
-    _pairs([(key.replace("_", " "), cfg[key]) for key in ("entrypoint", "cmd", "user", "workdir", "exposed_ports",
-                                                            "volumes", "labels", "stop_signal", "shell")], out)
-    out.write("\nenv\n" + _lines(cfg["env"]) + "\n")
+    rows = [("entrypoint", _argv(cfg["entrypoint"])), ("cmd", _argv(cfg["cmd"])),
+            ("user", user_text(cfg["user"], data.get("user_name"))), ("workdir", cfg["workdir"] or "/")]
+    rows += [(key.replace("_", " "), _text(cfg[key]))
+             for key in ("exposed_ports", "volumes", "labels", "stop_signal")]
+    rows.append(("shell", _argv(cfg["shell"])))
+    out.write(fit.pairs(rows, width))
+    out.write("\nenv\n" + (_env(cfg["env"], width) or f"  {human.EMPTY}\n") + "\n")
     entrypoint(data["entrypoint"], out)
-
-
-@_table
-def diff(data: dict[str, Any], out: TextIO) -> None:
-    """Grouped ``+`` added, ``-`` removed, ``~`` changed, then config and the per-category summary."""
-    out.write(f"--- {data['a']}\n+++ {data['b']}\n")
-    for sign, items in (("+", data["added"]), ("-", data["removed"])):
-        out.writelines(f"{sign} {item['mode']} {item['uid']}:{item['gid']} {item['size']:>10}  {item['path']}\n" for item in items)
-    for item in data["changed"]:
-        a, b = item["a"], item["b"]
-        details = ", ".join(_change(key, a, b) for key in item["differences"])
-        out.write(f"~ {item['path']}: {details}\n")
-    for key, change in data["config"].items():
-        if key == "env":
-            out.writelines(f"- env {value}\n" for value in head(change["removed"]))
-            out.writelines(f"+ env {value}\n" for value in head(change["added"]))
-        else:
-            out.write(f"~ {key}: {_text(change['a'])} -> {_text(change['b'])}\n")
-    summary = data["summary"]
-    out.write(f"\n{summary['added']} added, {summary['removed']} removed, {summary['changed']} changed\n")
-    rows = []
-    for category in ("shells", "package_managers", "setuid", "setgid", "jdk_tools"):
-        change = summary[category]
-        rows.append((category.replace("_", " "), _text(change["removed"]), _text(change["added"])))
-    out.write(_tabulate(rows, headers=["", "removed", "added"], tablefmt="simple",
-                       maxcolwidths=[None, 44, 44]) + "\n")
-
-
-def _change(key: str, a: dict[str, Any], b: dict[str, Any]) -> str:
-    field = {"content": "sha256", "elf_kind": "elf_kind"}.get(key, key)
-    left, right = a.get(field), b.get(field)
-    if key == "content":
-        return "content"
-    return f"{key} {left} -> {right}"
-
-
-def _tabulate(rows: Any, **options: Any) -> str:
-    """tabulate, imported on first use: JSON output never needs it, and it costs a tenth of a
-    repeat inspection answered from the cache."""
-    from tabulate import tabulate  # type: ignore[import-untyped]
-
-    return tabulate(rows, **options)
