@@ -141,11 +141,10 @@ def _row_lines(row: Sequence[str], sizes: Sequence[int], columns: Sequence[Colum
 
 
 def _spilled(cell: str, column: Column, width: int) -> list[str]:
-    """A cell on lines of its own, indented when the indent leaves it whole."""
+    """A cell on lines of its own, indented when the indent leaves its tokens whole; broken at
+    spaces only if it is still too long (``path -> target``)."""
     indent = SPILL_INDENT if len(SPILL_INDENT) + _longest_token(cell) <= width else ""
-    if column.prose:
-        return [indent + line for line in _wrap(cell, width - len(indent))]
-    return [indent + cell]
+    return [indent + line for line in _wrap(cell, width - len(indent))]
 
 
 def _records(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> str:
