@@ -50,7 +50,7 @@ def run_cli(*args: str, input: bytes | None = None, stdin: Any = None,
     proc = subprocess.run(
         [sys.executable, "-m", "inspector", *map(str, args)],
         input=input, stdin=stdin if input is None else None,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        capture_output=True,
         cwd=cwd, env=cli_env(), timeout=timeout,
     )
     return (proc.returncode, proc.stdout.decode("utf-8", "surrogateescape"),

@@ -540,7 +540,7 @@ FILES_JSON = ["--files", "--format", "json"]
 # a member whose size is -512 (base-256, checksum fixed): tarfile read its own header again, forever,
 # before 15d982f -- a hang, which HANG_SECONDS turns into a failure
 @example(layout="legacy", ops=[("tarfield", 636, NEGATIVE_512)], view=FILES_JSON)
-@given(layout=st.sampled_from(sorted(n for n, l in LAYOUTS.items() if l.form != "dir")),
+@given(layout=st.sampled_from(sorted(name for name, kind in LAYOUTS.items() if kind.form != "dir")),
        ops=st.lists(mutations, min_size=1, max_size=4),
        view=views)
 def test_fuzz_outer_archive_bytes(layout, ops, view):
@@ -675,7 +675,7 @@ PLACES = sorted({(doc, path) for doc, shape in SHAPES.items() for path in field_
 
 @st.composite
 def substitutions(draw) -> tuple[str, list[tuple[str, tuple, Any]]]:
-    layout = draw(st.sampled_from(sorted(n for n, l in LAYOUTS.items() if l.form in ("tar", "dir"))))
+    layout = draw(st.sampled_from(sorted(name for name, kind in LAYOUTS.items() if kind.form in ("tar", "dir"))))
     places = [p for p in PLACES if p[0] in LAYOUTS[layout].documents]
     changes = draw(st.lists(st.tuples(st.sampled_from(places), st.one_of(json_values, st.just(DELETE))),
                             min_size=1, max_size=3))

@@ -29,8 +29,7 @@ def _limit() -> None:
 
 def run(*args: str, stdin: object = None, timeout: float = 30) -> tuple[int, bytes, str]:
     proc = subprocess.run([sys.executable, "-m", "inspector", *args], stdin=stdin or subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(), timeout=timeout,
-                          preexec_fn=_limit)
+                          capture_output=True, env=cli_env(), timeout=timeout, preexec_fn=_limit)
     return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "surrogateescape")
 
 

@@ -30,8 +30,8 @@ def _limit() -> None:
 
 def run(*args: str, stdin: Path | None = None) -> tuple[int, str, str]:
     with open(stdin, "rb") if stdin else open("/dev/null", "rb") as source:
-        proc = subprocess.run([sys.executable, "-m", "inspector", *args], stdin=source, capture_output=True, check=False,
-                              env=cli_env(), timeout=TIMEOUT, preexec_fn=_limit)
+        proc = subprocess.run([sys.executable, "-m", "inspector", *args], stdin=source, capture_output=True,
+                              check=False, env=cli_env(), timeout=TIMEOUT, preexec_fn=_limit)
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 

@@ -20,7 +20,8 @@ def test_packages_files_and_sha1() -> None:
         ("1.36.1-r28", "x86_64", "GPL-2.0-only", "busybox")
     files = {f.path: f for f in busybox.files}
     assert set(files) == {"/bin/busybox", "/etc/securetty"}  # R belongs to the last F
-    assert (files["/bin/busybox"].algorithm, files["/bin/busybox"].digest) == ("sha1", hashlib.sha1(BUSYBOX).hexdigest())
+    binary = files["/bin/busybox"]
+    assert (binary.algorithm, binary.digest) == ("sha1", hashlib.sha1(BUSYBOX).hexdigest())
     assert files["/bin/busybox"].mode == 0o755
     assert files["/etc/securetty"].digest == hashlib.sha1(SECURETTY).hexdigest()
     assert packages["musl"].purl == "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3"

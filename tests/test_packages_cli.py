@@ -30,7 +30,8 @@ def test_tampering_is_reported_once_each_with_layer_and_step(tampered: str) -> N
     integrity = report["integrity"]
     assert integrity["available"] is True
     assert [(m["path"], m["resolved_path"], m["package"], m["layer"], m["layer_created_by"])
-            for m in integrity["modified"]] == [("/bin/ls", "/usr/bin/ls", "dpkg/coreutils", 1, "COPY app/ / # tampering")]
+            for m in integrity["modified"]] == \
+        [("/bin/ls", "/usr/bin/ls", "dpkg/coreutils", 1, "COPY app/ / # tampering")]
     assert integrity["modified"][0]["expected"] == fx.md5(fx.LS) != integrity["modified"][0]["actual"]
     assert integrity["missing"] == [{"path": "/bin/cat", "package": "dpkg/coreutils"}]
     assert integrity["config_changed"] == [{"path": "/etc/nsswitch.conf", "package": "dpkg/libc6"}]
@@ -96,7 +97,8 @@ def test_layers_view(tampered: str) -> None:
     code, out, err = run_cli(tampered, "--layers", "--format", "json")
     assert code == 0, err
     rows = json.loads(out)
-    assert [(r["index"], r["created_by"]) for r in rows] == [(0, "debootstrap bookworm"), (1, "COPY app/ / # tampering")]
+    assert [(r["index"], r["created_by"]) for r in rows] == \
+        [(0, "debootstrap bookworm"), (1, "COPY app/ / # tampering")]
     assert (rows[1]["added"], rows[1]["changed"], rows[1]["removed"]) == (3, 5, 1)
     assert rows[0]["diff_id"].startswith("sha256:") and rows[0]["size"] > 0
 

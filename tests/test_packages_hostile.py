@@ -94,7 +94,8 @@ def test_sqlite_view_is_not_run() -> None:
 
 
 def test_sqlite_garbage_and_truncation() -> None:
-    assert "unreadable" in rpm.read_database("/var/lib/rpm/rpmdb.sqlite", b"SQLite format 3\0" + b"\xff" * 5000).warnings[0]
+    garbage = b"SQLite format 3\0" + b"\xff" * 5000
+    assert "unreadable" in rpm.read_database("/var/lib/rpm/rpmdb.sqlite", garbage).warnings[0]
     assert "not an SQLite 3 database" in rpm.read_database("/var/lib/rpm/rpmdb.sqlite", b"junk").warnings[0]
 
 

@@ -53,7 +53,8 @@ def test_wal_rows_are_read(rpm_db: Path) -> None:
     assert len(read_packages({"/usr/lib/sysimage/rpm/rpmdb.sqlite": reduced[0]}).packages) == 2
 
 
-@pytest.mark.skipif(shutil.which("db5.3_load") is None, reason="db5.3_load is not installed (apt-get install db5.3-util)")
+@pytest.mark.skipif(shutil.which("db5.3_load") is None,
+                    reason="db5.3_load is not installed (apt-get install db5.3-util)")
 def test_berkeleydb_matches_rpm_bdb_ro(rpm_db: Path, tmp_path: Path) -> None:
     blobs = fx.header_blobs(rpm_db / "rpmdb.sqlite")
     root = tmp_path / "root"
@@ -94,7 +95,8 @@ def test_real_ndb_sample_from_go_rpmdb() -> None:
 
 
 def test_azure_linux_manifest() -> None:
-    line = "bash\t5.1.8-1.cm2\t1675843162\t1669161610\tMicrosoft Corporation\t(none)\t7418487\tx86_64\t0\tbash-5.1.8-1.cm2.src.rpm"
+    line = ("bash\t5.1.8-1.cm2\t1675843162\t1669161610\tMicrosoft Corporation\t(none)\t7418487\tx86_64\t0\t"
+            "bash-5.1.8-1.cm2.src.rpm")
     found = read_packages({"/var/lib/rpmmanifest/container-manifest-2": (line + "\nnot a record\n").encode(),
                            "/etc/os-release": b"ID=azurelinux\nVERSION_ID=3.0\n"})
     [bash] = found.packages
@@ -102,7 +104,8 @@ def test_azure_linux_manifest() -> None:
         ("bash", "5.1.8-1.cm2", "x86_64", "Microsoft Corporation", [])
     assert bash.purl == "pkg:rpm/azurelinux/bash@5.1.8-1.cm2?arch=x86_64&distro=azurelinux-3.0" \
         "&upstream=bash-5.1.8-1.cm2.src.rpm"
-    assert found.warnings == ["/var/lib/rpmmanifest/container-manifest-2: 1 lines that are not rpm -qa records were ignored"]
+    assert found.warnings == [
+        "/var/lib/rpmmanifest/container-manifest-2: 1 lines that are not rpm -qa records were ignored"]
 
 
 def test_split_source_rpm() -> None:

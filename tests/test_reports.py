@@ -351,9 +351,11 @@ def debian_jdk(dpkg: list[E], release_text: bytes | None = DEB_RELEASE) -> list[
 DPKG_LAYOUTS = {
     "distroless-status.d": [d("var/lib/dpkg/status.d"),
                             f("var/lib/dpkg/status.d/openjdk-17-jre-headless",
-                              b"Package: openjdk-17-jre-headless\nVersion: 17.0.19+10-1~deb12u2\nArchitecture: amd64\n"),
+                              b"Package: openjdk-17-jre-headless\nVersion: 17.0.19+10-1~deb12u2\n"
+                              b"Architecture: amd64\n"),
                             f("var/lib/dpkg/status.d/openjdk-17-jdk-headless",
-                              b"Package: openjdk-17-jdk-headless\nVersion: 17.0.19+10-1~deb12u2\nArchitecture: amd64\n")],
+                              b"Package: openjdk-17-jdk-headless\nVersion: 17.0.19+10-1~deb12u2\n"
+                              b"Architecture: amd64\n")],
     "dpkg-info-list": [d("var/lib/dpkg/info"),
                        f("var/lib/dpkg/info/openjdk-17-jdk-headless:amd64.list",
                          f"/.\n/usr\n/usr/lib\n/usr/lib/jvm\n{DEB_HOME}\n{DEB_HOME}/bin/javac\n".encode()),
@@ -552,7 +554,8 @@ def test_dynamic_elf_with_present_interpreter(write: Callable[[ImageSpec], str])
 
 def test_setuid_setgid_and_capabilities(write: Callable[[ImageSpec], str]) -> None:
     layer = [exe("usr/bin/su", mode=0o4755), exe("usr/bin/passwd", mode=0o4755),
-             exe("usr/bin/wall", mode=0o2755, gid=5), exe("usr/bin/ping", xattrs={"security.capability": CAP_NET_BIND_SERVICE}),
+             exe("usr/bin/wall", mode=0o2755, gid=5),
+             exe("usr/bin/ping", xattrs={"security.capability": CAP_NET_BIND_SERVICE}),
              exe("usr/bin/plain")]
     ref = write(image(layer))
     counts = cli_json(ref)["executables"]

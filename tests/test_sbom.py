@@ -249,8 +249,10 @@ def test_deterministic_but_for_time_and_serial(images: dict[str, str]) -> None:
         assert "2023-11-14T22:13:20Z" in first
         later = _raw(ref, "--format", fmt, "--files", env={"SOURCE_DATE_EPOCH": "1700000001"})
         assert later != first
-        strip = (lambda d: {k: v for k, v in d.items() if k not in ("serialNumber", "metadata", "documentNamespace",
-                                                                     "creationInfo")})
+        def strip(d: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in d.items()
+                    if k not in ("serialNumber", "metadata", "documentNamespace", "creationInfo")}
+
         assert strip(json.loads(later)) == strip(json.loads(first))
     other = _raw(images["distroless"], env=fixed)
     assert json.loads(other)["serialNumber"] != json.loads(_raw(ref, env=fixed))["serialNumber"]

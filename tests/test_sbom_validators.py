@@ -24,8 +24,9 @@ cyclonedx_validation = pytest.importorskip("cyclonedx.validation.json",
                                            reason="pip install 'cyclonedx-python-lib[json-validation]'")
 spdx_parse = pytest.importorskip("spdx_tools.spdx.parser.parse_anything", reason="pip install spdx-tools")
 
-from cyclonedx.schema import SchemaVersion
-from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+# after the importorskip calls above: without the [test] extras the module is skipped, not an import error
+from cyclonedx.schema import SchemaVersion  # noqa: E402
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document  # noqa: E402
 
 SYFT = shutil.which("syft") or shutil.which("syft", path=str(Path(sys.executable).parent))
 SAMPLE = str(REPO_ROOT / "testdata" / "sample" / "distroless-java.tar")
@@ -90,7 +91,8 @@ def test_database_licences_become_spdx_where_they_are(images: dict[str, str], tm
 
 def _syft(*args: str) -> dict[str, Any]:
     env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
-    proc = subprocess.run([str(SYFT), *args, "-o", "json", "-q"], check=False, capture_output=True, env=env, timeout=120)
+    proc = subprocess.run([str(SYFT), *args, "-o", "json", "-q"], check=False, capture_output=True, env=env,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     return json.loads(proc.stdout)
 

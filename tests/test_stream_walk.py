@@ -143,7 +143,7 @@ def check_walk(data: bytes, kind="buffered-pipe", plan="all", seed=0):
     expected = reference(data)
     got = walk(make_stream(kind, data, seed), plan, seed)
     assert [a for a, _ in got] == [a for a, _ in expected]
-    for (info, read), (_, content) in zip(got, expected):
+    for (info, read), (_, content) in zip(got, expected, strict=True):
         assert (read is None) == (content is None), f"{info['name']!r}: reader only for regular files"
         if read is None:
             continue

@@ -413,7 +413,8 @@ def _write_synthetic(entries: int, tag: str, docker_tar: Path, oci_tar: Path) ->
         with open(partial, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
             parent, chain, paths = "", "", []
             for i, w in enumerate(written):
-                chain = w.diff_id if not chain else "sha256:" + hashlib.sha256(f"{chain} {w.diff_id}".encode()).hexdigest()
+                chain = w.diff_id if not chain else \
+                    "sha256:" + hashlib.sha256(f"{chain} {w.diff_id}".encode()).hexdigest()
                 seed = {"parent": parent, "chain": chain, "config": config_hex if i == len(written) - 1 else ""}
                 v1 = hashlib.sha256(_json_bytes(seed)).hexdigest()
                 v1_json = {"id": v1, **({"parent": parent} if parent else {}), "created": common["created"],

@@ -292,7 +292,7 @@ def report(rows: list[Bench], series: dict[str, Series], ratios: list[Ratio]) ->
     out = []
     for n, line in enumerate([header, *lines]):
         out.append("  ".join(str(cell).ljust(width) if i in left else str(cell).rjust(width)
-                             for i, (cell, width) in enumerate(zip(line, widths))).rstrip())
+                             for i, (cell, width) in enumerate(zip(line, widths, strict=True))).rstrip())
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
@@ -458,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     if real_group:
         main_goals = {"summary": {"goal_ratio": 1.5, "goal_rss_mb": args.rss_goal}, "oci": {"goal_ratio": 1.2},
                       "packages": {"goal_ratio": 2.0, "goal_rss_mb": 100.0}, "packages_warm": {"goal_seconds": 0.3}}
-        kinds = base_kinds + ("piped", "packages", "packages_warm") + (("oci_files",) if not args.quick else ()) + (("dive",) if with_dive else ())
+        kinds = base_kinds + ("piped", "packages", "packages_warm") + (("oci_files",) if not args.quick else ()) + \
+            (("dive",) if with_dive else ())
         rows = [Bench("startup", "startup: ours --version", [PY, "-m", "inspector", "--version"])]
         rows += image_rows(main_image, dirs.cold, kinds, main_goals)
         if with_engine:

@@ -191,8 +191,7 @@ def inspector_env() -> dict[str, str]:
 def our_json(ref: str, timeout: float = 120) -> bytes:
     """The raw stdout of ``python -m inspector REF --files --format json``; fails on non-zero exit."""
     proc = subprocess.run([sys.executable, "-m", "inspector", ref, "--files", "--format", "json"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO_ROOT,
-                          env=inspector_env(), timeout=timeout)
+                          capture_output=True, cwd=REPO_ROOT, env=inspector_env(), timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(f"inspect-image {ref} --files --format json: exit {proc.returncode}\n"
                              f"{proc.stderr.decode('utf-8', 'replace')}")

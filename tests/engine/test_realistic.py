@@ -236,7 +236,8 @@ def test_fat_jdk(fat: Realistic) -> None:
     runtime = runtimes[0]
     assert runtime["type"] == "JDK"
     assert "javac" in runtime["tools"]
-    tools = sorted(posixpath.basename(p) for p in _regular_executables(entries) if posixpath.dirname(p) == f"{home}/bin")
+    tools = sorted(posixpath.basename(p) for p in _regular_executables(entries)
+                   if posixpath.dirname(p) == f"{home}/bin")
     assert runtime["tools"] == tools
     assert runtime["vendor"] == (release.get("IMPLEMENTOR") or "Debian")
     assert runtime["version"] == (release.get("JAVA_RUNTIME_VERSION") or release["JAVA_VERSION"])
@@ -338,7 +339,8 @@ def test_distroless_dpkg_metadata_is_not_a_package_manager(distroless: tuple[Rea
     image, _ = distroless
     entries = image.image_entries
     assert "/var/lib/dpkg/status.d/libc6" in entries
-    assert not any(posixpath.basename(p) in ("dpkg", "apt", "apt-get") for p, e in entries.items() if e["type"] != "dir")
+    assert not any(posixpath.basename(p) in ("dpkg", "apt", "apt-get")
+                   for p, e in entries.items() if e["type"] != "dir")
     assert image.summary["package_managers"] == []
 
 

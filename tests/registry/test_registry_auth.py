@@ -51,7 +51,8 @@ def test_basic_from_a_credential_helper(basic_registry, run: Runner, tmp_path: P
     helper_dir.mkdir()
     helper = helper_dir / "docker-credential-testhelper"
     helper.write_text(f"#!/bin/sh\nread server\n[ \"$1\" = get ] || exit 1\n"
-                      f"[ \"$server\" = \"{basic_registry.host}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n"
+                      f"[ \"$server\" = \"{basic_registry.host}\" ] || "
+                      "{ echo 'credentials not found in native keychain'; exit 1; }\n"
                       f"echo '{{\"ServerURL\":\"{basic_registry.host}\",\"Username\":\"{basic_registry.user}\","
                       f"\"Secret\":\"{basic_registry.password}\"}}'\n")
     helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
