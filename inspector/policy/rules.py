@@ -204,8 +204,8 @@ def _what(exe: Executable | None) -> str:
     if exe is None:
         return ""
     if exe.resolves_to is not None:
-        return f", a link to {exe.resolves_to}"
-    return f", {exe.kind}"
+        return f" (a link to {exe.resolves_to})"
+    return {"elf": " (ELF executable)", "script": " (script)"}.get(exe.kind, " (executable)")
 
 
 def _layer(item: dict[str, Any]) -> str:
