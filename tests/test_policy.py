@@ -379,3 +379,13 @@ def test_policy_api_for_the_audit() -> None:
     assert policy.load_policy(None, []).enabled == frozenset()
     with pytest.raises(policy.PolicyError):
         policy.Policy.all({"nope": ["/x"]})
+
+
+def test_the_readme_example_policy_is_valid(tmp_path: Path) -> None:
+    """The example file the README shows loads, with the rules and globs it says."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme[readme.index("    # policy.toml\n"):].split("\n\n")
+    text = "\n".join(line[4:] for part in block[:2] for line in part.splitlines())
+    loaded = policy.load_policy(write_policy(tmp_path, text), [])
+    assert loaded.enables("root-user") and not loaded.enables("modified-file")
+    assert loaded.allows("world-writable", "/var/lib/app/spool") and loaded.allows("setuid", "/usr/bin/su")
