@@ -129,6 +129,8 @@ class LayerTracker:
             if current.kind != FILE:
                 continue
             size = self._bytes_freed(current)
+            if size < 0:
+                continue  # another name of this inode is still in the view: no copy was discarded
             if row is None:
                 row = self._paths.get(path)
                 if row is None:
@@ -143,12 +145,12 @@ class LayerTracker:
                 self.layers[current.layer.index].wasted_written += size
 
     def _bytes_freed(self, node: Node) -> int:
-        """A file's size, or 0 while another name of its hardlinked inode is still in the view."""
+        """A file's size, or -1 while another name of its hardlinked inode is still in the view."""
         names = self._inodes.pop(id(node), None)
         if names is None:
             return node.size
         names[:] = [n for n in names if n is not node]
-        return node.size if not names else 0
+        return node.size if not names else -1
 
     def report(self, max_rows: int = MAX_ROWS) -> WastedReport:
         found = [row for row in self._paths.values() if row.copies]

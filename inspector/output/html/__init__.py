@@ -77,7 +77,7 @@ def _bin_section(summary: dict[str, Any]) -> str:
     if not listing.get("exists"):
         return section("/bin", "<p>The image has no /bin.</p>")
     return section("/bin", table_of(entries, tables.entry_rows(entries), tables.ENTRY_HEADERS, tables.ENTRY_NUMERIC),
-                   f"{where}: {tables.cut_note(min(len(entries), tables.MAX_ROWS), len(entries), 'entries')}")
+                   f"{where}. {tables.cut_note(min(len(entries), tables.MAX_ROWS), len(entries), 'entries')}")
 
 
 def _config_section(summary: dict[str, Any]) -> str:

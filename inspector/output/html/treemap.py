@@ -51,9 +51,12 @@ def squarify(sizes: Sequence[float], x: float, y: float, w: float, h: float) -> 
             end += 1
         row = areas[start:end]
         thickness = sum(row) / (h if w >= h else w)
+        if end == len(order):  # the last row takes what is left: what is left was computed with rounding
+            thickness = w if w >= h else h
         offset = 0.0
+        span = h if w >= h else w
         for k, area in enumerate(row):
-            length = area / thickness
+            length = area / thickness if k < len(row) - 1 else span - offset  # the last one absorbs drift
             index = order[start + k]
             if w >= h:  # a column on the left
                 rects[index] = Rect(x, y + offset, thickness, length)
@@ -77,7 +80,8 @@ def _worst(row: Sequence[float], side: float) -> float:
 def render(root: Box, describe_layer: Callable[[int | None], str], width: int = WIDTH, height: int = HEIGHT) -> str:
     """The SVG of ``root``'s boxes filling ``width`` × ``height``; the root itself is not drawn."""
     parts: list[str] = [f"<svg id=\"treemap\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" "
-                        f"width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"treemap of sizes\">"]
+                        f"width=\"{width}\" height=\"{height}\" data-bytes=\"{root.bytes}\" role=\"img\" "
+                        "aria-label=\"treemap of sizes\">"]
     stack: list[tuple[Box, Rect] | str] = []
     children = root.children
     rects = squarify([c.bytes for c in children], 0, 0, width, height)
