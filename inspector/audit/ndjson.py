@@ -29,25 +29,49 @@ def encode_line(line: str) -> bytes:
     return (line + "\n").encode("utf-8", "backslashreplace")
 
 
+@dataclass(frozen=True)
+class Record:
+    """What an earlier line said about its image: enough for the final table and the exit code,
+    so a resumed audit ends as an uninterrupted one would."""
+
+    failed: bool = False
+    exit_code: int = 0
+    findings: tuple[tuple[str, int], ...] = ()
+
+
 @dataclass
 class Done:
-    """What an earlier run wrote: manifest digests, and references of images with none."""
+    """What an earlier run wrote, by manifest digest (or by reference for images with none)."""
 
-    digests: set[str] = field(default_factory=set)
-    references: set[str] = field(default_factory=set)
-    lines: int = 0
+    records: dict[str, Record] = field(default_factory=dict)
 
-    def has(self, reference: str, manifest_digest: str | None) -> bool:
-        if manifest_digest is not None:
-            return manifest_digest in self.digests
-        return reference in self.references
+    @staticmethod
+    def key(reference: str, manifest_digest: str | None) -> str:
+        return f"digest {manifest_digest}" if manifest_digest is not None else f"reference {reference}"
 
-    def add(self, reference: str, manifest_digest: str | None) -> None:
-        self.lines += 1
-        if isinstance(manifest_digest, str):
-            self.digests.add(manifest_digest)
-        else:
-            self.references.add(reference)
+    def get(self, reference: str, manifest_digest: str | None) -> Record | None:
+        return self.records.get(self.key(reference, manifest_digest))
+
+    def add(self, reference: str, manifest_digest: str | None, record: Record) -> None:
+        self.records.setdefault(self.key(reference, manifest_digest), record)
+
+
+def record_of(line: dict[str, Any]) -> Record:
+    """The ``Record`` of a line read back (ours, but read as untrusted: anything odd counts as nothing)."""
+    if "error" in line:
+        code = line.get("exit_code")
+        return Record(True, code if type(code) is int and 0 < code < 256 else 2)
+    counts: dict[str, int] = {}
+    findings = line.get("findings")
+    for finding in findings if isinstance(findings, list) else []:
+        rule = finding.get("rule") if isinstance(finding, dict) else None
+        if isinstance(rule, str):
+            counts[rule] = counts.get(rule, 0) + 1
+    truncated = line.get("findings_truncated")
+    for rule, more in (truncated.items() if isinstance(truncated, dict) else []):
+        if isinstance(rule, str) and type(more) is int and more > 0:
+            counts[rule] = counts.get(rule, 0) + more
+    return Record(findings=tuple(sorted(counts.items())))
 
 
 def read_done(path: str) -> tuple[Done, int]:
@@ -73,7 +97,7 @@ def read_done(path: str) -> tuple[Done, int]:
                 continue  # not ours: leave it, count nothing
             if isinstance(value, dict) and isinstance(value.get("reference"), str):
                 digest = value.get("manifest_digest")
-                done.add(value["reference"], digest if isinstance(digest, str) else None)
+                done.add(value["reference"], digest if isinstance(digest, str) else None, record_of(value))
     return done, end
 
 

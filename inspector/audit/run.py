@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO, TypeVar
 
 from .executors import open_executor
-from .ndjson import Done, LineWriter, read_done
+from .ndjson import Done, LineWriter, Record, read_done
 from .tasks import Layer, LayerOutcome, Outcome, Plan, Settings, audit_image, error_outcome, read_image, scan_layer
 
 T = TypeVar("T")
@@ -49,8 +49,12 @@ class AuditTotals:
     findings: dict[str, int] = field(default_factory=dict)  # rule → findings
     images_with: dict[str, int] = field(default_factory=dict)  # rule → images with a finding
 
-    def count(self, outcome: Outcome) -> None:
-        self.audited += 1
+    def count(self, outcome: Outcome | Record) -> None:
+        """An image's result: audited now (an ``Outcome``), or read back from --out (a ``Record``)."""
+        if isinstance(outcome, Record):
+            self.skipped += 1
+        else:
+            self.audited += 1
         if outcome.failed:
             self.failed += 1
             self.exit_code = max(self.exit_code, outcome.exit_code)
@@ -67,8 +71,9 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
     progress = _Progress(progress_stream if options.progress else None)
     try:
         for outcome in options.early:
-            if done.has(outcome.reference, outcome.manifest_digest):
-                totals.skipped += 1
+            record = done.get(outcome.reference, outcome.manifest_digest)
+            if record is not None:
+                totals.count(record)
             else:
                 writer.write(outcome.line)
                 totals.count(outcome)
@@ -78,13 +83,13 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
                          progress.step("reading manifests"))
             todo: list[Plan] = []
             for plan in plans:
-                if done.has(plan.reference, plan.manifest_digest):
-                    totals.skipped += 1
+                record = done.get(plan.reference, plan.manifest_digest)
+                if record is not None:
+                    totals.count(record)
                 elif plan.error is not None:
                     outcome = error_outcome(plan)
                     writer.write(outcome.line)
                     totals.count(outcome)
-                    done.add(plan.reference, None)
                 else:
                     todo.append(plan)
             if settings.cache_directory is not None:
