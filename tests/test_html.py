@@ -285,9 +285,9 @@ HOSTILE = [
     "<!--",
     "\u202eevil",
 ]
-ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "script", "body", "header", "h1", "h2", "h3", "p", "main", "section",
-                "div", "dl", "dt", "dd", "span", "code", "br", "table", "thead", "tbody", "tr", "th", "td", "svg",
-                "g", "rect", "text", "button"}
+ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "script", "body", "header", "h1", "h2", "h3", "p", "main",
+                "section", "div", "dl", "dt", "dd", "span", "code", "br", "table", "thead", "tbody", "tr", "th", "td",
+                "svg", "g", "rect", "text", "button"}
 ALLOWED_ATTRIBUTES = {"lang", "charset", "http-equiv", "content", "name", "class", "id", "data-card", "data-layer",
                       "data-bytes", "data-kind", "data-parent", "data-box", "data-v", "x", "y", "width", "height",
                       "fill", "viewbox", "xmlns", "role", "aria-label", "aria-hidden", "preserveaspectratio",
