@@ -388,7 +388,8 @@ def test_debian_packaged_jdk(layout: str, with_release: bool, write: Callable[[I
 
 
 def test_entrypoint_through_path_and_alternatives(write: Callable[[ImageSpec], str]) -> None:
-    spec = image(debian_jdk(DPKG_LAYOUTS["dpkg-info-list"]), entrypoint=["java", "-jar", "/app/app.jar"])
+    spec = image(debian_jdk(DPKG_LAYOUTS["dpkg-info-list"]) + [d("app"), f("app/app.jar", b"PK\x03\x04")],
+                 entrypoint=["java", "-jar", "/app/app.jar"])  # the jar is checked too (issue 13)
     config = cli_json(write(spec), "--config")
     entry = config["entrypoint"]
     assert entry["argv"] == ["java", "-jar", "/app/app.jar"]

@@ -1,4 +1,11 @@
-"""Can the container start? Resolve ENTRYPOINT/CMD the way the runtime would, inside the image."""
+"""Can the container start? Resolve ENTRYPOINT/CMD the way the runtime would, inside the image.
+
+Nothing is executed: the verdict is what the engine and the program would find at start. A
+*problem* means the container cannot start (runc refuses a named USER that the image's own
+/etc/passwd lacks; ``java -jar X`` exits at once when X is missing or unreadable). A *note* is
+worth knowing but not a failure: a missing WORKDIR is created by the engine, and ``java -jar`` with
+no jar is a base image meant to be extended (the jar comes as CMD or ``docker run`` arguments).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fs.links import follow
-from ..fs.node import FILE
+from ..fs.node import DIR, FILE
+from . import accounts
 from .facts import FileFacts
 from .interface import Inspection
 
@@ -27,12 +35,13 @@ class EntrypointResolution:
     interpreter_exists: bool | None = None
     shell_form: bool = False
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a reason it cannot start
 
     def to_json(self) -> dict[str, Any]:
         return {"argv": self.argv, "path": self.path, "chain": self.chain, "exists": self.exists,
                 "executable": self.executable, "kind": self.kind, "interpreter": self.interpreter,
                 "interpreter_exists": self.interpreter_exists, "shell_form": self.shell_form,
-                "problems": self.problems}
+                "problems": self.problems, "notes": self.notes}
 
 
 #: config field → (the JSON type the engine requires, its name in messages)
@@ -96,13 +105,16 @@ def resolve_entrypoint(inspection: Inspection) -> EntrypointResolution:
     argv = (fields["entrypoint"] or []) + (fields["cmd"] or []) if fields["entrypoint"] else (fields["cmd"] or [])
     result = EntrypointResolution(argv=argv)
     result.problems.extend(fields["problems"])
+    workdir = fields["workdir"] or "/"
+    user = _check_user(inspection, fields["user"], result)
+    _check_workdir(inspection, fields["workdir"], result)
     if not argv:
         result.problems.append("neither ENTRYPOINT nor CMD is set: the container has nothing to run "
                                "unless a command is given to `docker run`")
         return result
     program = argv[0]
     result.shell_form = program in SHELLS and len(argv) > 2 and argv[1] == "-c"
-    path = _locate(inspection, program, fields["workdir"] or "/", result)
+    path = _locate(inspection, program, workdir, result)
     if path is None:
         return result
     resolution = follow(inspection.fs, path)
@@ -131,7 +143,135 @@ def resolve_entrypoint(inspection: Inspection) -> EntrypointResolution:
             role = "dynamic loader" if result.kind == "elf" else "script interpreter"
             result.problems.append(f"its {role} {result.interpreter} is not in the image: "
                                    "the container cannot start (\"no such file or directory\")")
+    if posixpath.basename(program) == "java" or posixpath.basename(resolution.path or "") == "java":
+        _check_jar(inspection, argv[1:], workdir, user, result)
     return result
+
+
+#: Characters of an image's string quoted in a sentence (the JSON field itself keeps all of it).
+QUOTE_LIMIT = 200
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= QUOTE_LIMIT else f"{text[:QUOTE_LIMIT]}… ({len(text):,} characters)"
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Who the process runs as, when known: uid, primary gid and supplementary gids."""
+
+    uid: int
+    gid: int
+    groups: frozenset[int] = frozenset()
+
+
+def _numeric(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 1 << 32 else None
+
+
+def _check_user(inspection: Inspection, spec: str, result: EntrypointResolution) -> _Runs | None:
+    """USER as runc resolves it: ``name``, ``uid``, ``name:group``, ``uid:gid`` and mixes. A name
+    must be in the image's /etc/passwd (a group name in /etc/group), else the engine refuses to
+    start ("unable to find user …: no matching entries in passwd file"); numbers need no file."""
+    if not spec:
+        return _Runs(0, 0)
+    user_part, _, group_part = spec.partition(":")
+    uid = _numeric(user_part)
+    gid: int | None = None
+    member_of: set[int] = set()
+    if uid is None:
+        found = accounts.lookup_user(inspection, user_part)
+        if found is None:
+            where = ("the image's /etc/passwd" if accounts.has_passwd(inspection)
+                     else "an /etc/passwd (the image has none)")
+            result.problems.append(f"USER {_quote(user_part)} is not in {where}: the container cannot start "
+                                   f"(\"unable to find user {_quote(user_part)}: no matching entries in passwd file\")")
+            return None
+        uid, gid = found.uid, found.gid
+        member_of = {g.gid for g in accounts.groups(inspection) if found.name in g.members}
+    elif group_part == "":
+        known = next((u for u in accounts.users(inspection) if u.uid == uid), None)
+        gid = known.gid if known is not None else 0
+    if group_part:
+        gid = _numeric(group_part)
+        if gid is None:
+            group = accounts.lookup_group(inspection, group_part)
+            if group is None:
+                result.problems.append(f"the group {_quote(group_part)} of USER {_quote(spec)} is not in the "
+                                       "image's /etc/group: the container cannot start (\"unable to find group "
+                                       f"{_quote(group_part)}: no matching entries in group file\")")
+                return None
+            gid = group.gid
+    return _Runs(uid, gid if gid is not None else 0, frozenset(member_of))
+
+
+def _check_workdir(inspection: Inspection, workdir: str, result: EntrypointResolution) -> None:
+    """A missing WORKDIR is created by the engine at start (a note); one that is not a directory
+    fails the start."""
+    if not workdir or workdir == "/":
+        return
+    found = follow(inspection.fs, workdir if workdir.startswith("/") else "/" + workdir)
+    if found.node is None:
+        result.notes.append(f"WORKDIR {_quote(workdir)} is not in the image: the engine creates it when the "
+                            "container starts (empty, owned by root)")
+    elif found.node.kind != DIR:
+        result.problems.append(f"WORKDIR {_quote(workdir)} is not a directory (a {found.node.kind}): "
+                               "the container cannot start")
+
+
+#: java launcher options that take the next argument as their value (so it is not the main class).
+_JAVA_VALUE_OPTIONS = frozenset({"-cp", "-classpath", "--class-path", "-p", "--module-path", "--upgrade-module-path",
+                                 "--add-modules", "--enable-native-access", "--limit-modules", "--add-reads",
+                                 "--add-exports", "--add-opens", "--patch-module", "--source", "-d"})
+
+
+def _check_jar(inspection: Inspection, args: list[str], workdir: str, user: _Runs | None,
+               result: EntrypointResolution) -> None:
+    """``java [options] -jar X``: X must be a regular file the user can read, relative to WORKDIR;
+    with no X, the image waits for one (a note)."""
+    jar: str | None = None
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if arg == "-jar":
+            if position + 1 >= len(args):
+                result.notes.append("java -jar needs a jar argument: none is given, so this is a base image "
+                                    "to extend (give the jar as CMD or as `docker run` arguments)")
+                return
+            jar = args[position + 1]
+            break
+        if arg in _JAVA_VALUE_OPTIONS:
+            position += 2
+            continue
+        if not arg.startswith("-"):
+            return  # a main class: no -jar
+        position += 1
+    if jar is None or "$" in jar:
+        return  # no -jar, or a name only a shell would expand
+    path = jar if jar.startswith("/") else posixpath.normpath(posixpath.join(workdir, jar))
+    found = follow(inspection.fs, path)
+    cannot = "java exits at start (\"Error: Unable to access jarfile\")"
+    if found.node is None:
+        result.problems.append(f"the jar {_quote(path)} (java -jar) is not in the image"
+                               + (f" ({_quote(found.problem)})" if found.problem and len(found.chain) > 1 else "")
+                               + f": {cannot}")
+    elif found.node.kind != FILE:
+        what = "a directory" if found.node.kind == DIR else f"a {found.node.kind}"
+        result.problems.append(f"the jar {_quote(path)} (java -jar) is {what}, not a file: {cannot}")
+    elif user is not None and not _readable(found.node.mode, found.node.uid, found.node.gid, user):
+        result.problems.append(f"the jar {_quote(path)} (java -jar) is not readable by user {user.uid} (mode "
+                               f"{found.node.mode & 0o7777:04o}, owner {found.node.uid}:{found.node.gid}): {cannot}")
+
+
+def _readable(mode: int, uid: int, gid: int, user: _Runs) -> bool:
+    """Whether ``user`` may read a file of this mode and owner (root may read anything)."""
+    if user.uid == 0:
+        return True
+    if uid == user.uid:
+        return bool(mode & 0o400)
+    if gid == user.gid or gid in user.groups:
+        return bool(mode & 0o040)
+    return bool(mode & 0o004)
 
 
 def _locate(inspection: Inspection, program: str, workdir: str, result: EntrypointResolution) -> str | None:
