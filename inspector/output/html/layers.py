@@ -57,10 +57,17 @@ def layer_table(layers: Sequence[dict[str, Any]]) -> str:
         Cell(f"<td class=\"n\" data-v=\"{layer['index']:d}\">{swatch(int(layer['index']))} {layer['index']:d}</td>"),
         size_cell(layer["size"]), num(layer["added"]), num(layer["changed"]), num(layer["removed"]),
         size_cell(layer.get("wasted_written")), size_cell(layer.get("discarded")),
-        cell(layer.get("created_by"), STEP_CHARS), cell(layer.get("diff_id"), 80),
+        cell(layer.get("created_by"), STEP_CHARS), _digest_cell(layer.get("diff_id")),
     ]) for layer in layers[:MAX_LAYER_ROWS]]
     return table(("layer", "size", "added", "changed", "removed", "its bytes wasted later", "it discarded",
                   "created by", "diff ID"), rows, numeric=(0, 1, 2, 3, 4, 5, 6))
+
+
+def _digest_cell(digest: Any) -> Cell:
+    """A digest's first 12 hex digits, the whole of it in the tooltip."""
+    if not isinstance(digest, str):
+        return cell(None)
+    return Cell(f"<td class=\"p\" title=\"{text(digest, 200)}\">{text(digest[:19], 19)}</td>")
 
 
 def wasted_table(report: WastedReport) -> str:
