@@ -11,6 +11,7 @@ import importlib
 import os
 import re
 import signal
+import socket
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -29,6 +30,16 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def _reachable(address: str) -> None:
+    """Fail at once on a refused connection (Dask's client would retry until its timeout)."""
+    netloc = address.split("://", 1)[1]
+    host, _, port = netloc.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as exc:
+        raise InspectorError(f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}") from None
 
 
 def _worker_signals() -> None:
@@ -61,6 +72,7 @@ def open_executor(jobs: int, scheduler: str | None = None) -> Iterator[Executor]
         distributed: Any = importlib.import_module("distributed")  # the optional [dask] extra, untyped
     except ImportError:
         raise InspectorError("--scheduler needs Dask: pip install 'inspect-image[dask]'") from None
+    _reachable(scheduler)
     try:
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
