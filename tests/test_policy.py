@@ -334,18 +334,21 @@ def test_fail_on_takes_lists_and_repeats(images: Callable[..., str]) -> None:
 
 def test_hostile_names_are_escaped_on_the_terminal_and_exact_in_json(images: Callable[..., str]) -> None:
     ref = images("hostile", P.hostile())
-    code, out, err = run(ref, "--fail-on", "world-writable,cannot-start,shell")
+    rules = "world-writable,cannot-start,shell,unowned-executable"
+    code, out, err = run(ref, "--fail-on", rules)
     assert code == 1
     lines = err.splitlines()
     assert lines and all(line.startswith(PREFIX) for line in lines), err  # the \n forged no line
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in err
     assert "evil\\x1b]0;pwned\\x07\\nforged line\\u202e" in err
+    assert f"{PREFIX}unowned-executable /bin/sh: no package owns it; written by layer 1 (RUN \\x1b[2J" in err
     assert sum("world-writable" in line for line in lines) == 2  # /tmpw and the file in it
     assert any(line.startswith(f"{PREFIX}cannot-start: ") and "\\x1b" in line for line in lines)
-    code, out, _ = run(ref, "--fail-on", "world-writable,cannot-start,shell", "--json")
+    code, out, _ = run(ref, "--fail-on", rules, "--json")
     assert code == 1
     paths = [f["path"] for f in findings_of(out)]
+    assert any(f["evidence"].endswith(f"({P.HOSTILE_STEP})") for f in findings_of(out))
     assert f"/tmpw/{P.HOSTILE_NAME}" in paths
     assert any(P.HOSTILE_NAME in f["evidence"] for f in findings_of(out) if f["rule"] == "cannot-start")
 
