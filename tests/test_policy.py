@@ -392,3 +392,13 @@ def test_the_readme_example_policy_is_valid(tmp_path: Path) -> None:
     loaded = policy.load_policy(write_policy(tmp_path, text), [])
     assert loaded.enables("root-user") and not loaded.enables("modified-file")
     assert loaded.allows("world-writable", "/var/lib/app/spool") and loaded.allows("setuid", "/usr/bin/su")
+
+
+def test_evaluate_without_a_packages_report(images: Callable[..., str]) -> None:
+    """The audit may call ``evaluate`` with ``packages=None``: unowned executables are found from the
+    inspection alone; modified files cannot be, and say so instead of passing."""
+    ref = images("unowned-executable-violates", P.PAIRS["unowned-executable"][0]())
+    found = evaluate_in_process(ref, ["unowned-executable", "modified-file"])
+    assert [(f.rule, f.path) for f in found] == [("unowned-executable", "/usr/local/bin/dropped"),
+                                                 ("modified-file", None)]
+    assert found[1].evidence == "package integrity was not checked (no packages report)"
