@@ -123,10 +123,18 @@ def _source_options(func: Any) -> Any:
     return wrapper
 
 
-@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\nExamples:\n"
+                    "  inspect-image docker:app:1.0               # can it start? shells, Java\n"
+                    "  inspect-image app.tar --executables        # setuid, capabilities, linkage\n"
+                    "  inspect-image diff docker:app:jdk docker:app:slim  # what slim drops")
 @click.version_option(__version__, prog_name="inspect-image")
 def cli() -> None:
     """Show what is inside a container image without running it.
+
+    \b
+    inspect-image IMAGE [--bin|--executables|--jre|--config|--files [PATH]]
+    inspect-image COMMAND [ARGS]...   (the commands are listed below)
 
     IMAGE is a docker-archive:PATH, oci-archive:PATH, oci:DIR, docker:NAME, a path (detected by its
     content; PATH:REPO:TAG picks one image of several), - for a docker save stream on stdin, or an
@@ -134,7 +142,10 @@ def cli() -> None:
     """
 
 
-@cli.command("inspect")
+@cli.command("inspect", epilog="\b\nExamples:\n"
+             "  inspect-image docker:app:1.0               # can it start? shells, Java\n"
+             "  inspect-image app.tar --jre --format json  # every Java runtime, as JSON\n"
+             "  inspect-image oci:layout --files '/usr/lib/jvm/*/release'")
 @click.argument("image")
 @click.option("--files", "files", is_flag=False, flag_value="/", default=None, metavar="[PATH]",
               help="List the merged filesystem, or what ls -l PATH shows (PATH may be a pattern: "
@@ -158,7 +169,11 @@ def cli() -> None:
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
                     show_config: bool, show_packages: bool, show_layers: bool, fail_on: tuple[str, ...],
                     policy_file: str | None, fmt: str, as_json: bool, source: SourceArgs) -> None:
-    """Inspect IMAGE: a summary, or one view of it."""
+    """Inspect IMAGE: a summary, or one view of it.
+
+    The summary says whether the entrypoint can start, which shells, package managers and Java
+    runtimes the image holds, and what /bin holds; each option below shows one view in full.
+    Nothing in the image is executed."""
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
                                    ("--executables", show_executables), ("--jre", show_jre),
                                    ("--config", show_config), ("--packages", show_packages),
@@ -218,7 +233,10 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     _policy_exit(findings)
 
 
-@cli.command("diff")
+@cli.command("diff", epilog="\b\nExamples:\n"
+             "  inspect-image diff docker:app:jdk docker:app:distroless\n"
+             "  inspect-image diff a.tar b.tar --all --path /usr --ignore '/usr/share/**'\n"
+             "  inspect-image diff a.tar b.tar --exit-code --format json > changes.json")
 @click.argument("image_a")
 @click.argument("image_b")
 @click.option("--all", "all_entries", is_flag=True, help="Compare every entry, not only executables.")
@@ -230,7 +248,13 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
 @_source_options
 def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ignore: tuple[str, ...],
                  exit_code: bool, fmt: str, as_json: bool, source: SourceArgs) -> None:
-    """Compare two images: executables (or --all entries), config, and a summary per category."""
+    """Compare two images: executables (or --all entries), config, and a summary per category.
+
+    The table answers first: size, layers, platform, user, entrypoint, Java runtimes, shells, package
+    managers, setuid/setgid files and counts, A → B; then the lists. In them, "-" is in IMAGE_A
+    only (removed), "+" in IMAGE_B only (added), "~" in both but changed (content, mode, owner, type,
+    link target or ELF kind). Links show "-> target"; the mode's first letter is the type, as in ls -l.
+    """
     options = reports.DiffOptions(all_entries=all_entries, prefix=prefix, ignore=ignore)
     store = source.cache()
     if fmt == "html" and not as_json:  # the diff as one page (README, "HTML report")
@@ -250,7 +274,9 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
         sys.exit(EXIT_DIFFERENT)
 
 
-@cli.command("sbom")
+@cli.command("sbom", epilog="\b\nExamples:\n"
+             "  inspect-image sbom docker:app:1.0 -o app.cdx.json\n"
+             "  inspect-image sbom app.tar --format spdx-json --files | jq .packages")
 @click.argument("image")
 @click.option("--format", "fmt", type=click.Choice(["cyclonedx-json", "spdx-json"]), default="cyclonedx-json",
               show_default=True, help="CycloneDX 1.6 or SPDX 2.3, as JSON.")
@@ -273,7 +299,9 @@ def sbom_command(image: str, fmt: str, with_files: bool, output: str | None, sou
         sbom.write(bom, _stdout())
 
 
-@cli.command("cat")
+@cli.command("cat", epilog="\b\nExamples:\n"
+             "  inspect-image cat docker:app:1.0 /etc/os-release\n"
+             "  inspect-image cat app.tar /usr/lib/jvm/temurin_jre_amd64/release")
 @click.argument("image")
 @click.argument("path")
 @_source_options
@@ -285,7 +313,10 @@ def cat_command(image: str, path: str, source: SourceArgs) -> None:
         out.flush()
 
 
-@cli.command("export")
+@cli.command("export", epilog="\b\nExamples:\n"
+             "  inspect-image export docker:app:1.0 ./rootfs\n"
+             "  inspect-image export app.tar app-etc.tar --path /etc\n"
+             "  inspect-image export app.tar - | tar -t | head")
 @click.argument("image")
 @click.argument("dest")
 @click.option("--path", "prefix", default="/", metavar="PATH", help="Export only this subtree.")
