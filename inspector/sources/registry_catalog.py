@@ -51,7 +51,7 @@ def listing_target(text: str) -> tuple[str, str | None] | None:
     return ref.host, ref.repository
 
 
-def expand(text: str, options: RegistryOptions, max_names: int = MAX_NAMES) -> list[str] | None:
+def expand(text: str, options: RegistryOptions, max_names: int = MAX_NAMES, page: int = PAGE) -> list[str] | None:
     """The references a listing reference stands for (``registry:HOST/REPO:TAG`` each), or None when
     ``text`` names one image. Raises ``ListingError``/``RegistryError`` when the listing fails."""
     target = listing_target(text)
@@ -59,30 +59,31 @@ def expand(text: str, options: RegistryOptions, max_names: int = MAX_NAMES) -> l
         return None
     host, repository = target
     prefix = "docker://" if text.startswith("docker://") else "registry:"
-    repositories = [repository] if repository is not None else list_repositories(host, options, max_names)
+    repositories = [repository] if repository is not None else list_repositories(host, options, max_names, page)
     found: list[str] = []
     for name in repositories:
-        for tag in list_tags(RegistryRef(host, name), options, max_names - len(found)):
+        for tag in list_tags(RegistryRef(host, name), options, max_names - len(found), page):
             found.append(f"{prefix}{host}/{name}:{tag}")
     return found
 
 
-def list_tags(ref: RegistryRef, options: RegistryOptions, max_names: int = MAX_NAMES) -> list[str]:
+def list_tags(ref: RegistryRef, options: RegistryOptions, max_names: int = MAX_NAMES, page: int = PAGE) -> list[str]:
     """Every tag of ``ref``'s repository, in the registry's order (lexical, per the spec)."""
     client = RegistryClient(RegistryRef(ref.host, ref.repository), options)
     try:
         return _paged(lambda query: client.get(f"tags/list?{query}", "the tag list", "application/json"),
-                      "tags", _TAG.match, f"{ref.host}/{ref.repository}", max_names)
+                      "tags", _TAG.match, f"{ref.host}/{ref.repository}", max_names, page)
     finally:
         client.close()
 
 
-def list_repositories(host: str, options: RegistryOptions, max_names: int = MAX_NAMES) -> list[str]:
+def list_repositories(host: str, options: RegistryOptions, max_names: int = MAX_NAMES,
+                      page: int = PAGE) -> list[str]:
     """Every repository the registry's catalog lists (many registries do not offer one: an error)."""
     client = _CatalogClient(RegistryRef(host, "_catalog"), options)
     try:
         return _paged(lambda query: client.get(f"?{query}", "the catalog", "application/json"),
-                      "repositories", _repository_name, host, max_names)
+                      "repositories", _repository_name, host, max_names, page)
     finally:
         client.close()
 
@@ -99,12 +100,12 @@ class _CatalogClient(RegistryClient):
 
 
 def _paged(fetch: Callable[[str], Response], key: str, valid: Callable[[str], object], where: str,
-           max_names: int) -> list[str]:
+           max_names: int, page_size: int) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
     last: str | None = None
     while True:
-        query = urllib.parse.urlencode({"n": PAGE, **({"last": last} if last is not None else {})})
+        query = urllib.parse.urlencode({"n": page_size, **({"last": last} if last is not None else {})})
         response = fetch(query)
         link = response.headers.get("Link")
         body = response.read_capped(MAX_PAGE_BYTES, f"{where}: a page of {key}", ListingError)
