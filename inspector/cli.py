@@ -358,9 +358,9 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
         _emit(runtimes, as_json, report_tables.jre_details, out)
     elif view == "--config":
         data = {"config": reports.config_fields(inspection),
-                "entrypoint": reports.resolve_entrypoint(inspection).to_json(),
-                "user_name": reports.user_name(inspection)}
-        _emit(data, as_json, report_tables.config, out, findings)
+                "entrypoint": reports.resolve_entrypoint(inspection).to_json()}
+        table = functools.partial(report_tables.config, user_name=reports.user_name(inspection))
+        _emit(data, as_json, table, out, findings)
     else:
         _emit(reports.summary(inspection), as_json, report_tables.summary, out, findings)
 

@@ -749,7 +749,8 @@ def test_views_print_their_list_alone_and_config_its_pair() -> None:
     (("--config",), ("entrypoint", "/usr/bin/java", "65532")),
     (("--jre",), ("Temurin", "Eclipse Adoptium", "JRE", "21.0.10")),
 ])
-def test_tables_fit_100_columns(view: tuple[str, ...], facts: tuple[str, ...]) -> None:
+def test_tables_fit_100_columns(view: tuple[str, ...], facts: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")  # piped output is never wrapped (issue 13): a 100-column terminal
     code, out, err = run_cli(str(SAMPLE), *view, "--format", "table")
     assert code == 0 and "Traceback" not in err, err
     assert out.strip()
@@ -762,8 +763,10 @@ def test_tables_fit_100_columns(view: tuple[str, ...], facts: tuple[str, ...]) -
 
 @pytest.mark.parametrize("view", [(), ("--config",), ("--jre",)], ids=["summary", "config", "jre"])
 def test_tables_fit_100_columns_with_debian_alternatives(view: tuple[str, ...],
-                                                         write: Callable[[ImageSpec], str]) -> None:
+                                                         write: Callable[[ImageSpec], str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Debian's JDK as apt installs it: the entrypoint chain through /etc/alternatives is long."""
+    monkeypatch.setenv("COLUMNS", "100")  # piped output is never wrapped (issue 13): a 100-column terminal
     ref = write(image(debian_jdk(DPKG_LAYOUTS["dpkg-info-list"]), entrypoint=["java", "-jar", "/app/app.jar"]))
     code, out, err = run_cli(ref, *view)
     assert code == 0 and "Traceback" not in err, err

@@ -127,8 +127,9 @@ def verification_text(checked: dict[str, Any], layers: int) -> str:
         parts.append(f"verified: {checked['layers_checked']:,} of {human.plural(read, 'layer')} against their diff_id")
     if cached:
         parts.append(f"from cache: {human.plural(cached, 'layer')} (checked when cached)")
-    documents = human.plural(checked["documents_checked"], "config and manifest", "configs and manifests")
-    parts.append(f"{human.plural(checked['blobs_checked'], 'blob')}, {documents} checked")
+    if read or checked["blobs_checked"] or checked["documents_checked"]:
+        documents = human.plural(checked["documents_checked"], "config and manifest", "configs and manifests")
+        parts.append(f"{human.plural(checked['blobs_checked'], 'blob')}, {documents} checked")
     text = "; ".join(parts)
     return text + ("" if checked["full"] else " (--verify checks everything)")
 
@@ -274,11 +275,14 @@ def executables(items: list[dict[str, Any]], out: TextIO) -> None:
 
 
 @_table
-def config(data: dict[str, Any], out: TextIO) -> None:
+def config(data: dict[str, Any], out: TextIO, user_name: str | None = None) -> None:
+    """``--config``: the fields, with the summary's defaults for user and workdir; ``user_name`` is
+    the /etc/passwd name of a numeric User (``reports.user_name``: printable, escaped here too)."""
     width = fit.width()
     cfg = data["config"]
+    name = escape(user_name) if user_name is not None else data.get("user_name")
     rows = [("entrypoint", _argv(cfg["entrypoint"])), ("cmd", _argv(cfg["cmd"])),
-            ("user", user_text(cfg["user"], data.get("user_name"))), ("workdir", cfg["workdir"] or "/")]
+            ("user", user_text(cfg["user"], name)), ("workdir", cfg["workdir"] or "/")]
     rows += [(key.replace("_", " "), _text(cfg[key]))
              for key in ("exposed_ports", "volumes", "labels", "stop_signal")]
     rows.append(("shell", _argv(cfg["shell"])))
