@@ -162,7 +162,10 @@ def _table(totals: AuditTotals, policy: Policy, out: str | None) -> None:
         parts.append(f"{totals.skipped:,} already in {escape(out or '', 200)}")
     parts.append(f"{totals.failed:,} failed")
     _say(f"audit: {totals.images:,} images: {', '.join(parts)}; {totals.unique_layers:,} unique layers "
-         f"({totals.layers_scanned:,} scanned, {totals.layers_cached:,} from the cache) in {totals.seconds:.1f} s")
+         f"({totals.layers_scanned:,} scanned, {totals.layers_cached:,} from the cache) in {totals.seconds:.1f} s"
+         + (" ({})".format(", ".join(f"{name} {seconds:.1f} s" for name, seconds in
+                                     zip(("manifests", "layers", "images"), totals.phases, strict=False)))
+            if totals.phases else ""))
     rules = [rule for rule in RULES if totals.findings.get(rule)]
     if not rules:
         _say("audit: no findings")

@@ -46,6 +46,7 @@ class AuditTotals:
     layers_scanned: int = 0
     layers_cached: int = 0
     seconds: float = 0.0
+    phases: list[float] = field(default_factory=list)  # seconds of: manifests, unique layers, images
     findings: dict[str, int] = field(default_factory=dict)  # rule → findings
     images_with: dict[str, int] = field(default_factory=dict)  # rule → images with a finding
 
@@ -79,6 +80,7 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
                 totals.count(outcome)
         with open_executor(options.jobs, options.scheduler) as executor:
             settings = options.settings
+            mark = time.perf_counter()
             plans = _run(executor, [(read_image, (ref, settings)) for ref in options.references],
                          progress.step("reading manifests"))
             todo: list[Plan] = []
@@ -92,6 +94,8 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
                     totals.count(outcome)
                 else:
                     todo.append(plan)
+            totals.phases.append(time.perf_counter() - mark)
+            mark = time.perf_counter()
             if settings.cache_directory is not None:
                 layers = unique_layers(todo)
                 totals.unique_layers = len(layers)
@@ -99,6 +103,8 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
                              progress.step("scanning unique layers"))
                 totals.layers_scanned = sum(1 for s in scans if s.scanned)
                 totals.layers_cached = sum(1 for s in scans if not s.scanned and s.error is None)
+            totals.phases.append(time.perf_counter() - mark)
+            mark = time.perf_counter()
             step = progress.step("auditing images")
             futures = [executor.submit(audit_image, plan.reference, settings) for plan in todo]
             for number, future in enumerate(as_completed(futures), 1):
@@ -106,6 +112,7 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
                 writer.write(outcome.line)
                 totals.count(outcome)
                 step(number, len(futures))
+            totals.phases.append(time.perf_counter() - mark)
     finally:
         progress.clear()
         writer.close()

@@ -55,7 +55,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import images, registry_rows
+from . import audit_rows, images, registry_rows
 from .measure import CommandFailed, Series, launcher_name, run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -502,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         name = registry.enter_context(registry_rows.loopback_registry(main_image.docker_archive))
         groups[0][1].extend(registry_rows.rows(Bench, main_image.key, main_image.label, name, dirs.cold, dirs.warm))
         registry_rows.warm(name, _env({"XDG_CACHE_HOME": str(dirs.warm)}))
+    if real_group and distroless is not None:  # 20 images on the two bases, empty cache (tests/bench/audit_rows.py)
+        groups.append(("audit", audit_rows.rows(Bench, [main_image.docker_archive, distroless.docker_archive],
+                                                images.cache_dir() / "audit"), runs))
 
     # the measurements
     series: dict[str, Series] = {}
@@ -520,6 +523,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{launcher_name()}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs; every 'ours' row with "
           f"--no-cache except the warm-cache one\n")
     print(report(all_rows, series, ratios), flush=True)
+    if audit_rows.note(series):
+        print(audit_rows.note(series), flush=True)
 
     leaked = [p for p in dirs.cold.rglob("*")]
     print(f"\n--no-cache rows left {len(leaked)} files in their XDG_CACHE_HOME"
