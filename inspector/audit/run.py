@@ -106,12 +106,15 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
             totals.phases.append(time.perf_counter() - mark)
             mark = time.perf_counter()
             step = progress.step("auditing images")
-            futures = [executor.submit(audit_image, plan.reference, settings) for plan in todo]
-            for number, future in enumerate(as_completed(futures), 1):
-                outcome = future.result()
-                writer.write(outcome.line)
-                totals.count(outcome)
-                step(number, len(futures))
+            number = 0
+            for wave in waves(todo) if settings.cache_directory is not None else [todo]:
+                futures = [executor.submit(audit_image, plan.reference, settings) for plan in wave]
+                for future in as_completed(futures):
+                    outcome = future.result()
+                    writer.write(outcome.line)
+                    totals.count(outcome)
+                    number += 1
+                    step(number, len(todo))
             totals.phases.append(time.perf_counter() - mark)
     finally:
         progress.clear()
@@ -131,6 +134,18 @@ def unique_layers(plans: Iterable[Plan]) -> list[tuple[str, Layer]]:
             if layer.diff_id and layer.diff_id not in first:
                 first[layer.diff_id] = (plan.reference, layer)
     return sorted(first.values(), key=lambda item: -(item[1].size or 0))
+
+
+def waves(plans: list[Plan]) -> list[list[Plan]]:
+    """One image per base layer first, then the rest: the first image of a base fills what its
+    siblings then reuse (the packages' file digests, kept per layer), instead of several images
+    of one base computing them at the same time."""
+    first: dict[str | None, Plan] = {}
+    for plan in plans:
+        first.setdefault(plan.layers[0].diff_id if plan.layers else None, plan)
+    leaders = {id(plan) for plan in first.values()}
+    rest = [plan for plan in plans if id(plan) not in leaders]
+    return [list(first.values()), rest] if rest else [list(first.values())]
 
 
 def _run(executor: Executor, calls: list[tuple[Callable[..., T], tuple[object, ...]]],
