@@ -42,15 +42,15 @@ from ..errors import (
 )
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
-from .hashing import BUFFER, BackgroundHash
+from .hashing import BUFFER
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, StoredForm, T
 from .layout import INDEX_TYPES, MANIFEST_TYPES, Resolved, Selector, resolve
 from .platforms import Platform
 from .reference import Reference
 from .registry_http import RegistryClient, RegistryError, Response
+from .registry_pipe import scan_piped
 from .registry_ref import RegistryOptions, RegistryRef, check_digest, parse_registry_ref
 from .store import MAX_JSON_BYTES, Store
-from .stored import run_scanner
 from .verify import Verification, algorithms_for
 
 MAX_MANIFEST_BYTES = 4 << 20  # the distribution spec lets registries refuse larger manifests
@@ -280,9 +280,7 @@ class RegistryImage(Image):
         response = self._client.get(f"blobs/{digest}", f"layer {info.index} ({digest})")
         blob = BlobStream(response, digest, info.size, where, self._progress.counter(info.index))
         try:
-            result, digests = run_scanner(scanner, blob, where, False, self._limits,  # type: ignore[arg-type]
-                                          hash_layers=True, algorithms=algorithms_for(info.diff_id))
-            blob.finish()
+            result, digests = scan_piped(scanner, blob, where, self._limits, algorithms_for(info.diff_id))
         except InspectorError as exc:
             if not isinstance(exc, VerificationError):
                 blob.finish_quietly(exc)  # a damaged stream is often a tampered one: say so (exit 3)
@@ -291,27 +289,77 @@ class RegistryImage(Image):
             blob.close()
         self.verification.check_layer(info, digests, where)
         self.verification.blobs_checked += 1
+        if info.diff_id and info.index in self.verification.verified:
+            VERIFIED_BLOBS.add(digest, info.diff_id)
         return result
+
+    def verify_layer(self, info: LayerInfo) -> bool:
+        """True when layer ``info``'s bytes are known to hash to its diff ID in this run.
+
+        A blob this process downloaded, whose bytes hashed to the digest named here and whose tar
+        hashed to the diff ID claimed here, needs no second download: a digest we computed names
+        those very bytes (``diff`` shares the base layers of two registry images so). Otherwise the
+        blob is downloaded and hashed, not parsed.
+        """
+        if info.digest and info.diff_id and VERIFIED_BLOBS.vouches(info.digest, info.diff_id):
+            self.verification.verified.add(info.index)
+            return True
+        self._read_layer(info, _drain)
+        return info.index in self.verification.verified
 
     def close(self) -> None:
         self._client.close()
+
+
+class VerifiedBlobs:
+    """Blob digests this process computed while downloading, each with the diff IDs its tar hashed to.
+
+    Only pairs that were both computed from bytes in this run are kept: a descriptor's digest or a
+    config's diff ID alone vouches for nothing. Bounded: past ``LIMIT`` pairs, the oldest go.
+    """
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._pairs: dict[tuple[str, str], None] = {}
+
+    def add(self, blob: str, diff_id: str) -> None:
+        self._pairs[(blob, diff_id)] = None
+        while len(self._pairs) > self.LIMIT:
+            del self._pairs[next(iter(self._pairs))]
+
+    def vouches(self, blob: str, diff_id: str) -> bool:
+        return (blob, diff_id) in self._pairs
+
+
+VERIFIED_BLOBS = VerifiedBlobs()
+
+
+def _drain(stream: IO[bytes]) -> None:
+    """A scanner that learns nothing: the reader hashes the tar as it passes."""
+    drain = getattr(stream, "drain", None)
+    if drain is not None:
+        drain()
+        return
+    while stream.read(_CHUNK):
+        pass
 
 
 class BlobStream(io.RawIOBase):
     """A blob's HTTP body, cut at the descriptor's size and hashed with the descriptor's algorithm.
 
     Reading past the size is impossible (a registry cannot make us read forever); ending early is a
-    truncation; at the end, the hash must equal the digest (VerificationError, exit 3). The hash
-    runs on its own thread (``hashing.BackgroundHash``) from a copy of each chunk: on the 230 MB of
-    the fat JDK's gzip layers the copy costs ~50 ms where hashing them here would cost ~0.3-1 s of
-    the thread that inflates and parses.
+    truncation; at the end, the hash must equal the digest (VerificationError, exit 3). It is read
+    by the worker thread of ``registry_pipe`` (which also inflates), so it hashes each chunk right
+    there: hashlib lets go of the GIL while it hashes, and a hash thread of its own would only add
+    a hand-over per chunk (each a wait for the GIL, which the parsing main thread holds).
     """
 
     def __init__(self, response: Response, digest: str, size: int, where: str,
                  on_bytes: Callable[[int], None] | None = None) -> None:
         self._response = response
         self._digest = digest
-        self._hash = BackgroundHash((digest.partition(":")[0],))
+        self._hash = hashlib.new(digest.partition(":")[0])
         self._left = size
         self._size = size
         self._where = where
@@ -334,9 +382,7 @@ class BlobStream(io.RawIOBase):
         if not count:
             raise ImageFormatError(f"the registry sent {self._size - self._left:,} bytes of a {self._size:,}-byte "
                                    "blob: it is truncated", where=self._where)
-        chunk = self._hash.buffer()
-        chunk[:count] = view[:count]
-        self._hash.submit(chunk, count)
+        self._hash.update(view[:count])
         self._left -= count
         if self._on_bytes is not None:
             self._on_bytes(count)
@@ -372,7 +418,6 @@ class BlobStream(io.RawIOBase):
 
     def close(self) -> None:
         if not self._checked:
-            self._hash.close()
             self._response.release(complete=False)
         super().close()
 
