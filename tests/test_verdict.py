@@ -158,3 +158,11 @@ def test_hostile_user_is_bounded_and_escaped(verdict: Callable[..., dict[str, An
     assert len(problem) < 2_000
     code, out, err = run_cli(image_writer(_image({"User": user})), "--config")
     assert code == 0 and "\x1b" not in out and "\x07" not in out
+
+
+def test_passwd_too_large_to_read_is_not_a_claim(verdict: Callable[..., dict[str, Any]]) -> None:
+    big = E("etc/passwd", "file", PASSWD + b"#" * 100_000 + b"\n")
+    result = verdict({"User": "app"}, big)
+    assert result["problems"] == [], "a file we did not read cannot say the user is missing"
+    (note,) = result["notes"]
+    assert "/etc/passwd" in note and "not known" in note

@@ -16,7 +16,7 @@ from typing import Any
 from ..fs.links import follow
 from ..fs.node import DIR, FILE
 from . import accounts
-from .facts import FileFacts
+from .facts import RELEASE_MAX, FileFacts
 from .interface import Inspection
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # the engine's default
@@ -181,6 +181,10 @@ def _check_user(inspection: Inspection, spec: str, result: EntrypointResolution)
     member_of: set[int] = set()
     if uid is None:
         found = accounts.lookup_user(inspection, user_part)
+        if found is None and _unread(inspection, accounts.PASSWD):
+            result.notes.append(f"USER {_quote(user_part)}: the image's /etc/passwd is larger than we read "
+                                f"({RELEASE_MAX:,} bytes), so whether the engine finds the user is not known")
+            return None
         if found is None:
             where = ("the image's /etc/passwd" if accounts.has_passwd(inspection)
                      else "an /etc/passwd (the image has none)")
@@ -196,6 +200,10 @@ def _check_user(inspection: Inspection, spec: str, result: EntrypointResolution)
         gid = _numeric(group_part)
         if gid is None:
             group = accounts.lookup_group(inspection, group_part)
+            if group is None and _unread(inspection, accounts.GROUP):
+                result.notes.append(f"USER {_quote(spec)}: the image's /etc/group is larger than we read "
+                                    f"({RELEASE_MAX:,} bytes), so whether the engine finds the group is not known")
+                return None
             if group is None:
                 result.problems.append(f"the group {_quote(group_part)} of USER {_quote(spec)} is not in the "
                                        "image's /etc/group: the container cannot start (\"unable to find group "
@@ -203,6 +211,14 @@ def _check_user(inspection: Inspection, spec: str, result: EntrypointResolution)
                 return None
             gid = group.gid
     return _Runs(uid, gid if gid is not None else 0, frozenset(member_of))
+
+
+def _unread(inspection: Inspection, path: str) -> bool:
+    """Whether ``path`` is a regular file in the image whose text the probe did not keep (too large):
+    its absence from it cannot be claimed."""
+    node = inspection.fs.lookup(path)
+    return node is not None and node.kind == FILE and not (isinstance(node.content, FileFacts)
+                                                          and node.content.text is not None)
 
 
 def _check_workdir(inspection: Inspection, workdir: str, result: EntrypointResolution) -> None:
