@@ -69,8 +69,7 @@ def audit_command(images: tuple[str, ...], from_file: str | None, out: str | Non
         raise click.UsageError("no image to audit: name some, or use --from FILE")
     source.registry = dataclasses.replace(source.registry, progress=False)  # workers share one terminal
     expanded, early = _expand(references, source, chosen)
-    cache = source.cache()
-    settings = Settings(source, str(cache.directory) if cache is not None else None, policy)
+    settings = Settings(source, source.cache() is not None, policy)
     options = AuditOptions(expanded, settings, jobs or default_jobs(), scheduler, out,
                            progress=sys.stderr.isatty(), early=early)
     previous = signal.signal(signal.SIGTERM, _terminated)

@@ -7,6 +7,7 @@ by a fixture and closed after; without the ``[dask]`` extra the test is skipped,
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,9 +23,18 @@ distributed = pytest.importorskip("distributed", reason="the [dask] extra is not
 
 
 @pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    cluster = distributed.LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Workers use their own $XDG_CACHE_HOME (a shared volume on a real cluster): a fresh one here."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("workers-cache"))
+    try:
+        cluster = distributed.LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+    finally:
+        if saved is None:
+            os.environ.pop("XDG_CACHE_HOME", None)
+        else:
+            os.environ["XDG_CACHE_HOME"] = saved
     try:
         yield cluster.scheduler_address
     finally:

@@ -96,7 +96,7 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
                     todo.append(plan)
             totals.phases.append(time.perf_counter() - mark)
             mark = time.perf_counter()
-            if settings.cache_directory is not None:
+            if settings.use_cache:
                 layers = unique_layers(todo)
                 totals.unique_layers = len(layers)
                 scans = _run(executor, [(scan_layer, (ref, layer.index, settings)) for ref, layer in layers],
@@ -107,7 +107,7 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
             mark = time.perf_counter()
             step = progress.step("auditing images")
             number = 0
-            for wave in waves(todo) if settings.cache_directory is not None else [todo]:
+            for wave in waves(todo) if settings.use_cache else [todo]:
                 futures = [executor.submit(audit_image, plan.reference, settings) for plan in wave]
                 for future in as_completed(futures):
                     outcome = future.result()

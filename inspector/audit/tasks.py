@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from .. import reports
@@ -50,11 +49,12 @@ class Settings:
     """Everything a task needs besides the reference; sent to every worker."""
 
     source: Opener
-    cache_directory: str | None  # None: --no-cache or --verify (nothing shared, every layer read)
+    use_cache: bool  # False: --no-cache or --verify (nothing shared, every layer read)
     policy: Policy = field(default_factory=Policy)
 
     def cache(self) -> LayerCache | None:
-        return LayerCache(Path(self.cache_directory)) if self.cache_directory else None
+        """The worker's own cache directory ($XDG_CACHE_HOME there): on a cluster, the shared volume."""
+        return LayerCache() if self.use_cache else None
 
 
 @dataclass(frozen=True)
