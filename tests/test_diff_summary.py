@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import resource
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +20,7 @@ import pytest
 
 from testdata.imagebuilder import E, ImageSpec
 
-from .conftest import run_cli
+from .conftest import cli_env, run_cli
 from .test_reports import base_layer, d, exe, f, jvm_home, libc_layer, link, release
 
 JDK_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
@@ -81,8 +84,11 @@ def _summary_block(lines: list[str]) -> dict[str, str]:
         if not line:
             break
         match = re.match(r"(\S+(?: \S+)?)\s{2,}(.*)", line)
-        if line.startswith(" ") or not match:
-            block[label] += " " + line.strip()
+        if re.fullmatch(r"[a-z]+(?: [a-z]+)?", line):  # a label whose value is spilled to lines below
+            label = line
+            block[label] = ""
+        elif line.startswith(" ") or not match:
+            block[label] = (block[label] + " " + line.strip()).strip()
         else:
             label = match.group(1)
             block[label] = match.group(2)
@@ -194,3 +200,42 @@ def test_fits_the_width_without_splitting_tokens(pair: tuple[str, str], columns:
         assert len(line) <= columns or len(line.split()) == 1, line
     tokens = set(" ".join(wide).split())
     assert set(" ".join(lines).split()) == tokens, "every token of the unwrapped output, none split"
+
+
+MEMORY = 1 << 30
+
+
+def _limit() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def test_hostile_pair_is_bounded_escaped_and_fits(image_writer: Callable[..., str]) -> None:
+    """Thousands of setuid files, JDK tools and entrypoint arguments named with terminal controls,
+    bidi overrides and 4 kB link targets: the table takes seconds under 1 GiB, prints no control
+    character, keeps the summary block short (20 items of a list, 20 arguments) and fits 80
+    columns except where one token (a long path) is wider."""
+    evil = "\x1b]0;pwned\x07\u202e"
+    home = "opt/j"
+    tools = [E(f"{home}/bin/t{evil}{i}", "file", b"#!/x\n", mode=0o755) for i in range(2_000)]
+    setuid = [E(f"usr/bin/s{evil}{i}", "file", b"#!/x\n", mode=0o4755) for i in range(5_000)]
+    links = [link(f"usr/bin/l{i}", "/" + "x" * 4_000 + evil) for i in range(200)]
+    hostile = ImageSpec(layers=[base_layer(), [d("opt"), d(home), d(f"{home}/bin"), *tools, *setuid, *links,
+                                               f(f"{home}/release", release(JAVA_VERSION="1" * 5_000 + evil))]],
+                        config={"Entrypoint": [f"a{evil}{i}" for i in range(10_000)], "User": evil * 1_000,
+                                "Labels": {evil: "v" * 1_000_000}})
+    plain = ImageSpec(layers=[base_layer()], config={"Entrypoint": ["/bin/x"]})
+    a, b = image_writer(plain, name="plain"), image_writer(hostile, name="hostile")
+    env = dict(cli_env(), COLUMNS="80")
+    proc = subprocess.run([sys.executable, "-m", "inspector", "diff", a, b], capture_output=True, env=env,
+                          timeout=60, preexec_fn=_limit, check=False)
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "internal error" not in err
+    out = proc.stdout.decode("utf-8")
+    assert not any(ch in out for ch in ("\x1b", "\x07", "\u202e"))
+    lines = out.splitlines()
+    block = _summary_block(lines)
+    assert block["setuid files"].startswith("added 5,000: ") and block["setuid files"].endswith("… and 4,980 more")
+    assert block["entrypoint"].endswith("… and 9,980 more arguments")
+    assert lines.index("") < 3 + 80, "the summary block stays short"
+    assert all(len(line) <= 80 or len(line.split()) == 1 for line in lines)

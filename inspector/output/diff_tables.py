@@ -22,21 +22,20 @@ from typing import Any, TextIO
 
 from ..reports.jre import java_version
 from . import fit, human
-from .escape import PATH_LIMIT, clean, head
+from .escape import ITEM_LIMIT, PATH_LIMIT, clean, head
 
 ARROW = "→"
 #: Items of one summary list (shells, setuid files) shown before "… and N more".
-SUMMARY_ITEMS = 50
+SUMMARY_ITEMS = 20
 
 _TYPE_BITS = {"file": stat.S_IFREG, "dir": stat.S_IFDIR, "symlink": stat.S_IFLNK, "char": stat.S_IFCHR,
               "block": stat.S_IFBLK, "fifo": stat.S_IFIFO}
 
 
-def diff(data: dict[str, Any], out: TextIO, width: int | None = None, *, fit_width: bool = True) -> None:
-    """The whole diff table. ``width``: columns to fit (default: ``fit.width()``, None when piped)."""
+def diff(data: dict[str, Any], out: TextIO) -> None:
+    """The whole diff table, fit to ``fit.width()`` (the terminal's; nothing wraps into a pipe)."""
     data = clean(data, PATH_LIMIT)
-    if fit_width and width is None:
-        width = fit.width()
+    width = fit.width()
     out.write(f"--- {data['a']}\n+++ {data['b']}\n\n")
     summary = data["summary"]
     all_entries = summary.get("compared") == "entries"
@@ -99,11 +98,13 @@ def _workdir(value: Any) -> str:
     return str(value) if value else "/ (by default)"
 
 
-def _argv(value: Any) -> str:
-    """An argument list as a shell would read it; ``(none)`` when nothing is set."""
+def _argv(value: Any, limit: int = SUMMARY_ITEMS) -> str:
+    """An argument list as a shell would read it (``shlex.join``), its first ``limit`` arguments;
+    ``(none)`` when nothing is set."""
     if not value:
         return "(none)"
-    return shlex.join(str(v) for v in head(value))
+    shown = shlex.join(str(v) for v in value[:limit])
+    return shown + (f" … and {len(value) - limit:,} more arguments" if len(value) > limit else "")
 
 
 def _runtimes(runtimes: list[dict[str, Any]]) -> str:
@@ -171,7 +172,8 @@ def _config(config: dict[str, Any], out: TextIO, width: int | None) -> None:
             out.writelines(fit.paragraph(f"- env {value}", width) for value in head(change["removed"]))
             out.writelines(fit.paragraph(f"+ env {value}", width) for value in head(change["added"]))
         elif key in ("entrypoint", "cmd"):
-            out.write(fit.paragraph(f"~ {key}: {_argv(change['a'])} {ARROW} {_argv(change['b'])}", width))
+            before, after = _argv(change["a"], ITEM_LIMIT), _argv(change["b"], ITEM_LIMIT)
+            out.write(fit.paragraph(f"~ {key}: {before} {ARROW} {after}", width))
         elif key in ("user", "workdir"):
             show = _user if key == "user" else _workdir
             out.write(fit.paragraph(f"~ {key}: {show(change['a'])} {ARROW} {show(change['b'])}", width))
