@@ -186,3 +186,19 @@ def test_processes_filling_one_cache_entry_at_once_leave_one_sound_entry(tmp_pat
     assert json.dumps({k: v for k, v in json.loads(again.stdout).items() if k != "verification"},
                       sort_keys=True) in outputs
     assert json.loads(again.stdout)["verification"]["layers_checked"] == 0  # both layers from the cache
+
+
+def test_a_hostile_list_is_one_error_line_under_limits(fleet: list[str], tmp_path: Path) -> None:
+    """A --from file of one 64 MiB line (a name list from an untrusted source): refused, bounded."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(fleet[0].encode() + b"\n" + b"a" * (64 << 20) + b"\n")
+    proc = subprocess.run([sys.executable, "-m", "inspector", "audit", "--from", str(listing)], capture_output=True,
+                          env={**cli_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}, preexec_fn=limit, timeout=60)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert len(err.strip().splitlines()) == 1 and "longer than 4096" in err and "Traceback" not in err
