@@ -175,8 +175,9 @@ def test_config_is_the_engine_config(either: Realistic) -> None:
 
 @pytest.mark.parametrize("view", [(), ("--config",), ("--jre",)], ids=["summary", "config", "jre"])
 def test_tables_fit_100_columns(either: Realistic, view: tuple[str, ...]) -> None:
+    # piped output is never wrapped (issue 13): render for a 100-column terminal
     proc = subprocess.run([sys.executable, "-m", "inspector", either.ref, *view], capture_output=True, text=True,
-                          cwd=REPO_ROOT, env=inspector_env(), timeout=300)
+                          cwd=REPO_ROOT, env={**inspector_env(), "COLUMNS": "100"}, timeout=300)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     too_wide = [line for line in proc.stdout.splitlines() if len(line) > 100]
     assert not too_wide, "lines wider than 100 columns:\n" + "\n".join(too_wide)
