@@ -12,11 +12,14 @@ from ..fs.node import FILE
 from ..limits import DEFAULT, Limits
 from ..sources.interface import Image, LayerInfo
 from .origins import Origin, copy_members, origin_probe
+from .topdown import merged_for_path
 
 
 def cat_file(image: Image, path: str, out: IO[bytes], limits: Limits = DEFAULT) -> str:
     """Write the content of ``path`` (symlinks followed inside the image only); return its real path."""
-    fs = build_filesystem(image, probe=origin_probe, limits=limits)
+    fs = merged_for_path(image, path, limits)  # the top layers first, when each can be read alone
+    if fs is None:
+        fs = build_filesystem(image, probe=origin_probe, limits=limits)
     resolution = follow(fs, path)
     node = resolution.node
     if node is None or resolution.path is None:

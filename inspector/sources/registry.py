@@ -263,6 +263,13 @@ class RegistryImage(Image):
         finally:
             self._progress.done()
 
+    def scan_one(self, info: LayerInfo, scanner: LayerScanner[T]) -> T:
+        """Download and scan one layer alone (``cat`` reads the stack from the top: ``export.topdown``)."""
+        try:
+            return self._read_layer(info, scanner)
+        finally:
+            self._progress.done()
+
     def read_layers(self, wanted: set[int], consumer: Callable[[LayerInfo, IO[bytes]], None]) -> None:
         """Download again only the wanted layers (checked again: they were never kept)."""
         try:

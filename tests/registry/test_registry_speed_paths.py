@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from testdata.imagebuilder import ImageSpec, write_oci_layout
+from testdata.imagebuilder import E, ImageSpec, opaque, whiteout, write_docker_archive, write_oci_layout
 
 from .conftest import BASE_LAYERS, Bed, Proxy, Runner, _layer_digests
 
@@ -64,3 +64,70 @@ def test_diff_refuses_a_shared_layer_that_was_tampered_with(bed: Bed, run: Runne
     assert result.code == 3, result.err
     assert "Traceback" not in result.err and len(result_line.splitlines()) == 1, result.err
     assert "digest" in result_line
+
+
+# --- cat: the top layers first -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def stacked(bed: Bed, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, list[str]]:
+    """Four layers with the edge cases a top-down read must respect: a file replaced higher up, a
+    whiteout, an opaque directory, a symlink (absolute, into a lower layer), a hardlink, a directory
+    symlink in a path. Returns the registry name, the archive reference, the layer digests (bottom first)."""
+    layers = [
+        [E("etc/", "dir"), E("etc/motd", data=b"base motd\n"), E("etc/gone", data=b"deleted later\n"),
+         E("opt/", "dir"), E("opt/old/", "dir"), E("opt/old/kept", data=b"hidden by an opaque dir\n"),
+         E("real/", "dir"), E("real/deep.txt", data=b"reached through a directory link\n"),
+         E("bin/", "dir"), E("bin/tool", data=b"the tool\n", mode=0o755)],
+        [E("etc/", "dir"), E("etc/motd", data=b"middle motd\n"), E("usr/", "dir"),
+         E("usr/lib/", "dir"), E("usr/lib/lib.so", data=b"library in layer 1\n" * 50)],
+        [E("etc/", "dir"), whiteout("etc/gone"), E("opt/", "dir"), E("opt/old/", "dir"),
+         opaque("opt/old"), E("opt/old/new", data=b"the opaque dir's own\n")],
+        [E("app/", "dir"), E("app/motd", "symlink", target="/etc/motd"), E("app/lib", "symlink", target="../usr/lib"),
+         E("app/data", data=b"app data\n"), E("app/data-link", "hardlink", target="app/data"),
+         E("link", "symlink", target="real"), E("app/tool", "symlink", target="/bin/tool")],
+    ]
+    root = tmp_path_factory.mktemp("stacked")
+    spec = ImageSpec(layers, config={"Cmd": ["/bin/tool"]})
+    write_oci_layout(root / "oci", spec, compression="gzip")
+    write_docker_archive(root / "stacked.tar", spec)
+    bed.anon.push(f"oci:{root / 'oci'}", "test/stacked:1")
+    return f"{bed.proxy.host}/test/stacked:1", f"docker-archive:{root / 'stacked.tar'}", _layer_digests(root / "oci")
+
+
+# path -> the layers (bottom = 0) a top-down read must download before it knows the answer
+CASES = {
+    "/app/data": 1,  # in the top layer
+    "/app/data-link": 1,  # a hardlink within the top layer
+    "/app/motd": 3,  # a symlink up top, its target replaced in layer 1
+    "/app/lib/lib.so": 3,  # a relative directory link from the top into layer 1
+    "/opt/old/new": 2,  # the opaque directory's own file, layer 2
+    "/app/tool": 4,  # a symlink up top, its target in the base layer: every layer
+    "/link/deep.txt": 4,  # a directory symlink, its target in the base
+}
+
+
+@pytest.mark.parametrize("path", sorted(CASES))
+def test_cat_downloads_only_the_layers_that_decide(bed: Bed, run: Runner, proxy: Proxy,
+                                                   stacked: tuple[str, str, list[str]], path: str) -> None:
+    """Same bytes as from the archive; the layers above the answer are downloaded once, the layer
+    holding the bytes once more (to copy them), the layers below it never."""
+    name, archive, digests = stacked
+    expected = run("cat", archive, path)
+    assert expected.code == 0, expected.err
+    got = run("cat", f"registry:{name}", path, "--no-cache")
+    assert got.code == 0, got.err
+    assert got.out == expected.out
+    top = CASES[path]
+    read = set(digests[len(digests) - top:])
+    assert proxy.blob_gets(set(digests) - read) == 0, proxy.counts
+    assert len(read) <= proxy.blob_gets(read) <= len(read) + 1, proxy.counts
+
+
+@pytest.mark.parametrize("path", ["/etc/gone", "/opt/old/kept", "/nowhere", "/app"])
+def test_cat_errors_as_the_full_view_does(bed: Bed, run: Runner, proxy: Proxy,
+                                          stacked: tuple[str, str, list[str]], path: str) -> None:
+    """Deleted by a whiteout, hidden by an opaque directory, absent, a directory: the same one line."""
+    name, archive, _digests = stacked
+    expected = run("cat", archive, path)
+    got = run("cat", f"registry:{name}", path, "--no-cache")
+    assert got.code == expected.code == 2, (got.err, expected.err)
+    assert got.one_error(2) == expected.one_error(2).replace(archive, f"registry:{name}")
