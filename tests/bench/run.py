@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fnmatch
 import json
 import os
 import pstats
@@ -403,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=None, help="untimed rounds first, per group (default: 1, "
                                                                  "--quick: 0)")
     parser.add_argument("--only", choices=("real", "synthetic"), help="run one group only (not with --quick)")
+    parser.add_argument("--rows", metavar="GLOBS", help="measure only the rows whose key matches one of these "
+                                                        "comma-separated globs, e.g. 'fat.skopeo,fat.registry*'")
     parser.add_argument("--no-engine", action="store_true", help="skip the docker: rows")
     parser.add_argument("--no-dive", action="store_true", help="skip the dive rows")
     parser.add_argument("--rss-goal", type=float, default=80.0, help="fat image's peak RSS goal in MB (default: 80)")
@@ -505,6 +508,10 @@ def main(argv: list[str] | None = None) -> int:
     if real_group and distroless is not None:  # 20 images on the two bases, empty cache (tests/bench/audit_rows.py)
         groups.append(("audit", audit_rows.rows(Bench, [main_image.docker_archive, distroless.docker_archive],
                                                 images.cache_dir() / "audit"), runs))
+    if args.rows:  # e.g. only the registry rows (their preparation above still runs)
+        globs = args.rows.split(",")
+        groups = [(title, picked, n) for title, rows, n in groups
+                  if (picked := [r for r in rows if any(fnmatch.fnmatchcase(r.key, g) for g in globs)])]
 
     # the measurements
     series: dict[str, Series] = {}
