@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import shutil
 import subprocess
 import tarfile
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from inspector.errors import ImageFormatError
@@ -53,7 +54,7 @@ def ours(stream, read: str = "walk", data: bytes | None = None):
         opened.append(info if regular else None)
     if read == "open":
         source = io.BytesIO(data)
-        for entry, info in reversed(list(zip(result, opened))):  # any order
+        for entry, info in reversed(list(zip(result, opened, strict=True))):  # any order
             if info is not None:
                 entry[2] = open_member(source, info).read()
     return [tuple(entry) for entry in result]
@@ -90,6 +91,9 @@ def test_random_access_after_the_walk(fmt):
 
 @settings(max_examples=120, deadline=None, derandomize=True)
 @given(random_members(), st.sampled_from(sorted(FORMATS)), st.sampled_from(sorted(STREAMS)), st.booleans())
+# Hypothesis found this one only in some runs: what it generates also depends on the constants of the
+# modules already imported (so on which test files ran before), not only on the derandomized seed.
+@example([], "pax", "bytesio", True)
 def test_random_valid_archives_match_tarfile(specs, fmt, kind, global_pax):
     if fmt == "ustar":
         specs = [(info, data) for info, data in specs if len(info.name.encode()) <= 100 and
@@ -98,7 +102,24 @@ def test_random_valid_archives_match_tarfile(specs, fmt, kind, global_pax):
         data = build_tar(specs, fmt, {"comment": "g"} if global_pax and fmt == "pax" else None)
     except ValueError:
         return  # a name ustar cannot hold
+    if not specs and global_pax and fmt == "pax":  # tarfile refuses it: see the test below
+        assert ours(stream_of(kind, data)) == []
+        return
     assert ours(stream_of(kind, data)) == reference(data)
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is not installed")
+def test_only_a_global_header_is_an_empty_archive(tmp_path):
+    """A global PAX header and the end marker: GNU tar lists nothing, and so do we; ``tarfile`` alone
+    refuses it ("end of file header": it reads the header after a PAX header as part of that header)."""
+    data = build_tar([], "pax", {"comment": "g"})
+    archive = tmp_path / "global.tar"
+    archive.write_bytes(data)
+    listed = subprocess.run(["tar", "-tf", str(archive)], capture_output=True, check=False)
+    assert (listed.returncode, listed.stdout) == (0, b"")
+    assert [m.name for m in TarWalk(io.BytesIO(data))] == []
+    with pytest.raises(tarfile.ReadError, match="end of file header"):
+        reference(data)
 
 
 def test_walk_size_is_the_end_of_the_end_marker_block():
@@ -203,7 +224,8 @@ def test_tarfile_global_headers_match_tarfile_for_what_it_applies():
 def test_hand_made_sparse_members_have_their_real_size():
     members = [H.old_gnu_sparse("old", 10_000, [(0, 512), (8192, 100)]),
                H.old_gnu_sparse("old-ext", 1 << 40, [(i * 4096, 10) for i in range(4)],
-                                [[((1 << 30) + i * 4096, 10) for i in range(21)], [((1 << 35) + i * 100, 1) for i in range(3)]]),
+                                [[((1 << 30) + i * 4096, 10) for i in range(21)],
+                                 [((1 << 35) + i * 100, 1) for i in range(3)]]),
                H.pax_sparse("p00", 5000, "0.0", [(0, 10), (4096, 10)]),
                H.pax_sparse("p01", 5000, "0.1", [(0, 10), (4096, 10)]),
                H.pax_sparse("p10", 5000, "1.0", [(0, 10), (4096, 10)]),
@@ -246,7 +268,7 @@ def test_hostile_claims_are_one_error(cls, name, kind):
     data = H.HOSTILE[cls][name]()
     started = time.monotonic()
     with pytest.raises(ImageFormatError) as raised:
-        for found in TarWalk(stream_of(kind, data), globals=True):
+        for _ in TarWalk(stream_of(kind, data), globals=True):
             pass
     assert time.monotonic() - started < 5
     message = str(raised.value)
@@ -287,5 +309,10 @@ def test_no_private_tarfile_names_in_the_package():
     for path in root.rglob("*.py"):
         text = path.read_text()
         for private in ("EOFHeaderError", "EmptyHeaderError", "TruncatedHeaderError", "InvalidHeaderError",
-                        ".members", "fromtarfile"):
+                        "tarfile._"):
             assert private not in text, f"{path}: {private}"
+        if re.search(r"^\s*(import tarfile|from tarfile import)", text, re.MULTILINE):
+            # a TarFile's member list and header constructor: only where tarfile is used at all (a group's
+            # ``members`` elsewhere is no tarfile's)
+            for private in (".members", "fromtarfile"):
+                assert private not in text, f"{path}: {private}"
