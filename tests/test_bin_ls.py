@@ -118,6 +118,7 @@ HOSTILE_PASSWD = (
     b"root:x:0:0:root:/root:/bin/bash\n"
     b"\x1b]0;owned\x07:x:1000:1000::/:/bin/sh\n"  # a terminal title attack as a name: skipped
     + b"A" * 300 + b":x:4242:1::/:/bin/sh\n"  # longer than any real name: skipped
+    b"root 0B 2023-11-14 fake:x:4242:1::/:/\n"  # spaces could pose as other columns: skipped
     + b"neg:x:-1:0::/:/\nhuge:x:99999999999999999999:0::/:/\nhex:x:0x10:0::/:/\n"
     b"nocolons\n::::::\n+nis::0:0:::\n\n#comment:x:4343:0::/:/\n"
     b"\xff\xfe:x:65532:1::/:/\n"  # not UTF-8

@@ -63,7 +63,11 @@ def _id(text: str) -> int | None:
 
 
 def _name(text: str) -> str | None:
-    return text if text and len(text) <= MAX_NAME and text.isprintable() and not text.startswith(("+", "-")) else None
+    """A name as listings can show it: printable, one word (a name with spaces could pose as other
+    columns of an ``ls -l`` row), not a NIS ``+``/``-`` entry."""
+    if not text or len(text) > MAX_NAME or not text.isprintable() or text.startswith(("+", "-")):
+        return None
+    return text if len(text.split()) == 1 and text.split()[0] == text else None
 
 
 def _fields(text: str | None, count: int) -> list[list[str]]:
