@@ -7,7 +7,13 @@ empty ``XDG_CACHE_HOME`` (the ``run`` fixture) or ``--no-cache``, so nothing com
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import json
+import os
+import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +137,61 @@ def test_cat_errors_as_the_full_view_does(bed: Bed, run: Runner, proxy: Proxy,
     got = run("cat", f"registry:{name}", path, "--no-cache")
     assert got.code == expected.code == 2, (got.err, expected.err)
     assert got.one_error(2) == expected.one_error(2).replace(archive, f"registry:{name}")
+
+
+# --- the inflating worker thread: its failures are the main thread's one line -----------------------
+def _push_one_layer(bed: Bed, root: Path, name: str, blob: bytes, media_type: str) -> str:
+    """An OCI layout of one layer whose blob is exactly ``blob`` (digests made from it), pushed as NAME:1."""
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data: bytes) -> dict[str, object]:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": f"sha256:{digest}", "size": len(data)}
+
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]}}).encode()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(config)},
+                           "layers": [{"mediaType": media_type, **put(blob)}]}).encode()
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", **put(manifest)}]}))
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    bed.anon.push(f"oci:{root}", f"{name}:1")
+    return f"{bed.proxy.host}/{name}:1"
+
+
+def test_a_zstd_bomb_stops_at_the_ratio_limit(bed: Bed, run: Runner, proxy: Proxy, tmp_path: Path) -> None:
+    """A tar of 200 MiB of zeros in a few kilobytes of zstd: the worker stops it (exit 2, one line), in
+    bounded memory (the runner's RLIMIT_AS is 1 GiB) and time."""
+    import zstandard
+
+    member = tarfile.TarInfo("zeros")
+    member.size = 200 << 20
+    compressor = zstandard.ZstdCompressor().compressobj()
+    parts = [compressor.compress(member.tobuf(tarfile.PAX_FORMAT))]
+    zeros = bytes(1 << 20)
+    parts += [compressor.compress(zeros) for _ in range(200)]
+    parts.append(compressor.flush())
+    blob = b"".join(parts)
+    assert len(blob) < 200_000
+    name = _push_one_layer(bed, tmp_path / "oci", "test/bomb", blob, "application/vnd.oci.image.layer.v1.tar+zstd")
+    result = run(f"registry:{name}", "--no-cache", timeout=60)
+    result.one_error(2, "decompression bomb")
+
+
+def test_a_corrupt_gzip_under_its_own_digest_is_one_line(bed: Bed, run: Runner, proxy: Proxy, tmp_path: Path) -> None:
+    """The registry holds a broken gzip stream, digest and all: the worker's inflate error is one line, exit 2."""
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as archive:
+        data = os.urandom(300_000)
+        member = tarfile.TarInfo("noise")
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+    compressed = gzip.compress(tar.getvalue())
+    blob = compressed[:len(compressed) // 2]
+    name = _push_one_layer(bed, tmp_path / "oci", "test/broken", blob, "application/vnd.oci.image.layer.v1.tar+gzip")
+    for command in ([f"registry:{name}", "--no-cache"], ["cat", f"registry:{name}", "/noise", "--no-cache"]):
+        result = run(*command, timeout=60)
+        result.one_error(2, "layer 0", "corrupt or truncated")
