@@ -405,3 +405,43 @@ def test_other_views_refuse_html(view: str) -> None:
 def test_json_flag_wins_over_html() -> None:
     code, out, _ = run_cli(str(SAMPLE), "--format", "html", "--json", "--no-cache")
     assert code == 0 and json.loads(out)["image"]["layers"] == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile shapes, under a memory and a time limit
+# ---------------------------------------------------------------------------------------------
+
+MEMORY = 1 << 30
+
+
+def _limit() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def test_deep_tree_and_huge_strings_stay_bounded(image_writer: Callable[..., str]) -> None:
+    """A 900-level directory chain (written, then deleted whole by a whiteout of its top, then written
+    again), a 4 MB label and 20,000 env entries: the walks are iterative, the page bounded."""
+    import subprocess
+    import sys
+
+    from .conftest import cli_env
+
+    depth = 900
+    chain = "/".join(f"d{i}" for i in range(depth))
+    dirs = [E("/".join(f"d{i}" for i in range(k + 1)) + "/", "dir") for k in range(depth)]
+    config = {"Labels": {"big": "<" * 4_000_000}, "Env": [f"V{i}=<b>{i}</b>" for i in range(20_000)],
+              "Entrypoint": ["/x"] * 5_000}
+    spec = ImageSpec(layers=[dirs + [E(f"{chain}/f", data=b"f" * 999)], [whiteout("d0")],
+                             dirs + [E(f"{chain}/g", data=b"g" * 10)]], config=config)
+    proc = subprocess.run([sys.executable, "-m", "inspector", image_writer(spec), "--format", "html", "--no-cache",
+                           "--max-depth", "2000"], capture_output=True, env=cli_env(), timeout=120, preexec_fn=_limit)
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "internal error" not in err
+    source = proc.stdout.decode("utf-8")
+    assert len(source) < 1_000_000
+    check_inert(source)
+    assert data_values(source, "Wasted space", 1) == {"/d0": 999}
+    assert "… and 19,950 more" in source  # env cut in the card
