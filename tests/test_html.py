@@ -445,3 +445,14 @@ def test_deep_tree_and_huge_strings_stay_bounded(image_writer: Callable[..., str
     check_inert(source)
     assert data_values(source, "Wasted space", 1) == {"/d0": 999}
     assert "… and 19,950 more" in source  # env cut in the card
+
+
+def test_diff_page_all_entries(image_writer: Callable[..., str]) -> None:
+    a = ImageSpec(layers=[[E("etc/", "dir"), E("etc/motd", data=b"hello")]])
+    b = ImageSpec(layers=[[E("etc/", "dir"), E("etc/motd", data=b"howdy"), E("etc/new", data=b"n")]])
+    code, source, err = run_cli("diff", image_writer(a), image_writer(b), "--all", "--format", "html", "--no-cache")
+    assert code == 0, err
+    assert "<h3>Entries</h3>" in source
+    assert [r[0] for r in rows_of(source, "Added (+)")] == ["/etc/new"]
+    assert [r[0] for r in rows_of(source, "Changed (~)")] == ["/etc/motd"]
+    assert rows_of(source, "Changed (~)")[0][1] == "content"

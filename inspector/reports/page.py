@@ -57,6 +57,7 @@ class DiffPage:
     diff: dict[str, Any]  # the diff's JSON object
     top_dirs: dict[str, list[tuple[str, int]]]  # "a"/"b" → (top-level path, bytes)
     different: bool = False
+    all_entries: bool = False  # --all: every entry was compared, not only executables
 
 
 def image_page(image: Image, limits: Limits = DEFAULT, cache_directory: Path | None = None) -> ImagePage:
@@ -101,4 +102,4 @@ def diff_page(first: Image, second: Image, options: DiffOptions, limits: Limits 
     result: DiffResult = compare(Inspection(first.meta, fs_a, fs_a.size), Inspection(second.meta, fs_b, fs_b.size),
                                  options)
     return DiffPage(diff=result.to_json(), top_dirs={"a": top_level_sizes(fs_a), "b": top_level_sizes(fs_b)},
-                    different=result.different)
+                    different=result.different, all_entries=options.all_entries)

@@ -94,7 +94,7 @@ def _config_section(summary: dict[str, Any]) -> str:
 
 def diff_html(page: DiffPage) -> str:
     diff = page.diff
-    parts = [cards.diff_cards(diff)]
+    parts = [cards.diff_cards(diff, page.all_entries)]
     for key, kind, heading in (("added", "added", "Added (+)"), ("removed", "removed", "Removed (-)")):
         items = diff.get(key) or []
         parts.append(section(heading, table_of(items, tables.executable_rows(items, kind),

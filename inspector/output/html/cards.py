@@ -118,10 +118,10 @@ def _share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}% of the image" if whole else "-"
 
 
-def diff_cards(diff: dict[str, Any]) -> str:
+def diff_cards(diff: dict[str, Any], all_entries: bool = False) -> str:
     """The diff's summary block as cards: what changed in files, in the config, in the images' make-up."""
     summary = diff.get("summary") or {}
-    cards = [card("Executables" if not diff.get("all") else "Entries", [
+    cards = [card("Entries" if all_entries else "Executables", [
         ("added", Html(f"<span class=\"good\">+{summary.get('added', 0):,}</span>")),
         ("removed", Html(f"<span class=\"bad\">-{summary.get('removed', 0):,}</span>")),
         ("changed", Html(f"<span class=\"warn\">~{summary.get('changed', 0):,}</span>")),
