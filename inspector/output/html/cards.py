@@ -20,11 +20,11 @@ class Html(str):
     """Markup built from escaped parts: a card shows it as it is."""
 
 
-def card(title: str, rows: Sequence[tuple[str, Any]], kind: str = "") -> str:
+def card(title: str, rows: Sequence[tuple[str, Any]], kind: str = "", wide: bool = False) -> str:
     body = "".join(f"<dt>{text(term)}</dt><dd>{value if isinstance(value, Html) else plain(value)}</dd>"
                    for term, value in rows)
     marker = f" data-card=\"{text(kind)}\"" if kind else ""
-    return f"<div class=\"card\"{marker}><h3>{text(title)}</h3><dl>{body}</dl></div>"
+    return f"<div class=\"{'card wide' if wide else 'card'}\"{marker}><h3>{text(title)}</h3><dl>{body}</dl></div>"
 
 
 def plain(value: Any) -> str:
@@ -139,7 +139,7 @@ def diff_cards(diff: dict[str, Any], all_entries: bool = False) -> str:
         if isinstance(value, dict):
             deltas.append((key.replace("_", " "), Html(_delta(value))))
     if deltas:
-        cards.append(card("Added and removed", deltas, "deltas"))
+        cards.append(card("Added and removed", deltas, "deltas", wide=True))
     config = diff.get("config") or {}
     cards.append(card("Config", [(str(k), Html(_a_to_b(str(k), v))) for k, v in config.items()][:MAX_ITEMS]
                       or [("config", "no differences")], "config"))
@@ -159,6 +159,10 @@ def _a_to_b(key: str, value: dict[str, Any]) -> str:
         kind = "good" if change <= 0 else "bad"
         return (f"{human_size(a)} → {human_size(b)} <span class=\"{kind}\">"
                 f"({'+' if change > 0 else '-'}{human_size(abs(change))})</span>")
+    if isinstance(a, dict) or isinstance(b, dict):  # labels: one k=v per line
+        def pairs(side: Any) -> str:
+            return lines([f"{k}={v}" for k, v in side.items()]) if isinstance(side, dict) and side else plain(side)
+        return f"{pairs(a)}<br>→<br>{pairs(b)}"
     if isinstance(a, list) or isinstance(b, list):
         return f"{argv(a) if isinstance(a, list) else plain(a)} → {argv(b) if isinstance(b, list) else plain(b)}"
     return f"{plain(a)} → {plain(b)}"

@@ -29,7 +29,7 @@ header p{margin:4px 0 0;color:#c9d1d9;word-break:break-all}
 main{padding:16px 24px;max-width:1400px}
 h2{font-size:17px;margin:26px 0 8px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:12px}
-.card{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:10px 14px}
+.card{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:10px 14px}.card.wide{grid-column:1/-1}
 .card h3{margin:0 0 6px;font-size:13px;text-transform:uppercase;letter-spacing:.04em;color:#57606a}
 .card dl{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:2px 10px}
 .card dt{color:#57606a}.card dd{margin:0;word-break:break-all}
