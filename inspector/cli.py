@@ -194,7 +194,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             from .output import html as html_output
             from .reports import page as page_reports
 
-            page = page_reports.image_page(img, source.limits, store.directory if store else None)
+            page = page_reports.image_page(img, source.limits, store)
             _warn(img.meta.notes + page.warnings)
             html_output.write_image(page, out)
             return

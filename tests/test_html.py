@@ -456,3 +456,19 @@ def test_diff_page_all_entries(image_writer: Callable[..., str]) -> None:
     assert [r[0] for r in rows_of(source, "Added (+)")] == ["/etc/new"]
     assert [r[0] for r in rows_of(source, "Changed (~)")] == ["/etc/motd"]
     assert rows_of(source, "Changed (~)")[0][1] == "content"
+
+
+def test_a_page_from_the_cache_is_the_same_page(image_writer: Callable[..., str], tmp_path: Path) -> None:
+    """The layer trees the cache answers with give the same counts, wasted bytes (hardlinks included)
+    and treemap as the layers read: the first run fills the cache, the second reads no layer."""
+    import subprocess
+    import sys
+
+    from .conftest import cli_env
+
+    ref = image_writer(wasted_spec())
+    env = {**cli_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    pages = [subprocess.run([sys.executable, "-m", "inspector", ref, "--format", "html"], capture_output=True,
+                            env=env, timeout=60, check=True).stdout for _ in range(2)]
+    assert any((tmp_path / "cache").rglob("*")), "nothing was cached"
+    assert pages[0] == pages[1] == html_of(ref).encode()

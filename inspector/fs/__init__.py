@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import IO
 
 from ..errors import ImageFormatError
@@ -18,7 +19,8 @@ __all__ = ["ContentProbe", "Entry", "LayerTree", "MergedFS", "Node", "build_file
 
 
 def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Limits = DEFAULT,
-                     cache: CacheUse | None = None) -> MergedFS:
+                     cache: CacheUse | None = None,
+                     observe: Callable[[LayerTree, MergedFS], None] | None = None) -> MergedFS:
     """Scan every layer of ``image`` once, in one pass over its bytes, and merge them in order.
 
     Every layer read is hashed and checked against its diff ID: an uncompressed layer of a
@@ -26,6 +28,8 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
     showing bytes nobody checked. With a ``cache``, a layer is answered from it only as
     ``CacheUse.answer`` allows (its blob present, in a form the entry recorded), never under
     ``--verify``; layers read now are stored once their bytes matched their diff ID.
+    ``observe(tree, merged)`` sees each layer's own tree just before it is merged (the HTML report's
+    per-layer counts and wasted bytes).
     """
     check_declared_layers(image, limits)
     image.verification.hash_layers = True
@@ -60,6 +64,8 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
         elif cache is not None and info.diff_id and info.diff_id not in stored:
             cache.remember(image, info, tree)  # before merging: the merge moves its nodes
             stored.add(info.diff_id)
+        if observe is not None:
+            observe(tree, merged)
         merged.apply(tree)
     return merged
 

@@ -1,26 +1,17 @@
 """Everything the HTML pages show, gathered in one read of each image.
 
-Why its own read: the page's layer bar and wasted-space table need each layer's own tree before
-it is merged (``wasted.LayerTracker``), which neither the cache's merged answers nor the summary
-keep. So the layers are scanned here with the summary's content probe, watched, then merged
-exactly as ``build_filesystem`` merges them (every layer hashed against its diff ID). The page
-thus costs one full read of the layers, never two, and works on a one-pass stream too.
+The page's layer bar and wasted-space table need each layer's own tree before it is merged, so
+``build_filesystem`` shows each tree to a ``wasted.LayerTracker`` (``observe``) on its way into the
+merged view. That is the summary's one read, with the summary's probe and cache (a cached layer's
+tree is the same tree), so the page costs what the summary costs, and works on a one-pass stream.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..fs import (
-    LayerScanner,
-    MergedFS,
-    build_filesystem,
-    build_filesystems,
-    check_declared_layers,
-    check_layer_count,
-)
+from ..fs import build_filesystem, build_filesystems
 from ..fs.cache import CacheUse, LayerCache
 from ..limits import DEFAULT, Limits
 from ..packages.capture import capture_probe
@@ -60,20 +51,13 @@ class DiffPage:
     all_entries: bool = False  # --all: every entry was compared, not only executables
 
 
-def image_page(image: Image, limits: Limits = DEFAULT, cache_directory: Path | None = None) -> ImagePage:
-    """Read ``image`` once and gather what its page shows."""
-    check_declared_layers(image, limits)
-    image.verification.hash_layers = True
-    scanner = LayerScanner(probe, limits)
-    merged = MergedFS()
+def image_page(image: Image, limits: Limits = DEFAULT, cache: LayerCache | None = None) -> ImagePage:
+    """Read ``image`` once (layers the cache answers for are not read) and gather what its page shows."""
     tracker = LayerTracker()
-    diff_ids: list[str | None] = []
-    for info, tree in image.scan_layers(scanner):
-        check_layer_count(info.index + 1, limits, image)
-        assert tree is not None, "nothing is skipped here"
-        tracker.see(tree, merged)
-        diff_ids.append(info.diff_id)
-        merged.apply(tree)
+    use = CacheUse(cache, CODEC) if cache is not None else None
+    merged = build_filesystem(image, probe, limits, use, observe=tracker.see)
+    diff_ids = [layer.diff_id for layer in image.meta.layers]
+    diff_ids += [None] * (len(tracker.layers) - len(diff_ids))
     inspection = Inspection(meta=image.meta, fs=merged, size=merged.size,
                             verification=image.verification.to_json())
     wasted = tracker.report()
@@ -82,6 +66,7 @@ def image_page(image: Image, limits: Limits = DEFAULT, cache_directory: Path | N
                "added": s.added, "changed": s.changed, "removed": s.removed, "created_by": created[s.index],
                "wasted_written": s.wasted_written, "discarded": s.discarded} for s in wasted.layers]
     data = summary(inspection)
+    cache_directory = cache.directory if cache is not None else None
     packages = packages_report(image, inspection, cache_directory) if data.get("packages") else None
     executables = [with_ownership(inspection, e.to_json()) for e in find_executables(inspection)]
     return ImagePage(summary=data, layers=layers, wasted=wasted,

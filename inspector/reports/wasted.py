@@ -26,6 +26,7 @@ from typing import Any
 from ..fs import MergedFS
 from ..fs.layer import LayerTree
 from ..fs.node import DIR, FILE, WHITEOUT, Node
+from ..fs.paths import normalize
 from .layers import _compare as compare_layer  # the --layers counts, computed the same way
 
 #: Rows of the wasted-space table: the largest paths by wasted bytes.
@@ -88,10 +89,32 @@ class LayerTracker:
         stats = LayerStats(index, tree.size, tree.entries, added, changed, removed)
         self.layers.append(stats)
         self._walk(tree.root, merged.root, stats)
-        for names in {id(names): names for names in tree.inodes.values()}.values():
-            group = list(names)
-            for node in group:
-                self._inodes[id(node)] = group
+        self._group_hardlinks(tree)
+
+    def _group_hardlinks(self, tree: LayerTree) -> None:
+        """Note the names of each hardlinked inode this layer wrote. Found from ``hardlink_to`` (the
+        source's path in the same layer), which a tree answered from the cache keeps too."""
+        stack = [tree.root]
+        while stack:
+            node = stack.pop()
+            for child in (node.children or {}).values():
+                if child.kind == DIR:
+                    stack.append(child)
+                elif child.kind == FILE and child.hardlink_to is not None:
+                    source = tree.lookup(normalize(child.hardlink_to))
+                    if source is None or source.kind != FILE or source is child:
+                        continue
+                    self._join(source, child)
+
+    def _join(self, a: Node, b: Node) -> None:
+        group_a, group_b = self._inodes.get(id(a)), self._inodes.get(id(b))
+        if group_a is None:
+            group_a = self._inodes[id(a)] = [a]
+        if group_b is group_a:
+            return
+        for node in group_b or [b]:
+            group_a.append(node)
+            self._inodes[id(node)] = group_a
 
     def same_inode(self, node: Node) -> list[Node] | None:
         """Every live name of ``node``'s inode when it is a hardlink, else None (for the treemap)."""
