@@ -202,3 +202,26 @@ def test_a_hostile_list_is_one_error_line_under_limits(fleet: list[str], tmp_pat
     err = proc.stderr.decode()
     assert proc.returncode == 2 and proc.stdout == b""
     assert len(err.strip().splitlines()) == 1 and "longer than 4096" in err and "Traceback" not in err
+
+
+@pytest.mark.engine
+def test_engine_images_are_audited_whole(tmp_path: Path) -> None:
+    """``docker:NAME``: the engine hands out an image only as one ``docker save`` stream, which the
+    audit must read once, in the image's own task (its metadata is known only after that read)."""
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        if os.environ.get("INSPECTOR_REQUIRE_DOCKER") == "1":
+            pytest.fail("no Docker engine answers")
+        pytest.skip("no Docker engine answers")
+    tag = f"inspector-audit-test/app:{os.getpid()}"
+    archive = tmp_path / "app.tar"
+    spec = app_spec(0, "shell")
+    write_docker_archive(archive, ImageSpec(spec.layers, config=spec.config, tags=[tag]), "legacy")
+    subprocess.run(["docker", "load", "-q", "-i", str(archive)], check=True, capture_output=True)
+    try:
+        code, out, err = audit(f"docker:{tag}", "--fail-on", "shell", cache=tmp_path / "cache")
+        found = lines(out)
+        assert len(found) == 1 and "error" not in found[0], found
+        assert found[0]["reference"] == f"docker:{tag}" and found[0]["summary"]["image"]["source"] == "docker"
+        assert code == 1 and "Traceback" not in err
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)

@@ -27,6 +27,7 @@ from ..policy import RULES, Finding, Policy, evaluate
 from ..reports import packages as package_reports
 from ..reports.facts import probe
 from ..sources.interface import Image
+from ..sources.reference import parse
 from .ndjson import dumps_line
 
 #: Findings of one rule kept in one image's line (a hostile image may hold a million setuid files).
@@ -98,6 +99,8 @@ class Outcome:
 
 def read_image(reference: str, settings: Settings) -> Plan:
     try:
+        if _from_the_engine(reference, settings):  # its metadata would cost a whole `docker save` now
+            return Plan(reference, None)
         with settings.source.open(reference, settings.cache()) as image:
             meta = image.meta
             declared = image.known_diff_ids()
@@ -146,10 +149,10 @@ def audit_image(reference: str, settings: Settings) -> Outcome:
     digest: str | None = None
     try:
         with settings.source.open(reference, store) as image:
-            digest = image.meta.manifest_digest
             image.verification.hash_layers = True  # integrity hands layers out again: hash them as they pass
             inspection = reports.inspect_image(image, settings.source.limits,
                                                CacheUse(store, reports.FACTS_CODEC) if store else None)
+            digest = image.meta.manifest_digest  # after the scan: a one-pass source knows it only then
             packages = package_reports.packages_report(image, inspection, store.directory if store else None)
         summary = reports.summary(inspection)
         every_rule = Policy(frozenset(RULES), settings.policy.allow)  # report all; the exit code counts enabled ones
@@ -195,6 +198,16 @@ def _bounded(findings: list[Finding]) -> tuple[list[Finding], dict[str, int]]:
         else:
             truncated[finding.rule] = truncated.get(finding.rule, 0) + 1
     return kept, truncated
+
+
+def _from_the_engine(reference: str, settings: Settings) -> bool:
+    """An engine image (``docker:NAME``, or a bare name not sent to a registry by --source): read
+    whole by its own phase-3 task; the engine hashed its layers, so the cache still answers there."""
+    try:
+        transport = parse(reference).transport
+    except InspectorError:
+        return False  # opening it reports the problem
+    return transport == "docker" and getattr(settings.source, "source_kind", None) != "registry"
 
 
 def _internal(exc: BaseException) -> str:
