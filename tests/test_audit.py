@@ -225,3 +225,28 @@ def test_engine_images_are_audited_whole(tmp_path: Path) -> None:
         assert code == 1 and "Traceback" not in err
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+
+
+def test_progress_is_shown_on_a_terminal_only(fleet: list[str], tmp_path: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**cli_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "inspector", "audit", *fleet[:2]], env=env,
+                            stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the audit ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and len(lines(out.decode())) == 2
+    assert b"\raudit: auditing images: 2/2" in shown.replace(b"\x1b[K", b"")
+    _, _, err = audit(*fleet[:2], cache=tmp_path / "cache")
+    assert "\r" not in err and "auditing images" not in err  # not a terminal: the table only
