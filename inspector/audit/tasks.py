@@ -149,6 +149,8 @@ def audit_image(reference: str, settings: Settings) -> Outcome:
     digest: str | None = None
     try:
         with settings.source.open(reference, store) as image:
+            if not _from_the_engine(reference, settings):  # known before any layer is read: the error line has it
+                digest = image.meta.manifest_digest
             image.verification.hash_layers = True  # integrity hands layers out again: hash them as they pass
             inspection = reports.inspect_image(image, settings.source.limits,
                                                CacheUse(store, reports.FACTS_CODEC) if store else None)
