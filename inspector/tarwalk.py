@@ -24,6 +24,7 @@ from .tarheader import (
     GNU_SPARSE,
     MAX_SPARSE_ENTRIES,
     REGULAR_TYPES,
+    ZERO_BLOCK,
     Pending,
     TarMember,
     apply_extension,
@@ -45,6 +46,10 @@ CHUNK_MAX = 1 << 20  # also the largest extension payload, which must fit in the
 
 class NotATarError(ImageFormatError):
     """The very first member's headers are missing, cut or invalid: the input is not a tar at all."""
+
+
+#: Types the fast path of ``TarWalk._next`` leaves to the general one
+_NOT_PLAIN = EXTENSIONS | {GNU_SPARSE}
 
 
 def _pad(size: int) -> int:
@@ -192,6 +197,16 @@ class TarWalk:
 
     def _next(self) -> TarMember | None:
         at = self.offset
+        cursor = self._cursor
+        rel = at - cursor._start
+        if at and 0 <= rel and rel + BLOCK <= cursor._len:  # the usual case: a plain header, already buffered
+            head = bytes(cursor._view[rel:rel + BLOCK])
+            if head[156:157] not in _NOT_PLAIN and head != ZERO_BLOCK:
+                check_block(head, at)
+                member = make_member(head, at, None, self.globals, at + BLOCK)
+                if not member.sparse:
+                    self.offset = at + BLOCK + _pad(member.stored)
+                    return member
         pending: Pending | None = None
         while True:
             first = (pending.start if pending is not None else at) == 0
