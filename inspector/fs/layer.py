@@ -12,6 +12,7 @@ from __future__ import annotations
 import lzma
 import zlib
 from collections.abc import Callable
+from sys import intern
 from typing import IO, Any
 
 from ..errors import ImageFormatError
@@ -65,12 +66,14 @@ _TYPES = {
     FIFOTYPE: FIFO,
 }
 _XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
+_UNCLEAN_FIRST = frozenset("/.")
+_MAX_SHARED_INTS = 4096
 
 
 class LayerTree:
     """What one layer adds, removes and hides, as a tree rooted at ``root``."""
 
-    __slots__ = ("entries", "inodes", "root", "size", "slot")
+    __slots__ = ("entries", "inodes", "ints", "root", "size", "slot")
 
     def __init__(self) -> None:
         self.slot = LayerSlot()  # the stack position, known once the layer is merged
@@ -78,6 +81,7 @@ class LayerTree:
         self.entries = 0  # tar members read, for limits and statistics
         self.size = 0  # bytes of the uncompressed tar
         self.inodes: dict[int, list[Node]] = {}  # id(node) → every name of that node's inode (hardlinks only)
+        self.ints: dict[int, int] = {}  # while scanning: one object per distinct mode and mtime (see _node_from_member)
 
     def lookup(self, parts: tuple[str, ...]) -> Node | None:
         """Find a name written by this layer, without following symlinks."""
@@ -112,6 +116,7 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
                                        "(raise the limit with --max-entries)")
             _apply_member(tree, member, tar, probe, limits)
         tree.size = tar.offset
+        tree.ints = {}
         _check_complete(stream, tar.offset)
     except NotATarError as exc:
         raise ImageFormatError(f"layer tar is truncated or corrupt: {exc}") from exc
@@ -143,7 +148,7 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
     if member.type == PAX_GLOBAL:
         return  # the engine ignores global headers (tests/engine/test_tar_globals.py)
     index = tree.slot
-    parts = normalize(member.name)
+    parts = _parts(member.name)
     if len(parts) > limits.max_depth:
         raise ImageFormatError(f"a member name is {len(parts):,} directories deep, more than {limits.max_depth:,} "
                                f"(raise the limit with --max-depth): {member.name[:80]}…")
@@ -151,7 +156,7 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
         if member.isdir() and member.name.strip("/") == "":  # layer's directory (checked with
             tree.root.mode = member.mode & 0o7777  # docker export): its setgid reaches implied dirs
         return
-    base = parts[-1]
+    base = intern(parts[-1])  # a million entries repeat a few thousand names: keep one copy of each
     if base.startswith(WHITEOUT_PREFIX):
         _apply_whiteout(tree, parts, index)
         return
@@ -167,6 +172,14 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
         reader = probe(to_absolute(parts), node, member)
         if reader is not None:
             node.content = reader(tar.reader(member))
+
+
+def _parts(name: str) -> tuple[str, ...]:
+    """``normalize(name)``, split directly when there is nothing to clean: no leading ``/`` or ``.``, no
+    ``//`` and no ``/.`` anywhere (so no ``.`` or ``..`` component), no NUL (the usual member name)."""
+    if name and name[0] not in _UNCLEAN_FIRST and "//" not in name and "/." not in name and "\x00" not in name:
+        return tuple(name.rstrip("/").split("/"))
+    return normalize(name)
 
 
 def _apply_whiteout(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -> None:
@@ -204,14 +217,21 @@ def _node_from_member(tree: LayerTree, member: TarMember, parts: tuple[str, ...]
     kind = _TYPES.get(member.type)
     if kind is None:
         raise ImageFormatError(f"unsupported tar entry type {member.type!r} for {to_absolute(parts)}")
-    node = Node(kind, member.mode & 0o7777, member.uid, member.gid,
-                member.size if kind == FILE else 0, _mtime(member), index)
+    ints = tree.ints  # modes and times repeat: one int object each, not one per node
+    mode = member.mode & 0o7777
+    mtime = int(member.mtime)
+    if len(ints) < _MAX_SHARED_INTS:  # bounded: an image of a million distinct mtimes shares none
+        mode, mtime = ints.setdefault(mode, mode), ints.setdefault(mtime, mtime)
+    else:
+        mode, mtime = ints.get(mode, mode), ints.get(mtime, mtime)
+    node = Node(kind, mode, member.uid, member.gid, member.size if kind == FILE else 0, mtime, index)
     if kind == SYMLINK:
         node.target = member.linkname
         node.mode = 0o777  # Linux symlinks have no permissions of their own, whatever the header says
     elif kind in (CHAR, BLOCK):
         node.rdev = (member.devmajor, member.devminor)
-    node.xattrs = _xattrs(member)
+    if member.records:
+        node.xattrs = _xattrs(member)
     return node
 
 
