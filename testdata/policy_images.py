@@ -135,13 +135,14 @@ PAIRS: dict[str, tuple[Callable[[], ImageSpec], list[str | None], Callable[[], I
 #: A passwd entry named like a number, with UID 0: runc takes the name first, so ``USER 1000`` is root.
 ROOT_BY_NAME = {
     "toor": image(passwd("toor:x:0:0::/:/sbin/nologin"), config={"User": "toor"}),
-    "1000": image(passwd("1000:x:0:0::/:/sbin/nologin"), config={"User": "1000"}),
     "0:0": image(config={"User": "0:0"}),
     "00": image(config={"User": "00"}),
     "root": image(config={"User": "root"}),
 }
 NOT_ROOT = {
     "65532:0": image(config={"User": "65532:0"}),
+    # a numeric USER is always a UID for the engine (moby/sys/user), never the passwd *name* "1000"
+    "1000": image(passwd("1000:x:0:0::/:/sbin/nologin"), config={"User": "1000"}),
     "nobody": image(passwd("nobody:x:65534:65534::/:/sbin/nologin"), config={"User": "nobody"}),
 }
 

@@ -165,7 +165,7 @@ def evaluate_in_process(ref: str, rules: list[str]) -> list[policy.Finding]:
 
 @pytest.mark.parametrize("user", sorted(P.ROOT_BY_NAME))
 def test_users_that_are_root(user: str, images: Callable[..., str]) -> None:
-    """``toor`` and ``1000`` have UID 0 in the image's passwd (runc takes the name first); ``00`` and
+    """``toor`` has UID 0 in the image's passwd; ``00`` and
     ``0:0`` are UID 0 as numbers; ``root`` asks for root even without a passwd."""
     (finding,) = evaluate_in_process(images(f"root-{user}", P.ROOT_BY_NAME[user]), ["root-user"])
     assert finding.path is None and "UID 0" in finding.evidence and repr(user) in finding.evidence

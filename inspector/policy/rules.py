@@ -124,20 +124,19 @@ def _capabilities(context: _Context) -> Iterator[Finding]:
 
 
 def user_uid(inspection: Inspection, user: str) -> tuple[int | None, str]:
-    """The UID the config's ``User`` runs as, and how we know, resolved as runc does: the first
-    ``/etc/passwd`` line whose name or UID is the user part; else a number is the UID itself; else
-    unknown (None: the engine refuses to start a container whose named user it cannot find)."""
-    name = user.partition(":")[0]
-    if name == "":
+    """The UID the config's ``User`` runs as, and how we know, resolved as the engine does
+    (``accounts.engine_user``: a numeric USER is always a UID, signs included; a passwd id it
+    cannot convert is 0); None when the engine refuses the USER (the container cannot start)."""
+    if user.split(":")[0] == "":
         return 0, "User is not set"
-    for account in accounts.users(inspection):
-        if account.name == name or str(account.uid) == name:
-            return account.uid, f"User is {user!r}, UID {account.uid} in /etc/passwd"
-    if name.isascii() and name.isdigit():
-        return int(name), f"User is {user!r}"
-    if name == "root":  # no passwd entry: the engine would refuse it, yet it asks for root
+    runs = accounts.engine_user(inspection, user)
+    if runs.error is not None and user.split(":")[0] == "root":  # the engine refuses it, yet it asks for root
         return 0, f"User is {user!r} (not in /etc/passwd)"
-    return None, f"User is {user!r}, not in /etc/passwd"
+    if runs.error is not None:
+        return None, f"User is {user!r}: {runs.error}"
+    if runs.name is not None:
+        return runs.uid, f"User is {user!r}, UID {runs.uid} by its /etc/passwd entry {runs.name!r}"
+    return runs.uid, f"User is {user!r}"
 
 
 def _root_user(context: _Context) -> Iterator[Finding]:

@@ -160,3 +160,95 @@ def names(inspection: Inspection) -> Names:
     for g in groups(inspection):
         by_gid.setdefault(g.gid, g.name)
     return Names(by_uid, by_gid)
+
+
+# --------------------------------------------------------------------------------------------------
+# USER as the engine resolves it
+# --------------------------------------------------------------------------------------------------
+# Who a container runs as is decided by the engine (moby/sys/user GetExecUser, which Docker and
+# runc share), not by getpwnam(3): it reads /etc/passwd its own way, and an image author who knows
+# the difference can make a root container look like another user (or a startable one look
+# broken). So this part copies its rules, not the display parser's above: each line is trimmed,
+# split on ':', a name is any string, an id is strconv.Atoi (a sign allowed) and an id it cannot
+# convert is 0 ("conversion errors ignored"); a numeric USER is always a UID, never a name; a
+# number with no entry must be in 0..2**31-1.
+
+#: moby/sys/user's minID and maxID: a numeric USER or group with no entry outside them is ErrRange.
+ENGINE_MAX_ID = (1 << 31) - 1
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+            "\u2028\u2029\u202f\u205f\u3000"
+_INT64 = (1 << 63) - 1
+
+
+def go_atoi(text: str) -> int | None:
+    """``strconv.Atoi``: an optional sign then ASCII digits (None otherwise); clamped to int64."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > 4096:
+        return None
+    value = min(int(digits), _INT64)
+    return -value if text.startswith("-") else value
+
+
+def _engine_lines(text: str | None, fields: int) -> list[list[str]]:
+    """Lines as moby/sys/user reads them: trimmed, blank ones skipped, split on ':', padded."""
+    rows = []
+    for n, raw in enumerate((text or "").split("\n")):
+        if n >= MAX_ENTRIES:
+            break
+        line = raw.strip(_GO_SPACE)
+        if line:
+            parts = line.split(":")[:fields]
+            rows.append(parts + [""] * (fields - len(parts)))
+    return rows
+
+
+@dataclass(frozen=True)
+class EngineUser:
+    """What the engine runs the container as, or why it refuses to (``error``, its own words)."""
+
+    uid: int = 0
+    gid: int = 0
+    groups: frozenset[int] = frozenset()
+    name: str | None = None  # the passwd entry matched, when one was
+    error: str | None = None
+
+
+def engine_user(inspection: Inspection, spec: str) -> EngineUser:
+    """``USER spec`` (``user``, ``user:group``) resolved as moby/sys/user ``GetExecUser`` does."""
+    parts = spec.split(":")
+    user_arg, group_arg = parts[0], parts[1] if len(parts) > 1 else ""
+    uid_arg, gid_arg = go_atoi(user_arg), go_atoi(group_arg)
+    passwd = [(p[0], go_atoi(p[2]) or 0, go_atoi(p[3]) or 0) for p in _engine_lines(_text(inspection, PASSWD), 4)]
+    if user_arg == "":
+        match = next((p for p in passwd if p[1] == 0), None)
+    elif uid_arg is not None:
+        match = next((p for p in passwd if p[1] == uid_arg), None)
+    else:
+        match = next((p for p in passwd if p[0] == user_arg), None)
+    uid = gid = 0
+    name = None
+    if match is not None:
+        name, uid, gid = match
+    elif user_arg != "":
+        if uid_arg is None:
+            return EngineUser(error=f"unable to find user {user_arg}: no matching entries in passwd file")
+        if not 0 <= uid_arg <= ENGINE_MAX_ID:
+            return EngineUser(error=f"uids and gids must be in range 0-{ENGINE_MAX_ID}")
+        uid = uid_arg
+    groups: frozenset[int] = frozenset()
+    if group_arg != "" or name is not None:
+        table = [(p[0], go_atoi(p[2]) or 0, p[3].split(",")) for p in _engine_lines(_text(inspection, GROUP), 4)]
+        if group_arg == "":
+            groups = frozenset(g[1] for g in table if name in g[2])
+        else:
+            found = next((g for g in table if (g[1] == gid_arg if gid_arg is not None else g[0] == group_arg)),
+                         None)
+            if found is not None:
+                gid = found[1]
+            elif gid_arg is None:
+                return EngineUser(uid, error=f"unable to find group {group_arg}: no matching entries in group file")
+            elif not 0 <= gid_arg <= ENGINE_MAX_ID:
+                return EngineUser(uid, error=f"uids and gids must be in range 0-{ENGINE_MAX_ID}")
+            else:
+                gid = gid_arg
+    return EngineUser(uid, gid, groups, name)

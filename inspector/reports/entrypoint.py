@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fs.links import follow
-from ..fs.node import DIR, FILE
+from ..fs.node import DIR, FILE, Node
 from . import accounts
 from .facts import RELEASE_MAX, FileFacts
 from .interface import Inspection
@@ -129,9 +129,15 @@ def resolve_entrypoint(inspection: Inspection) -> EntrypointResolution:
     if not result.executable:
         what = "a directory" if node.kind == "dir" else f"a {node.kind}" if node.kind != FILE else "not executable"
         result.problems.append(f"{resolution.path} is {what}: the container cannot start")
+    elif user is not None and not _allowed(node.mode, node.uid, node.gid, user, _EXEC):
+        result.problems.append(f"{resolution.path} is not executable by user {user.uid} ({_owner(node)}): "
+                               "the container cannot start (\"permission denied\")")
     facts = node.content if isinstance(node.content, FileFacts) else None
     if facts is not None:
         result.kind = facts.kind
+        if result.executable and facts.kind == "other":
+            result.problems.append(f"{resolution.path} is neither an ELF program nor a script starting with #!: "
+                                   "the container cannot start (\"exec format error\")")
         if facts.elf is not None and facts.elf.interpreter:
             result.interpreter = facts.elf.interpreter
         elif facts.shebang:
@@ -139,10 +145,15 @@ def resolve_entrypoint(inspection: Inspection) -> EntrypointResolution:
     if result.interpreter:
         found = follow(inspection.fs, result.interpreter)
         result.interpreter_exists = found.node is not None and found.node.kind == FILE
+        role = "dynamic loader" if result.kind == "elf" else "script interpreter"
         if not result.interpreter_exists:
-            role = "dynamic loader" if result.kind == "elf" else "script interpreter"
             result.problems.append(f"its {role} {result.interpreter} is not in the image: "
                                    "the container cannot start (\"no such file or directory\")")
+        elif found.node is not None and not _allowed(found.node.mode, found.node.uid, found.node.gid,
+                                                     user or _Runs(0, 0), _EXEC):
+            who = f"user {user.uid}" if user is not None else "anyone"
+            result.problems.append(f"its {role} {result.interpreter} is not executable by {who} "
+                                   f"({_owner(found.node)}): the container cannot start (\"permission denied\")")
     if posixpath.basename(program) == "java" or posixpath.basename(resolution.path or "") == "java":
         _check_jar(inspection, argv[1:], workdir, user, result)
     return result
@@ -165,52 +176,37 @@ class _Runs:
     groups: frozenset[int] = frozenset()
 
 
-def _numeric(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 1 << 32 else None
-
-
 def _check_user(inspection: Inspection, spec: str, result: EntrypointResolution) -> _Runs | None:
-    """USER as runc resolves it: ``name``, ``uid``, ``name:group``, ``uid:gid`` and mixes. A name
-    must be in the image's /etc/passwd (a group name in /etc/group), else the engine refuses to
-    start ("unable to find user …: no matching entries in passwd file"); numbers need no file."""
+    """USER as the engine resolves it (``accounts.engine_user``, moby/sys/user's rules): a name must
+    be in the image's /etc/passwd (a group name in /etc/group), else the engine refuses to start
+    ("unable to find user …: no matching entries in passwd file"); a number needs no file but must
+    be in 0..2**31-1."""
     if not spec:
         return _Runs(0, 0)
     user_part, _, group_part = spec.partition(":")
-    uid = _numeric(user_part)
-    gid: int | None = None
-    member_of: set[int] = set()
-    if uid is None:
-        found = accounts.lookup_user(inspection, user_part)
-        if found is None and _unread(inspection, accounts.PASSWD):
+    runs = accounts.engine_user(inspection, spec)
+    if runs.error is None:
+        return _Runs(runs.uid, runs.gid, runs.groups)
+    if runs.error.startswith("unable to find user"):
+        if _unread(inspection, accounts.PASSWD):
             result.notes.append(f"USER {_quote(user_part)}: the image's /etc/passwd is larger than we read "
                                 f"({RELEASE_MAX:,} bytes), so whether the engine finds the user is not known")
             return None
-        if found is None:
-            where = ("the image's /etc/passwd" if accounts.has_passwd(inspection)
-                     else "an /etc/passwd (the image has none)")
-            result.problems.append(f"USER {_quote(user_part)} is not in {where}: the container cannot start "
-                                   f"(\"unable to find user {_quote(user_part)}: no matching entries in passwd file\")")
+        where = ("the image's /etc/passwd" if accounts.has_passwd(inspection)
+                 else "an /etc/passwd (the image has none)")
+        result.problems.append(f"USER {_quote(user_part)} is not in {where}: the container cannot start "
+                               f"(\"unable to find user {_quote(user_part)}: no matching entries in passwd file\")")
+    elif runs.error.startswith("unable to find group"):
+        if _unread(inspection, accounts.GROUP):
+            result.notes.append(f"USER {_quote(spec)}: the image's /etc/group is larger than we read "
+                                f"({RELEASE_MAX:,} bytes), so whether the engine finds the group is not known")
             return None
-        uid, gid = found.uid, found.gid
-        member_of = {g.gid for g in accounts.groups(inspection) if found.name in g.members}
-    elif group_part == "":
-        known = next((u for u in accounts.users(inspection) if u.uid == uid), None)
-        gid = known.gid if known is not None else 0
-    if group_part:
-        gid = _numeric(group_part)
-        if gid is None:
-            group = accounts.lookup_group(inspection, group_part)
-            if group is None and _unread(inspection, accounts.GROUP):
-                result.notes.append(f"USER {_quote(spec)}: the image's /etc/group is larger than we read "
-                                    f"({RELEASE_MAX:,} bytes), so whether the engine finds the group is not known")
-                return None
-            if group is None:
-                result.problems.append(f"the group {_quote(group_part)} of USER {_quote(spec)} is not in the "
-                                       "image's /etc/group: the container cannot start (\"unable to find group "
-                                       f"{_quote(group_part)}: no matching entries in group file\")")
-                return None
-            gid = group.gid
-    return _Runs(uid, gid if gid is not None else 0, frozenset(member_of))
+        result.problems.append(f"the group {_quote(group_part)} of USER {_quote(spec)} is not in the "
+                               "image's /etc/group: the container cannot start (\"unable to find group "
+                               f"{_quote(group_part)}: no matching entries in group file\")")
+    else:
+        result.problems.append(f"USER {_quote(spec)}: {runs.error}: the container cannot start")
+    return None
 
 
 def _unread(inspection: Inspection, path: str) -> bool:
@@ -274,20 +270,29 @@ def _check_jar(inspection: Inspection, args: list[str], workdir: str, user: _Run
     elif found.node.kind != FILE:
         what = "a directory" if found.node.kind == DIR else f"a {found.node.kind}"
         result.problems.append(f"the jar {_quote(path)} (java -jar) is {what}, not a file: {cannot}")
-    elif user is not None and not _readable(found.node.mode, found.node.uid, found.node.gid, user):
+    elif user is not None and not _allowed(found.node.mode, found.node.uid, found.node.gid, user, _READ):
         result.problems.append(f"the jar {_quote(path)} (java -jar) is not readable by user {user.uid} (mode "
                                f"{found.node.mode & 0o7777:04o}, owner {found.node.uid}:{found.node.gid}): {cannot}")
 
 
-def _readable(mode: int, uid: int, gid: int, user: _Runs) -> bool:
-    """Whether ``user`` may read a file of this mode and owner (root may read anything)."""
+_READ, _EXEC = 0o4, 0o1
+
+
+def _allowed(mode: int, uid: int, gid: int, user: _Runs, bit: int) -> bool:
+    """Whether ``user`` may read (``_READ``) or execute (``_EXEC``) a file of this mode and owner, as
+    the kernel decides: root may read anything and execute what has any x bit; else the owner's,
+    the group's or the others' bits, the first class that applies."""
     if user.uid == 0:
-        return True
+        return bit == _READ or bool(mode & 0o111)
     if uid == user.uid:
-        return bool(mode & 0o400)
+        return bool(mode & (bit << 6))
     if gid == user.gid or gid in user.groups:
-        return bool(mode & 0o040)
-    return bool(mode & 0o004)
+        return bool(mode & (bit << 3))
+    return bool(mode & bit)
+
+
+def _owner(node: Node) -> str:
+    return f"mode {node.mode & 0o7777:04o}, owner {node.uid}:{node.gid}"
 
 
 def _locate(inspection: Inspection, program: str, workdir: str, result: EntrypointResolution) -> str | None:
