@@ -195,3 +195,10 @@ def test_a_corrupt_gzip_under_its_own_digest_is_one_line(bed: Bed, run: Runner, 
     for command in ([f"registry:{name}", "--no-cache"], ["cat", f"registry:{name}", "/noise", "--no-cache"]):
         result = run(*command, timeout=60)
         result.one_error(2, "layer 0", "corrupt or truncated")
+
+
+def test_a_parse_that_stops_early_stops_the_worker(bed: Bed, run: Runner, proxy: Proxy) -> None:
+    """The parser gives up in the middle of a layer (the entry limit): the inflating worker is stopped
+    and the run ends at once with the limit's one line (no hang, no traceback, no second error)."""
+    result = run(f"registry:{bed.names['sample']}", "--no-cache", "--max-entries", "5", timeout=60)
+    result.one_error(2, "more than 5 entries")
