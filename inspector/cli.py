@@ -212,8 +212,8 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
         want_packages = show_packages or (rules is not None and policy.needs_packages(rules))
         if want_packages:  # integrity hands layers out again: hash them as they pass now, not in a re-read
             img.verification.hash_layers = True
-        inspection = reports.inspect_image(img, source.limits,
-                                           CacheUse(store, reports.FACTS_CODEC) if store else None)
+        scan = package_reports.inspect_image if want_packages else reports.inspect_image  # + recorded files' digests
+        inspection = scan(img, source.limits, CacheUse(store, reports.FACTS_CODEC) if store else None)
         report = None
         if want_packages:  # integrity may read some layers again: while the image is open
             report = package_reports.packages_report(img, inspection, store.directory if store else None)

@@ -68,8 +68,18 @@ def test_repeat_reads_no_layer(tampered: str, tmp_path: Path) -> None:
     assert packages_json(tampered) == first
 
 
-def test_stdin_reports_integrity_unavailable(image_writer) -> None:
+def test_stdin_checks_integrity_in_its_one_pass(image_writer) -> None:
+    """The recorded files are hashed as the layers stream past: a pipe gives the same answer as a file."""
     ref = image_writer(ImageSpec([fx.debian_base_layer(), fx.tampering_layer()]), "legacy")
+    report = packages_json("-", "--no-cache", input=Path(ref).read_bytes())
+    assert report == packages_json(ref, "--no-cache")
+    assert report["integrity"]["available"] is True and len(report["integrity"]["modified"]) == 1
+
+
+def test_stdin_reports_integrity_unavailable_when_a_second_read_is_needed(image_writer) -> None:
+    """A packaged file that is a hardlink to a lower layer's file is hashed only by a second read."""
+    link = [fx.E("usr/", "dir"), fx.E("usr/bin/", "dir"), fx.E("usr/bin/cat", "hardlink", target="usr/bin/ls")]
+    ref = image_writer(ImageSpec([fx.debian_base_layer(), link]), "legacy")
     report = packages_json("-", "--no-cache", input=Path(ref).read_bytes())
     assert report["integrity"]["available"] is False and "second read" in report["integrity"]["note"]
     assert {p["name"] for p in report["packages"]} == {"base-files", "coreutils", "libc6"}

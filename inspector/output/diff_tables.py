@@ -42,6 +42,7 @@ def diff(data: dict[str, Any], out: TextIO) -> None:
     out.write(fit.pairs(summary_rows(summary, all_entries), width))
     _jdk_tools(summary, out, width)
     _config(data["config"], out, width)
+    _packages(data.get("packages"), out, width)
     _entries("removed", "-", data["removed"], out, width, all_entries)
     _entries("added", "+", data["added"], out, width, all_entries)
     _changed(data["changed"], out, width)
@@ -179,6 +180,25 @@ def _config(config: dict[str, Any], out: TextIO, width: int | None) -> None:
             out.write(fit.paragraph(f"~ {key}: {show(change['a'])} {ARROW} {show(change['b'])}", width))
         else:
             out.write(fit.paragraph(f"~ {key}: {_text(change['a'])} {ARROW} {_text(change['b'])}", width))
+
+
+def _packages(delta: Any, out: TextIO, width: int | None) -> None:
+    """Packages removed (``-``), added (``+``) and upgraded (``~``, A → B), one per line, as
+    ``manager/name version (arch)``: the diff JSON's ``packages``, at most ``ITEM_LIMIT`` of each."""
+    if not isinstance(delta, dict):
+        return
+    sides = [(key, sign, delta.get(key) or []) for key, sign in (("removed", "-"), ("added", "+"), ("upgraded", "~"))]
+    if not any(items for _key, _sign, items in sides):
+        return
+    out.write("\npackages (" + ", ".join(f"{len(items):,} {key}" for key, _sign, items in sides) + ")\n")
+    for _key, sign, items in sides:
+        for item in head(items):
+            if not isinstance(item, dict):  # "… and N more"
+                out.write(f"{sign} {item}\n")
+                continue
+            version = f"{item.get('a')} {ARROW} {item.get('b')}" if sign == "~" else str(item.get("version"))
+            arch = f" ({item['arch']})" if item.get("arch") else ""
+            out.write(fit.paragraph(f"{sign} {item.get('manager')}/{item.get('name')} {version}{arch}", width))
 
 
 def _text(value: Any) -> str:

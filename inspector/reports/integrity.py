@@ -18,14 +18,16 @@ import json
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import InspectorError
 from ..fs.cache import is_digest
-from ..fs.node import FILE, SYMLINK
+from ..fs.node import FILE, SYMLINK, Node
 from ..fs.paths import normalize, to_absolute
+from ..packages.prehash import Prehash
 from ..sources.interface import Image, LayerInfo
 from ..tarwalk import TarWalk
 from .interface import Inspection
@@ -47,6 +49,7 @@ class Check:
     layer: int
     member: str  # the layer member holding the bytes (a hardlink's source)
     actual: str | None = None  # known without reading (a symlink's recorded digest: its target's)
+    node: Node | None = None  # the merged view's node (``packages.prehash`` knows digests by node)
 
 
 @dataclass
@@ -98,27 +101,41 @@ def plan(inspection: Inspection, view: PackageView) -> tuple[list[Check], list[d
                                  "layer_created_by": view.layer_created_by(node.layer.index)})
                 continue
             checks.append(Check(item.path, real, package.key, item.digest, item.algorithm or "", item.conffile,
-                                node.layer.index, node.hardlink_to or real))
+                                node.layer.index, node.hardlink_to or real, node=node))
     return checks, missing, replaced
 
 
 def check_integrity(image: Image, inspection: Inspection, view: PackageView, store: DigestStore | None) -> Integrity:
+    """Compare every recorded digest with the bytes: from the scan's own digests (``packages.prehash``),
+    else the digest store (per layer, keyed by where the file is in that layer), else a second read
+    of the layers still needed. Digests computed now are kept for a repeat once their layer's bytes
+    matched its diff ID."""
     checks, missing, replaced = plan(inspection, view)
     result = Integrity(missing=missing)
-    wanted: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    layers = inspection.meta.layers
+
+    def diff_id_of(index: int) -> str | None:
+        return layers[index].diff_id if 0 <= index < len(layers) else None
+
+    fresh = prehashed(inspection, checks)
+    pending: dict[int, list[Check]] = defaultdict(list)
     for check in checks:
         if check.actual is None:
-            wanted[check.layer][check.member].add(check.algorithm)
-    layers = inspection.meta.layers
-    digests: dict[int, dict[str, dict[str, str]]] = {}
-    for index, members in wanted.items():
-        diff_id = layers[index].diff_id if 0 <= index < len(layers) else None
+            pending[check.layer].append(check)
+    for index, group in pending.items():
+        diff_id = diff_id_of(index)
         known = store.get(diff_id) if store is not None and diff_id else None
-        if known is not None and all(algorithm in known.get(member, {}) for member, algorithms in members.items()
-                                     for algorithm in algorithms):
-            digests[index] = known
-    to_read = {index for index in wanted if index not in digests}
+        if known is not None:
+            for check in group:
+                check.actual = known.get(check.resolved, {}).get(check.algorithm)
+    to_read = {index for index, group in pending.items() if any(check.actual is None for check in group)}
     if to_read:
+        wanted: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for index in to_read:
+            for check in pending[index]:
+                if check.actual is None:
+                    wanted[index][check.member].add(check.algorithm)  # a hardlink's source,
+                    wanted[index][check.resolved].add(check.algorithm)  # and the link's own name
         read: dict[int, dict[str, dict[str, str]]] = {}
 
         def consume(info: LayerInfo, stream: IO[bytes]) -> None:
@@ -134,17 +151,16 @@ def check_integrity(image: Image, inspection: Inspection, view: PackageView, sto
                           "(save the image to a file first)"
             return result
         result.layers_read = sorted(read)
-        verified: set[int] = getattr(getattr(image, "verification", None), "verified", set())
-        for index, found in read.items():
-            digests[index] = found
-            diff_id = layers[index].diff_id if 0 <= index < len(layers) else None
-            if store is not None and diff_id and index in verified:
-                previous = store.get(diff_id) or {}
-                for member, values in found.items():
-                    previous.setdefault(member, {}).update(values)
-                store.put(diff_id, previous)
+        for index in read:
+            for check in pending[index]:
+                if check.actual is None:
+                    check.actual = read[index].get(check.resolved, {}).get(check.algorithm)
+                    if check.actual is not None:
+                        fresh.append(check)
+    if store is not None:
+        _remember(store, fresh, diff_id_of, getattr(getattr(image, "verification", None), "verified", set()))
     for check in checks:
-        actual = check.actual or digests.get(check.layer, {}).get(check.member, {}).get(check.algorithm)
+        actual = check.actual
         result.checked += 1
         if actual == check.expected:
             result.ok += 1
@@ -161,20 +177,53 @@ def check_integrity(image: Image, inspection: Inspection, view: PackageView, sto
     return result
 
 
+def prehashed(inspection: Inspection, checks: list[Check]) -> list[Check]:
+    """Fill in each check's digest that the scan computed for its very node (``packages.prehash``)."""
+    prehash: Prehash | None = getattr(inspection, "_prehash", None)
+    done: list[Check] = []
+    if prehash is None:
+        return done
+    for check in checks:
+        if check.actual is None and check.node is not None:
+            check.actual = prehash.digest(check.node, check.algorithm)
+            if check.actual is not None:
+                done.append(check)
+    return done
+
+
+def _remember(store: DigestStore, fresh: list[Check], diff_id_of: Callable[[int], str | None],
+              verified: set[int]) -> None:
+    """Keep the digests computed now, per layer, under each file's own path in that layer (a
+    hardlink under its own name, never its source's, which a later member may have rewritten)."""
+    by_layer: dict[int, dict[str, dict[str, str]]] = defaultdict(dict)
+    for check in fresh:
+        if check.layer in verified and check.actual is not None:
+            by_layer[check.layer].setdefault(check.resolved, {})[check.algorithm] = check.actual
+    for index, found in by_layer.items():
+        diff_id = diff_id_of(index)
+        if not diff_id:
+            continue
+        previous = store.get(diff_id) or {}
+        for member, values in found.items():
+            previous.setdefault(member, {}).update(values)
+        store.put(diff_id, previous)
+
+
 def hash_members(stream: IO[bytes], wanted: dict[str, set[str]]) -> dict[str, dict[str, str]]:
-    """Hash the wanted regular members of one layer tar; a hardlink gets its source's digests."""
+    """Hash the wanted regular members of one layer tar, each name as the layer leaves it: a name
+    written twice is its last copy, and a hardlink gets the digests its source had when the link
+    was made (``wanted`` names the link and its source). The whole tar is walked: a later member
+    may write a name again."""
     found: dict[str, dict[str, str]] = {}
     tar = TarWalk(stream)
-    remaining = set(wanted)
     for member in tar:
-        if not remaining:
-            break
         try:
             path = to_absolute(normalize(member.name))
         except InspectorError:
             continue
-        if path not in remaining:
+        if path not in wanted:
             continue
+        found.pop(path, None)
         if member.islnk():
             try:
                 source = to_absolute(normalize(member.linkname))
@@ -182,7 +231,6 @@ def hash_members(stream: IO[bytes], wanted: dict[str, set[str]]) -> dict[str, di
                 continue
             if source in found:
                 found[path] = found[source]
-                remaining.discard(path)
             continue
         if not member.isreg() or member.sparse:
             continue
@@ -195,7 +243,6 @@ def hash_members(stream: IO[bytes], wanted: dict[str, set[str]]) -> dict[str, di
             for hasher in hashers.values():
                 hasher.update(chunk)
         found[path] = {name: hasher.hexdigest() for name, hasher in hashers.items()}
-        remaining.discard(path)
     return found
 
 

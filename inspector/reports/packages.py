@@ -15,13 +15,17 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..fs import build_filesystem
+from ..fs.cache import CacheUse
 from ..fs.entry import Entry
 from ..fs.node import DIR, SYMLINK, Node
+from ..limits import DEFAULT, Limits
 from ..packages import Package, PackageSet, read_packages
 from ..packages.capture import database_files
+from ..packages.prehash import Prehash
 from ..sources.interface import Image
 from .executables import Executable, find_executables
-from .facts import FileFacts
+from .facts import FileFacts, probe
 from .history import layer_created_by
 from .interface import Inspection
 
@@ -151,6 +155,21 @@ def with_ownership(inspection: Inspection, data: dict[str, Any]) -> dict[str, An
     """One ``--executables`` JSON object, with ``package`` and ``layer_created_by``."""
     data.update(ownership_fields(inspection, data["path"], data["layer"]))
     return data
+
+
+def inspect_image(image: Image, limits: Limits = DEFAULT, cache: CacheUse | None = None) -> Inspection:
+    """``summary.inspect_image``, plus the digests ``--packages`` needs, taken as the layers stream
+    past (``packages.prehash``): integrity then reads a layer again only for what the scan missed."""
+    prehash = Prehash(probe)
+    try:
+        fs = build_filesystem(image, probe=prehash.probe, limits=limits, cache=cache, observe=prehash.observe)
+    finally:
+        prehash.close()  # the hashing thread, also when the scan failed
+    verification = getattr(image, "verification", None)
+    inspection = Inspection(meta=image.meta, fs=fs, size=fs.size,
+                            verification=verification.to_json() if verification is not None else None)
+    object.__setattr__(inspection, "_prehash", prehash)
+    return inspection
 
 
 def packages_report(image: Image, inspection: Inspection, cache_directory: Path | None) -> dict[str, Any]:
