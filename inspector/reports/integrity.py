@@ -74,14 +74,14 @@ def plan(inspection: Inspection, view: PackageView) -> tuple[list[Check], list[d
     missing: list[dict[str, Any]] = []
     replaced: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
-    resolver = DirectoryResolver(inspection)
+    resolver = view.resolver or DirectoryResolver(inspection)
     for package in view.found.packages:
         for item in package.files:
             if not item.digest or item.algorithm not in ALGORITHMS or (item.path, package.key) in seen:
                 continue
             seen.add((item.path, package.key))
-            link = resolver.real_path(item.path)
-            node = inspection.fs.lookup(link, follow=False) if link is not None else None
+            here = resolver.entry(item.path)
+            link, node = here if here is not None else (None, None)
             if link is not None and node is not None and node.kind == SYMLINK and node.target is not None:
                 # apk records a symlink's digest as that of its target's text (rpm records none)
                 actual = hashlib.new(item.algorithm or "", node.target.encode("utf-8", "surrogateescape")).hexdigest()
@@ -89,7 +89,7 @@ def plan(inspection: Inspection, view: PackageView) -> tuple[list[Check], list[d
                     checks.append(Check(item.path, link, package.key, item.digest, item.algorithm or "",
                                         item.conffile, node.layer.index, link, actual))
                     continue
-            found = resolver.lookup(item.path)
+            found = here if here is not None and here[1].kind != SYMLINK else resolver.lookup(item.path)
             if found is None:
                 missing.append({"path": item.path, "package": package.key})
                 continue

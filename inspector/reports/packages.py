@@ -35,6 +35,7 @@ class PackageView:
     found: PackageSet
     owners: dict[str, str] = field(default_factory=dict)  # real path (and package spelling) → manager/name
     created_by: list[str | None] = field(default_factory=list)
+    resolver: DirectoryResolver | None = None  # the merged view's directories, resolved once for every report
 
     def owner(self, path: str) -> str | None:
         return self.owners.get(path)
@@ -56,7 +57,7 @@ def analyze(inspection: Inspection) -> PackageView:
     found = read_packages(files)
     found.warnings[:0] = warnings
     view = PackageView(found, created_by=layer_created_by(inspection.meta.config, len(inspection.meta.layers)))
-    resolver = DirectoryResolver(inspection)
+    resolver = view.resolver = DirectoryResolver(inspection)
     for package in found.packages:
         for item in package.files:
             view.owners.setdefault(item.path, package.key)
@@ -90,6 +91,14 @@ class DirectoryResolver:
         if child.kind == SYMLINK:
             return self.fs.resolve(path, follow_last=True)
         return posixpath.join(found[0], name), child  # type: ignore[index]
+
+    def entry(self, path: str) -> tuple[str, Node] | None:
+        """Where ``path`` is in the image and its node, its last component not followed."""
+        head, name = posixpath.split(path)
+        found = self.directory(head)
+        child = found[1].children.get(name) if found is not None and found[1].children is not None and name \
+            else None
+        return None if child is None else (posixpath.join(found[0], name), child)  # type: ignore[index]
 
     def real_path(self, path: str) -> str | None:
         """Where ``path`` is in the image, its last component not followed (None: not there)."""
