@@ -65,3 +65,52 @@ def cannot_start() -> dict[str, ImageSpec]:
             {"User": "65532"}, E("bin/", "dir"), E("bin/interp", data=ELF, mode=0o644),
             app=b"#!/bin/interp\nrun\n"),
     }
+
+
+#: What a hostile string carries to a terminal: OSC title + BEL, a CSI clear, a C1 CSI, a newline
+#: that forges a line, a bidi override; and to a page: markup that would run or load something.
+TERMINAL = "\x1b]0;pwned\x07\x1b[2J\x9b31m\nFORGED\u202e"
+MARKUP = "</script><script>alert(1)</script><img src=x onerror=alert(2)>\"'`&"
+
+
+def release(version: str, implementor: str) -> bytes:
+    return (f'IMPLEMENTOR="{implementor}"\nJAVA_VERSION="{version}"\n'
+            f'JAVA_RUNTIME_VERSION="{version}"\nIMAGE_TYPE="JRE"\n').encode("utf-8", "surrogateescape")
+
+
+def loud(text: str = TERMINAL + MARKUP) -> ImageSpec:
+    """Every string the new views show, chosen by the image: file and link names (setuid, world-
+    writable, a shell, a package manager), owner names, the Java release file, config fields."""
+    passwd = f"root:x:0:0::/root:/bin/sh\nu{text}:x:1000:1000::/:/bin/sh\napp:x:1001:1001::/:/bin/sh\n"
+    group = f"root:x:0:\ng{text}:x:1000:\n"
+    entries = [
+        E("etc/", "dir"), E("etc/passwd", data=passwd.encode("utf-8", "surrogateescape")),
+        E("etc/group", data=group.encode("utf-8", "surrogateescape")),
+        E("bin/", "dir"), E("bin/sh", data=ELF, mode=0o755),
+        E(f"bin/x{text}", data=ELF, mode=0o4755, uid=1000, gid=1000),
+        E(f"bin/apt{text}", "symlink", target="sh"),
+        E("bin/apt-get", "symlink", target=f"x{text}"),
+        E(f"w{text}", data=b"w", mode=0o666, uid=1001, gid=1000),
+        E("opt/", "dir"), E("opt/java/", "dir"), E("opt/java/bin/", "dir"),
+        E("opt/java/bin/java", data=ELF, mode=0o755), E("opt/java/bin/javac", data=ELF, mode=0o755),
+        E("opt/java/release", data=release("17.0.1" + text, "Eclipse Adoptium" + text)),
+        E("app", data=ELF, mode=0o755),
+    ]
+    config = {"Entrypoint": ["/opt/java/bin/java", "-jar", f"/j{text}.jar"], "Cmd": [text],
+              "User": f"app:g{text}", "WorkingDir": f"/wd{text}", "Env": [f"K{text}=v{text}", "PATH=/bin"],
+              "Labels": {f"l{text}": f"v{text}"}, "ExposedPorts": {f"80{text}/tcp": {}}}
+    return ImageSpec([entries], config=config, history=[{"created": "2020-09-13T12:26:40Z",
+                                                         "created_by": f"RUN {text}"}])
+
+
+def quiet() -> ImageSpec:
+    """The same image's neighbour for a diff: no Java, no setuid, a plain user."""
+    return ImageSpec([[E("etc/", "dir"), E("bin/", "dir"), E("bin/sh", data=ELF, mode=0o755),
+                       E("app", data=ELF, mode=0o755)]], config={"Entrypoint": ["/app"], "User": "1"})
+
+
+def crowded_bin(count: int = 40_000) -> ImageSpec:
+    """``count`` empty executables in /bin: the summary shows 20 of them and a count, yet each one's
+    path, owner and flags are in the data behind it."""
+    entries = [E("bin/", "dir")] + [E(f"bin/t{n}", data=b"", mode=0o755, uid=n % 7) for n in range(count)]
+    return ImageSpec([entries], config={"Entrypoint": ["/bin/t0"]})

@@ -77,8 +77,27 @@ def _env(values: list[Any], width: int | None) -> str:
     return "".join(fit.paragraph(str(v), width, "  ") for v in head(values))
 
 
-@_table
 def summary(data: dict[str, Any], out: TextIO) -> None:
+    """The summary table, from only the data it shows (``_shown``): escaping every entry of a
+    crowded /bin and every unowned executable behind 20 rows and a count cost seconds per 10^5."""
+    _summary_table(_shown(data), out)
+
+
+#: Key of the summary's trimmed /bin listing that carries how many entries the listing had.
+_BIN_COUNT = "_entries_listed"
+
+
+def _shown(data: dict[str, Any]) -> dict[str, Any]:
+    shown = {key: value for key, value in data.items() if key != "unowned_executables"}
+    listing = data.get("bin")
+    if isinstance(listing, dict) and isinstance(listing.get("entries"), list):
+        entries = listing["entries"]
+        shown["bin"] = {**listing, "entries": entries[:SUMMARY_BIN_ROWS], _BIN_COUNT: len(entries)}
+    return shown
+
+
+@_table
+def _summary_table(data: dict[str, Any], out: TextIO) -> None:
     width = fit.width()
     image, config, entry = data["image"], data["config"], data["entrypoint"]
     size = (f"{human.size(image['size'])} in {human.plural(image['layers'], 'layer')}, "
@@ -200,14 +219,16 @@ def bin_listing(data: dict[str, Any], entries: Iterable[Entry], out: TextIO, lim
         return
     listed = list(entries) or [Entry(**_entry_args(e)) for e in data["entries"]]
     shown = listed[:limit] if limit else listed
-    out.write(f"{data['resolved'] or data['path']}: {human.plural(len(listed), 'entry')}\n")
+    count = data.get(_BIN_COUNT)
+    total = count if isinstance(count, int) and not entries else len(listed)
+    out.write(f"{data['resolved'] or data['path']}: {human.plural(total, 'entry')}\n")
     users, groups = data.get("user_names") or {}, data.get("group_names") or {}
     base = (data["resolved"] or data["path"]).rstrip("/") + "/"
     rows = [(mode_string(e), users.get(str(e.uid), str(e.uid)), groups.get(str(e.gid), str(e.gid)), _ls_size(e),
              _date(e.mtime), _ls_name(e, base)) for e in shown]
     out.write(fit.table(_LS_COLUMNS, rows, width, headers=False))
-    if limit and len(listed) > limit:
-        out.write(f"… and {len(listed) - limit:,} more (inspect-image IMAGE --bin lists them all)\n")
+    if limit and total > limit:
+        out.write(f"… and {total - limit:,} more (inspect-image IMAGE --bin lists them all)\n")
 
 
 def _ls_size(entry: Entry) -> str:
