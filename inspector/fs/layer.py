@@ -9,6 +9,7 @@ lets one-pass sources scan layers in arrival order and lets results be cached pe
 
 from __future__ import annotations
 
+import gc
 import lzma
 import zlib
 from collections.abc import Callable
@@ -107,6 +108,8 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
     so a few kilobytes cannot make the walk hold millions of them.
     """
     tree = LayerTree()
+    collecting = gc.isenabled()
+    gc.disable()  # a layer's nodes make no reference cycles: the collector would only walk them, again and again
     try:
         tar = TarWalk(stream, globals=True)
         for member in tar:
@@ -126,6 +129,9 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
         if type(exc).__module__.startswith("zstandard") or "zstd" in type(exc).__name__.lower():
             raise ImageFormatError(f"layer zstd stream is corrupt: {exc}") from exc
         raise
+    finally:
+        if collecting:
+            gc.enable()
     return tree
 
 
