@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import posixpath
 import re
 import struct
 from collections.abc import Callable
@@ -123,13 +122,16 @@ def make_probe(hash_filter: HashFilter | None = None,
     """
 
     def probe(path: str, node: Node, member: Any = None) -> Callable[[IO[bytes]], FileFacts] | None:
-        name = posixpath.basename(path)
-        digest = hash_filter is not None and hash_filter(path, node)
+        # called for every regular file of every layer: the name by slicing, the filter only once needed
+        name = path[path.rfind("/") + 1:]
         if node.mode & 0o111:
+            digest = hash_filter is not None and hash_filter(path, node)
             return lambda stream: _read(stream, executable=True, vendor=name == "libjvm.so", digest=digest,
                                         sha1=sha1 and digest)
         if (name in TEXT_FILES or path in ACCOUNT_FILES) and node.size <= RELEASE_MAX:
+            digest = hash_filter is not None and hash_filter(path, node)
             return lambda stream: _read(stream, text=True, digest=digest)
+        digest = hash_filter is not None and hash_filter(path, node)
         if name == "libjvm.so" or digest:
             return lambda stream: _read(stream, vendor=name == "libjvm.so", digest=digest)
         return None
