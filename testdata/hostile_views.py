@@ -114,3 +114,24 @@ def crowded_bin(count: int = 40_000) -> ImageSpec:
     path, owner and flags are in the data behind it."""
     entries = [E("bin/", "dir")] + [E(f"bin/t{n}", data=b"", mode=0o755, uid=n % 7) for n in range(count)]
     return ImageSpec([entries], config={"Entrypoint": ["/bin/t0"]})
+
+
+def laundered_setuid() -> dict[str, ImageSpec]:
+    """A setuid, world-writable ``/usr/bin/su`` named through an allow-listed directory
+    (``/var/spool/app/**``): with ``..``, ``//``, ``.``, non-UTF-8 bytes, a symlinked directory and
+    a hardlink whose other name is in the allowed directory."""
+    def spec(*entries: E) -> ImageSpec:
+        dirs = [E("var/", "dir"), E("var/spool/", "dir"), E("usr/", "dir"), E("usr/bin/", "dir")]
+        return ImageSpec([dirs + list(entries)], config={"Entrypoint": ["/usr/bin/su"], "User": "1"})
+
+    app = E("var/spool/app/", "dir")
+    return {
+        "dotdot": spec(app, E("var/spool/app/../../../usr/bin/su", data=ELF, mode=0o4777)),
+        "double-slash": spec(app, E("var/spool/app//x/../../../../usr/bin/su", data=ELF, mode=0o4777)),
+        "dot": spec(app, E("/var/spool/app/./../../../usr/bin/su", data=ELF, mode=0o4777)),
+        "not-utf8": spec(app, E("var/spool/app/\udcff/../../../../usr/bin/su", data=ELF, mode=0o4777)),
+        "symlinked-dir": spec(E("var/spool/app", "symlink", target="/usr/bin"),
+                              E("usr/bin/su", data=ELF, mode=0o4777)),
+        "hardlink": spec(app, E("var/spool/app/su", data=ELF, mode=0o4777),
+                         E("usr/bin/su", "hardlink", target="var/spool/app/su", mode=0o4777)),
+    }

@@ -6,6 +6,7 @@ a time limit. Each test here failed before the fix it pins (see the commit that 
 from __future__ import annotations
 
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -83,3 +84,63 @@ def test_summary_costs_what_it_shows(tmp_path: Path) -> None:
     assert "/bin: 40,001 entries" in out or "40,000 entries" in out, out[:2000]
     assert "… and 39,980 more" in out
     assert summary_time < 2 * config_time + 1.5, (summary_time, config_time)
+
+
+@pytest.mark.parametrize("case", sorted(H.laundered_setuid()))
+def test_allow_globs_match_real_paths_only(tmp_path: Path, case: str) -> None:
+    """Held: findings carry the merged view's real paths, so ``..``, ``//``, ``.``, bytes that are
+    not UTF-8, a symlinked directory or a second hardlink name cannot bring /usr/bin/su under
+    an allow-list glob for another directory."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text('fail-on = ["setuid", "world-writable"]\n[allow]\n'
+                      'setuid = ["/var/spool/app/**"]\nworld-writable = ["/var/spool/app/**"]\n')
+    ref = write_image(tmp_path, H.laundered_setuid()[case], "legacy", case)
+    code, out, err = run(ref, "--policy", policy, "--format", "json")
+    assert code == 1, err
+    found = {(f["rule"], f["path"]) for f in json.loads(out)["findings"]}
+    assert {("setuid", "/usr/bin/su"), ("world-writable", "/usr/bin/su")} <= found, found
+
+
+#: What no byte of terminal output may hold: C0 (but newline), DEL, C1, bidi controls.
+_RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.fixture(scope="module")
+def loud_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    directory = tmp_path_factory.mktemp("loud")
+    return write_image(directory, H.loud(), "legacy", "loud"), write_image(directory, H.quiet(), "legacy", "quiet")
+
+
+@pytest.mark.parametrize("view", [[], ["--config"], ["--bin"], ["--executables"], ["--jre"], ["--fail-on", "all"]])
+def test_no_raw_control_reaches_the_terminal(loud_pair: tuple[str, str], view: list[str]) -> None:
+    """Held: every new cell, note, finding line and owner name is escaped, at a narrow width too
+    (wrapping must not split an escape back into raw bytes)."""
+    for columns in ("24", "200"):
+        proc = subprocess.run([sys.executable, "-m", "inspector", loud_pair[0], *view], capture_output=True,
+                              env={**cli_env(), "COLUMNS": columns}, timeout=60, preexec_fn=_limit, check=False)
+        text = (proc.stdout + proc.stderr).decode("utf-8", "surrogateescape")
+        assert proc.returncode in (0, 1) and "Traceback" not in text
+        assert not _RAW.findall(text), _RAW.findall(text)[:5]
+        assert not any(line.startswith("FORGED") for line in text.splitlines())
+
+
+def test_no_raw_control_in_the_diff_summary(loud_pair: tuple[str, str]) -> None:
+    """Held: the summary block's java line (from the image's release file), user, entrypoint and
+    setuid names are escaped."""
+    loud, quiet = loud_pair
+    for a, b in ((quiet, loud), (loud, quiet)):
+        proc = subprocess.run([sys.executable, "-m", "inspector", "diff", a, b], capture_output=True,
+                              env={**cli_env(), "COLUMNS": "50"}, timeout=60, preexec_fn=_limit, check=False)
+        text = proc.stdout.decode("utf-8", "surrogateescape")
+        assert proc.returncode == 0 and "java " in text and "setuid files" in text
+        assert not _RAW.findall(text + proc.stderr.decode("utf-8", "surrogateescape"))
+
+
+@pytest.mark.parametrize("args", [["{loud}"], ["diff", "{quiet}", "{loud}"], ["diff", "{loud}", "{quiet}", "--all"]])
+def test_html_page_stays_inert(loud_pair: tuple[str, str], args: list[str]) -> None:
+    """Held: markup the image chose is text on the page (one script, the page's own)."""
+    loud, quiet = loud_pair
+    code, out, err = run(*[a.format(loud=loud, quiet=quiet) for a in args], "--format", "html")
+    assert code == 0, err
+    assert out.count("<script") == 1 and "<img" not in out and "alert(1)</script>" not in out
+    assert not _RAW.findall(out)
