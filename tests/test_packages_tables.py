@@ -100,3 +100,14 @@ def test_a_hardlink_keeps_the_bytes_its_source_had_when_it_was_made(image_writer
         ref = image_writer(ImageSpec([fx.debian_base_layer(), app]), "legacy")
         assert _modified(ref, "--no-cache") == expected
         assert _modified(ref) == _modified(ref) == expected
+
+
+def test_summary_table_counts_packages_by_manager(image_writer) -> None:
+    """One line, from what the summary JSON already holds (``packages`` counts and ``os``)."""
+    ref = image_writer(ImageSpec([fx.debian_base_layer()]), "legacy")
+    lines = _check(run_cli(ref)).splitlines()
+    assert "packages: dpkg 3 (debian 12)" in lines
+    data = json.loads(_check(run_cli(ref, "--format", "json")))
+    assert data["packages"] == {"dpkg": 3} and data["os"]["id"] == "debian"
+    bare = image_writer(ImageSpec([fx.entries({"/etc/hostname": b"x\n"})]), "legacy")
+    assert "packages: -" in _check(run_cli(bare)).splitlines()

@@ -116,6 +116,7 @@ def _summary_table(data: dict[str, Any], out: TextIO) -> None:
     verdict = "shell-less: no shell found" if data["shell_less"] else "shells: " + " ".join(data["shells"])
     out.write("\n" + fit.paragraph(verdict, width))
     out.write(fit.paragraph("package managers: " + _managers(data), width))
+    out.write(fit.paragraph("packages: " + _package_counts(data), width))
     counts = data["executables"]
     scripts = human.plural(counts["scripts"], "script")
     out.write(fit.paragraph(
@@ -134,6 +135,17 @@ def _managers(data: dict[str, Any]) -> str:
     applets = set(data.get("package_manager_applets") or ())
     names = [f"{m} (busybox applet)" if m in applets else str(m) for m in data["package_managers"]]
     return ", ".join(names) or human.EMPTY
+
+
+def _package_counts(data: dict[str, Any]) -> str:
+    """``dpkg 12 (debian 12)``: the summary JSON's counts per manager and its OS (no extra work)."""
+    counts: Any = data.get("packages")
+    counts = counts if isinstance(counts, dict) else {}
+    text = ", ".join(f"{manager} {count:,}" for manager, count in counts.items() if isinstance(count, int))
+    os_info: Any = data.get("os")
+    os_info = os_info if isinstance(os_info, dict) else {}
+    release = " ".join(str(os_info[k]) for k in ("id", "version_id") if os_info.get(k))
+    return (text or human.EMPTY) + (f" ({release})" if text and release else "")
 
 
 def verification_text(checked: dict[str, Any], layers: int) -> str:
