@@ -221,8 +221,10 @@ def test_without_a_policy_the_summary_has_no_findings(base: str) -> None:
 
 
 def test_integrity_that_cannot_be_checked_is_a_finding(images: Callable[..., str]) -> None:
-    """Standard input cannot be read twice: modified-file cannot look, and a gate that cannot look fails."""
-    data = Path(images("base", P.base())).read_bytes()
+    """Standard input cannot be read twice: when integrity needs a second read (a packaged file that is a
+    hardlink to a lower layer's file), modified-file cannot look, and a gate that cannot look fails."""
+    relinked = P.image(extra=[P.E("app", "hardlink", target="etc/hostname")])
+    data = Path(images("relinked", relinked)).read_bytes()
     code, out, err = run("-", "--no-cache", "--fail-on", "modified-file", "--json", input=data)
     assert code == 1, err
     (finding,) = findings_of(out)
