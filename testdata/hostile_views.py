@@ -64,6 +64,7 @@ def cannot_start() -> dict[str, ImageSpec]:
         "interpreter-not-executable": image(
             {"User": "65532"}, E("bin/", "dir"), E("bin/interp", data=ELF, mode=0o644),
             app=b"#!/bin/interp\nrun\n"),
+        "directory-not-searchable": hidden_program(),
     }
 
 
@@ -135,3 +136,10 @@ def laundered_setuid() -> dict[str, ImageSpec]:
         "hardlink": spec(app, E("var/spool/app/su", data=ELF, mode=0o4777),
                          E("usr/bin/su", "hardlink", target="var/spool/app/su", mode=0o4777)),
     }
+
+
+def hidden_program() -> ImageSpec:
+    """``/opt/app/run`` is 0755, but ``/opt`` is 0700 root: UID 65532 cannot reach it ("permission
+    denied" at execve), though the file itself looks fine."""
+    return ImageSpec([[E("opt/", "dir", mode=0o700), E("opt/app/", "dir"), E("opt/app/run", data=ELF, mode=0o755)]],
+                     config={"Entrypoint": ["/opt/app/run"], "User": "65532"})

@@ -132,6 +132,9 @@ def resolve_entrypoint(inspection: Inspection) -> EntrypointResolution:
     elif user is not None and not _allowed(node.mode, node.uid, node.gid, user, _EXEC):
         result.problems.append(f"{resolution.path} is not executable by user {user.uid} ({_owner(node)}): "
                                "the container cannot start (\"permission denied\")")
+    elif user is not None and (closed := _unsearchable(inspection, resolution.path or path, user)) is not None:
+        result.problems.append(f"user {user.uid} may not enter {closed[0]} ({_owner(closed[1])}), so cannot "
+                               f"reach {resolution.path}: the container cannot start (\"permission denied\")")
     facts = node.content if isinstance(node.content, FileFacts) else None
     if facts is not None:
         result.kind = facts.kind
@@ -289,6 +292,23 @@ def _allowed(mode: int, uid: int, gid: int, user: _Runs, bit: int) -> bool:
     if gid == user.gid or gid in user.groups:
         return bool(mode & (bit << 3))
     return bool(mode & bit)
+
+
+def _unsearchable(inspection: Inspection, path: str, user: _Runs) -> tuple[str, Node] | None:
+    """The first directory above ``path`` (a real path) that ``user`` may not search (x), with its
+    node: execve resolves the path as that user (root may search anything)."""
+    if user.uid == 0:
+        return None
+    directory = posixpath.dirname(path)
+    parents = []
+    while directory not in ("/", ""):
+        parents.append(directory)
+        directory = posixpath.dirname(directory)
+    for parent in reversed(parents):
+        node = inspection.fs.lookup(parent)
+        if node is not None and node.kind == DIR and not _allowed(node.mode, node.uid, node.gid, user, _EXEC):
+            return parent, node
+    return None
 
 
 def _owner(node: Node) -> str:
