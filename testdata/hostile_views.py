@@ -143,3 +143,9 @@ def hidden_program() -> ImageSpec:
     denied" at execve), though the file itself looks fine."""
     return ImageSpec([[E("opt/", "dir", mode=0o700), E("opt/app/", "dir"), E("opt/app/run", data=ELF, mode=0o755)]],
                      config={"Entrypoint": ["/opt/app/run"], "User": "65532"})
+
+
+def same_user_name(uid: int) -> ImageSpec:
+    """``USER app`` in both images of a diff; only the image's /etc/passwd says who ``app`` is."""
+    passwd = f"root:x:0:0::/root:/bin/sh\napp:x:{uid}:{uid}::/:/bin/sh\n".encode()
+    return image({"User": "app"}, passwd=passwd)

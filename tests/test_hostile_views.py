@@ -144,3 +144,15 @@ def test_html_page_stays_inert(loud_pair: tuple[str, str], args: list[str]) -> N
     assert code == 0, err
     assert out.count("<script") == 1 and "<img" not in out and "alert(1)</script>" not in out
     assert not _RAW.findall(out)
+
+
+def test_diff_summary_shows_a_user_turned_root(tmp_path: Path) -> None:
+    """``USER app`` in both, but B's /etc/passwd gives ``app`` UID 0: the summary's ``user`` pair is
+    the configured string (equal), so it said nothing changed; ``uid`` says who runs."""
+    a = write_image(tmp_path, H.same_user_name(1000), "legacy", "a")
+    b = write_image(tmp_path, H.same_user_name(0), "legacy", "b")
+    code, out, err = run("diff", a, b, "--format", "json")
+    assert code == 0, err
+    summary = json.loads(out)["summary"]
+    assert summary["user"] == {"a": "app", "b": "app"}
+    assert summary["uid"] == {"a": 1000, "b": 0}
