@@ -156,3 +156,16 @@ def test_diff_summary_shows_a_user_turned_root(tmp_path: Path) -> None:
     summary = json.loads(out)["summary"]
     assert summary["user"] == {"a": "app", "b": "app"}
     assert summary["uid"] == {"a": 1000, "b": 0}
+
+
+@pytest.mark.parametrize("case", sorted(H.root_dodges()))
+def test_summary_user_line_says_root(tmp_path: Path, case: str) -> None:
+    """The summary's user line showed ``app`` / ``+0`` / ``my app`` for a container the engine runs
+    as UID 0; it now says so, and JSON's ``uid`` is 0."""
+    ref = write_image(tmp_path, H.root_dodges()[case], "legacy", case)
+    code, out, err = run(ref)
+    assert code == 0, err
+    (line,) = [line for line in out.splitlines() if line.startswith("user ")]
+    assert "root" in line or "UID 0" in line, line
+    code, out, err = run(ref, "--format", "json")
+    assert json.loads(out)["uid"] == 0

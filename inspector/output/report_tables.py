@@ -64,12 +64,16 @@ def _argv(value: Any) -> str:
     return escape(shlex.join(str(v) for v in head(value)), TEXT_LIMIT)
 
 
-def user_text(user: str | None, name: str | None) -> str:
+def user_text(user: str | None, name: str | None, uid: Any = None) -> str:
     """``0 (root, by default)`` when unset, ``65532 (nonroot)`` when /etc/passwd names a numeric
-    User, the User itself otherwise: the same in the summary and ``--config``."""
+    User, the User itself otherwise: the same in the summary and ``--config``. When the engine runs
+    it as UID 0 (``uid``) and the text does not say root (``app`` with UID 0 in the image's passwd,
+    ``+0``), ``(UID 0)`` is added: the name alone would hide it."""
     if not user:
         return f"0 ({name or 'root'}, by default)"
-    return f"{user} ({name})" if name and name != user.partition(":")[0] else user
+    text = f"{user} ({name})" if name and name != user.partition(":")[0] else user
+    hidden = uid == 0 and not isinstance(uid, bool) and user.partition(":")[0] not in ("0", "root") and name != "root"
+    return f"{text} (UID 0)" if hidden else text
 
 
 def _env(values: list[Any], width: int | None) -> str:
@@ -106,7 +110,8 @@ def _summary_table(data: dict[str, Any], out: TextIO) -> None:
         ("image", _text(image["reference"])), ("id", _text(image["id"])), ("tags", _text(image["repo_tags"])),
         ("platform", "/".join(p for p in (image["os"], image["architecture"], image["variant"]) if p) or human.EMPTY),
         ("size", size),
-        ("user", user_text(config["user"], data.get("user_name"))), ("workdir", config["workdir"] or "/"),
+        ("user", user_text(config["user"], data.get("user_name"), data.get("uid"))),
+        ("workdir", config["workdir"] or "/"),
         ("entrypoint", _argv(config["entrypoint"])), ("cmd", _argv(config["cmd"])), ("runs", _argv(entry["argv"])),
         ("exposed ports", _text(config["exposed_ports"])), ("labels", _text(config["labels"])),
     ], width))

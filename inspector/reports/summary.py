@@ -63,6 +63,13 @@ def user_name(inspection: Inspection) -> str | None:
     return accounts.names(inspection).users.get(int(uid))
 
 
+def run_uid(inspection: Inspection) -> int | None:
+    """The UID the container runs as, resolved as the engine does (``accounts.engine_user``); None
+    when the engine refuses the User. ``app`` or ``+0`` may well be UID 0."""
+    runs = accounts.engine_user(inspection, config_fields(inspection)["user"])
+    return runs.uid if runs.error is None else None
+
+
 def summary(inspection: Inspection) -> dict[str, Any]:
     """Everything, in the documented JSON shape (README, "JSON schema")."""
     executables = find_executables(inspection)
@@ -76,6 +83,7 @@ def summary(inspection: Inspection) -> dict[str, Any]:
         "package_managers": verdict.package_managers,
         "package_manager_applets": verdict.busybox_applets,
         "user_name": user_name(inspection),
+        "uid": run_uid(inspection),
         "jre": [r.to_json() for r in find_runtimes(inspection)],
         "bin": bin_listing(inspection).to_json(),
         "executables": counts(executables),
