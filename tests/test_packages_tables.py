@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from testdata import packages_fixtures as fx
 from testdata.imagebuilder import ImageSpec
 from tests.conftest import run_cli
@@ -89,14 +91,15 @@ def test_a_name_written_twice_in_one_layer_is_checked_as_its_last_copy(image_wri
     assert "MODIFIED  /bin/ls  (dpkg/coreutils; layer 1: /bin/sh -c #(nop) ADD layer1 /)" in table
 
 
-def test_a_hardlink_keeps_the_bytes_its_source_had_when_it_was_made(image_writer) -> None:
-    """``/usr/bin/ls`` linked to ``/tmp/x``, then ``/tmp/x`` rewritten: ls keeps the old bytes, as
+@pytest.mark.parametrize("where", ["opt", "tmp"])  # hashed during the scan; /tmp/ is not: read again
+def test_a_hardlink_keeps_the_bytes_its_source_had_when_it_was_made(image_writer, where: str) -> None:
+    """``/usr/bin/ls`` linked to ``/opt/x``, then ``/opt/x`` rewritten: ls keeps the old bytes, as
     on disk. Genuine then evil: ls is genuine; evil then genuine: ls is modified. Cold and cached."""
     evil = fx.LS.replace(b"ls binary", b"ls evil!!", 1)
     for first, second, expected in ((fx.LS, evil, []), (evil, fx.LS, [("/bin/ls", "dpkg/coreutils")])):
-        app = [fx.E("tmp/", "dir"), fx.E("tmp/x", data=first, mode=0o755),
-               fx.E("usr/", "dir"), fx.E("usr/bin/", "dir"), fx.E("usr/bin/ls", "hardlink", target="tmp/x"),
-               fx.E("tmp/x", data=second, mode=0o755)]
+        app = [fx.E(f"{where}/", "dir"), fx.E(f"{where}/x", data=first, mode=0o755),
+               fx.E("usr/", "dir"), fx.E("usr/bin/", "dir"), fx.E("usr/bin/ls", "hardlink", target=f"{where}/x"),
+               fx.E(f"{where}/x", data=second, mode=0o755)]
         ref = image_writer(ImageSpec([fx.debian_base_layer(), app]), "legacy")
         assert _modified(ref, "--no-cache") == expected
         assert _modified(ref) == _modified(ref) == expected

@@ -32,6 +32,11 @@ HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("/etc/rpm/", "/var/lib/rpm/", "/usr/lib/sysimage/rpm/", "/etc/dnf/", "/etc/yum.repos.d/",
       "/etc/redhat-release", "/etc/system-release"), "sha256"),
 )
+#: Trees no package records files in (apt's downloaded .debs, index lists, the databases
+#: themselves, logs, scratch): often hundreds of MB a scan need not hash. Should a package record a
+#: file there after all, integrity reads it again: a miss costs time, never exactness.
+UNRECORDED = ("/var/cache/", "/var/lib/apt/", "/var/lib/dpkg/", "/var/lib/rpm/", "/usr/lib/sysimage/rpm/",
+              "/lib/apk/db/", "/usr/lib/apk/db/", "/var/log/", "/tmp/", "/var/tmp/")
 UNHINTED_BYTES = 32 << 20  # hashed with every algorithm before any hint (an image with no package manager)
 MAX_FILES = 200_000
 CHUNK = 1 << 20
@@ -158,7 +163,7 @@ class Prehash:
     def probe(self, path: str, node: Node, member: Any = None) -> Callable[[IO[bytes]], Any] | None:
         inner = self.base(path, node, member) if self.base is not None else None
         self._hint(path)
-        algorithms = self._choose(node.size)
+        algorithms = self._choose(node.size) if not path.startswith(UNRECORDED) else ()
         if not algorithms:
             return inner
 
