@@ -45,6 +45,8 @@ REGULAR_TYPES = frozenset((REGTYPE, AREGTYPE, CONTTYPE, GNU_SPARSE))
 #: Types whose header size is not followed by data (Go's isHeaderOnlyType; tarfile agrees)
 HEADER_ONLY = frozenset((LNKTYPE, SYMTYPE, CHRTYPE, BLKTYPE, DIRTYPE, FIFOTYPE))
 EXTENSIONS = frozenset((GNU_LONGNAME, GNU_LONGLINK, PAX_HEADER, PAX_GLOBAL))
+#: PAX records that change nothing we read: ``make_member``'s fast path takes members with only these
+_UNREAD_RECORDS = frozenset(("atime", "ctime"))
 #: Types ``make_member``'s fast path takes (the others, and every extended member, go the general way)
 _PLAIN_TYPES = frozenset((REGTYPE, DIRTYPE, SYMTYPE, LNKTYPE))
 
@@ -151,6 +153,11 @@ class Pending:
         self.long_name: str | None = None
         self.long_link: str | None = None
         self.records: dict[str, str] | None = None
+
+    def plain(self) -> bool:
+        """True when all this says is PAX records that change no field we read (access and change times)."""
+        return self.long_name is None and self.long_link is None and \
+            (self.records is None or _UNREAD_RECORDS.issuperset(self.records))
 
 
 ZERO_BLOCK = bytes(BLOCK)  #: the end-of-archive marker (two of them, in principle; one ends the walk)
@@ -304,9 +311,10 @@ def make_member(block: bytes, offset: int, pending: Pending | None, globals_: di
                 data_at: int) -> TarMember:
     """The member whose (checked) main header is ``block``, at ``offset``; its data starts at ``data_at``."""
     kind = block[156:157]
-    if pending is None and kind in _PLAIN_TYPES and block[345] == 0:
-        # Nearly every member of a layer: no extension header, no ustar prefix, every number in
-        # octal. Such numbers are 7 to 11 digits, so they always fit their bounds (< 2**36).
+    if (pending is None or pending.plain()) and kind in _PLAIN_TYPES and block[345] == 0:
+        # Nearly every member of a layer: no extension header (or PAX records only of times we do not
+        # show, as docker save writes), no ustar prefix, every number in octal. Such numbers are 7 to
+        # 11 digits, so they always fit their bounds (< 2**36).
         numbers = block[100:148]
         if not numbers.translate(None, _OCTAL_OR_PAD):
             numbers = numbers.replace(b"\0", b" ")
@@ -329,8 +337,8 @@ def make_member(block: bytes, offset: int, pending: Pending | None, globals_: di
                 member.devmajor = member.devminor = 0
                 member.sparse = False
                 member.globals = globals_
-                member.records = None
-                member.offset = offset
+                member.records = None if pending is None else pending.records
+                member.offset = offset if pending is None else pending.start
                 member.offset_data = data_at
                 return member
     member = TarMember()

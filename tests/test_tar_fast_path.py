@@ -1,0 +1,68 @@
+"""The tar walk's fast paths (issue 20) decide exactly as the general ones: the checksum taken from
+Adler-32 when a header has few non-zero bytes, and members whose only PAX records are access and
+change times (what ``docker save`` writes) read without the general header path.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+
+from inspector.errors import ImageFormatError
+from inspector.tarwalk import TarWalk
+from testdata import hostile_tar as H
+
+
+def _names(data: bytes) -> list[str]:
+    return [member.name for member in TarWalk(io.BytesIO(data))]
+
+
+def _sum(block: bytes) -> int:
+    return sum(block[:148]) + 256 + sum(block[156:])
+
+
+#: Bytes of 255 over the link name, owner names, device numbers and prefix: a sum above 65,521
+_HIGH = {157: b"\xff" * 100, 265: b"\xff" * 64, 329: b"\xff" * 16, 345: b"\xff" * 150}
+
+
+@pytest.mark.parametrize("patch", [{}, _HIGH], ids=["adler", "summed"])  # <= 256 non-zero bytes, and more
+@pytest.mark.parametrize("off_by", [65_521, -65_521, 1])  # Adler-32's modulus must not hide a wrong sum
+def test_a_checksum_off_by_the_adler_modulus_is_refused(patch, off_by):
+    first = H.regular("first")
+    honest = H.header("name", patch=patch)
+    wrong = _sum(honest) + off_by
+    if wrong < 0:
+        pytest.skip("a negative checksum cannot be written in octal")
+    with pytest.raises(ImageFormatError, match="bad checksum"):
+        _names(H.layer(first, H.header("name", patch=patch, checksum=wrong)))
+    assert _names(H.layer(first, honest))[1].endswith("name")
+    assert (honest.count(0) >= 256) == (not patch) and (_sum(honest) > 65_521) == bool(patch)
+
+
+def test_a_plain_header_checksum_is_exact_in_both_ways():
+    first = H.regular("first")
+    block = H.header("a/b/c")
+    assert block.count(0) >= 256  # the Adler-32 way
+    assert _names(H.layer(first, block)) == ["first", "a/b/c"]
+    with pytest.raises(ImageFormatError, match="bad checksum"):
+        _names(H.layer(first, H.header("a/b/c", checksum=_sum(block) + 65_521)))
+
+
+def test_members_with_only_time_records_read_as_tarfile_reads_them():
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for index, extra in enumerate([{"atime": "1700000000.5", "ctime": "1700000001.25"},
+                                       {"atime": "1", "ctime": "2", "mtime": "1600000000.75"},
+                                       {"atime": "3", "path": "renamed"}]):
+            info = tarfile.TarInfo(f"file{index}")
+            info.size, info.mtime, info.pax_headers = 3, 1_600_000_000, extra
+            tar.addfile(info, io.BytesIO(b"abc"))
+    data = buffer.getvalue()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        expected = [(m.name, m.mtime, m.size, m.offset, m.offset_data, m.pax_headers) for m in tar]
+    walk = TarWalk(io.BytesIO(data))
+    ours = [(m.name, m.mtime, m.size, m.offset, m.offset_data, m.pax_headers) for m in walk]
+    assert ours == expected
+    assert [m[0] for m in ours] == ["file0", "file1", "renamed"]
