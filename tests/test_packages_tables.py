@@ -114,3 +114,17 @@ def test_summary_table_counts_packages_by_manager(image_writer) -> None:
     assert data["packages"] == {"dpkg": 3} and data["os"]["id"] == "debian"
     bare = image_writer(ImageSpec([fx.entries({"/etc/hostname": b"x\n"})]), "legacy")
     assert "packages: -" in _check(run_cli(bare)).splitlines()
+
+
+def test_diff_table_user_line_shows_uids_when_they_differ(image_writer) -> None:
+    """``USER app`` in both, but app is UID 0 in B's /etc/passwd: the user line says so."""
+    def spec(uid: int) -> ImageSpec:
+        passwd = f"root:x:0:0:root:/root:/bin/sh\napp:x:{uid}:{uid}::/home/app:/bin/sh\n".encode()
+        return ImageSpec([fx.entries({"/etc/passwd": passwd, "/etc/group": b"root:x:0:\n"})], config={"User": "app"})
+
+    a = image_writer(spec(1000), "legacy", name="a")
+    b = image_writer(spec(0), "legacy", name="b")
+    lines = [" ".join(line.split()) for line in _check(run_cli("diff", a, b)).splitlines()]
+    assert "user app (UID 1000) → app (UID 0)" in lines
+    same = [" ".join(line.split()) for line in _check(run_cli("diff", a, a)).splitlines()]
+    assert "user app (both)" in same

@@ -60,7 +60,12 @@ def summary_rows(summary: dict[str, Any], all_entries: bool = False) -> list[tup
                              ("user", "user", _user), ("entrypoint", "entrypoint", _argv)):
         pair = summary.get(key)
         if isinstance(pair, dict):
-            rows.append((label, _before_after(show(pair["a"]), show(pair["b"]))))
+            a, b = show(pair["a"]), show(pair["b"])
+            uid = summary.get("uid")
+            if key == "user" and a == b and isinstance(uid, dict) and uid.get("a") != uid.get("b"):
+                # the same USER, another UID in each image's /etc/passwd: otherwise it reads "(both)"
+                a, b = f"{a} (UID {_uid(uid.get('a'))})", f"{b} (UID {_uid(uid.get('b'))})"
+            rows.append((label, _before_after(a, b)))
     starts = summary.get("can_start")
     if isinstance(starts, dict) and starts["a"] != starts["b"]:
         rows.append(("can start", _before_after(_yes(starts["a"]), _yes(starts["b"]))))
@@ -81,6 +86,11 @@ def summary_rows(summary: dict[str, Any], all_entries: bool = False) -> list[tup
 
 def _before_after(a: str, b: str) -> str:
     return f"{a} (both)" if a == b else f"{a} {ARROW} {b}"
+
+
+def _uid(value: Any) -> str:
+    """A UID (0 included), or ``unknown`` when the engine would refuse the USER."""
+    return "unknown" if value is None else str(value)
 
 
 def _or_unknown(value: Any) -> str:
