@@ -15,11 +15,22 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING  # noqa: E402
+
 from .errors import ImageFormatError, InspectorError, VerificationError  # noqa: E402
-from .fs import Entry, MergedFS, build_filesystem  # noqa: E402
-from .sources import Image, ImageMeta, LayerInfo, open_image  # noqa: E402
+from .lazy import lazy_exports  # noqa: E402
+
+if TYPE_CHECKING:
+    from .fs import Entry, MergedFS, build_filesystem
+    from .sources import Image, ImageMeta, LayerInfo, open_image
 
 __all__ = [
     "Entry", "Image", "ImageFormatError", "ImageMeta", "InspectorError", "LayerInfo", "MergedFS",
     "VerificationError", "__version__", "build_filesystem", "open_image",
 ]
+
+# Imported on first use: ``inspect-image --version`` reads only this file and the command line's.
+__getattr__ = lazy_exports(__name__, {
+    "Entry": ".fs", "MergedFS": ".fs", "build_filesystem": ".fs",
+    "Image": ".sources", "ImageMeta": ".sources", "LayerInfo": ".sources", "open_image": ".sources",
+})

@@ -4,39 +4,69 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import io
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from . import __version__, export, policy, reports
+from . import __version__, policy
 from .errors import InspectorError
-from .fs import build_filesystem
-from .fs.cache import BARE, CacheUse, LayerCache
-from .fs.select import select_entries
 from .limits import DEFAULT, Limits
-from .output import FORMATS, diff_tables, package_tables, renderer, report_tables
+from .output import FORMATS
 from .output.escape import escape
-from .output.json_format import document
-from .reports import layers as layer_reports
-from .reports import packages as package_reports
-from .sources import Image, open_image
-from .sources.engine import PULL_POLICIES, EngineOptions
+from .sources.engine_options import PULL_POLICIES, EngineOptions
 from .sources.registry_ref import RegistryOptions
+
+if TYPE_CHECKING:
+    from . import reports
+    from .fs.cache import LayerCache
+    from .sources import Image
+
+# Everything that reads or renders an image is imported inside the command that needs it: starting the
+# command line (``--version``, ``--help``, a usage error) then costs click and this module only.
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED = 0, 1, 2, 3
 
 
 class _DefaultGroup(click.Group):
-    """``inspect-image IMAGE`` means ``inspect-image inspect IMAGE``; subcommands still work."""
+    """``inspect-image IMAGE`` means ``inspect-image inspect IMAGE``; subcommands still work.
+
+    ``audit`` lives in ``cli_audit`` and is imported only when asked for (or listed by ``--help``): the
+    fleet machinery (process pools, Dask's client) costs nothing to the other commands."""
+
+    #: name -> (module, the one-line help --help lists without importing the module)
+    LAZY = {"audit": ("cli_audit", "Audit many images: one JSON line each (NDJSON), every shared layer read once.")}
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in self.commands and args[0] not in self.LAZY \
+                and args[0] not in ("--help", "-h", "--version"):
             args = ["inspect", *args]
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            module = importlib.import_module(f".{self.LAZY[cmd_name][0]}", __package__)
+            self.add_command(module.command(), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = []
+        for name in names:
+            if name in self.LAZY and name not in self.commands:
+                rows.append((name, click.Command(name, help=self.LAZY[name][1]).get_short_help_str(limit)))
+            elif (command := self.get_command(ctx, name)) is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def _format_options(func: Any) -> Any:
@@ -62,6 +92,8 @@ class SourceArgs:
     source_kind: str | None = None  # --source engine|registry
 
     def open(self, image: str, cache: LayerCache | None) -> Image:
+        from .sources import open_image
+
         engine = EngineOptions(host=self.host, pull=self.pull, progress=sys.stderr.isatty())
         return open_image(image, platform=self.platform, tag=self.tag, engine=engine, verify=self.verify,
                           limits=self.limits, cache=cache, digest=self.digest,
@@ -69,6 +101,8 @@ class SourceArgs:
 
     def cache(self) -> LayerCache | None:
         """The per-layer cache, unless refused; --verify reads every byte, so it bypasses the cache too."""
+        from .fs.cache import LayerCache
+
         return None if self.no_cache or self.verify else LayerCache()
 
 
@@ -174,6 +208,14 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     The summary says whether the entrypoint can start, which shells, package managers and Java
     runtimes the image holds, and what /bin holds; each option below shows one view in full.
     Nothing in the image is executed."""
+    from . import reports
+    from .fs import build_filesystem
+    from .fs.cache import BARE, CacheUse
+    from .fs.select import select_entries
+    from .output import package_tables, renderer
+    from .reports import layers as layer_reports
+    from .reports import packages as package_reports
+
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
                                    ("--executables", show_executables), ("--jre", show_jre),
                                    ("--config", show_config), ("--packages", show_packages),
@@ -255,6 +297,9 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
     only (removed), "+" in IMAGE_B only (added), "~" in both but changed (content, mode, owner, type,
     link target or ELF kind). Links show "-> target"; the mode's first letter is the type, as in ls -l.
     """
+    from . import reports
+    from .output import diff_tables
+
     options = reports.DiffOptions(all_entries=all_entries, prefix=prefix, ignore=ignore)
     store = source.cache()
     if fmt == "html" and not as_json:  # the diff as one page (README, "HTML report")
@@ -307,6 +352,8 @@ def sbom_command(image: str, fmt: str, with_files: bool, output: str | None, sou
 @_source_options
 def cat_command(image: str, path: str, source: SourceArgs) -> None:
     """Write the content of PATH in IMAGE to stdout (symlinks followed inside the image only)."""
+    from . import export
+
     with source.open(image, source.cache()) as img:
         out = _stdout_bytes()
         export.cat_file(img, path, out, source.limits)
@@ -327,6 +374,8 @@ def export_command(image: str, dest: str, prefix: str, devices: bool, special_bi
                    source: SourceArgs) -> None:
     """Write the merged tree of IMAGE (or --path) to DEST: a new or empty directory, a .tar file, or - for
     a tar on stdout. Never writes outside DEST and never follows a link it created."""
+    from . import export
+
     with source.open(image, source.cache()) as img:
         if dest == "-" or dest.endswith(".tar"):
             with (export.open_tar_dest(dest) if dest != "-" else contextlib.nullcontext(_stdout_bytes())) as out:
@@ -343,6 +392,10 @@ def export_command(image: str, dest: str, prefix: str, devices: bool, special_bi
 
 def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
                  findings: list[policy.Finding] | None = None) -> None:
+    from . import reports
+    from .output import renderer, report_tables
+    from .reports import packages as package_reports
+
     as_json = fmt == "json"
     if view == "--bin":
         listing = reports.bin_listing(inspection)
@@ -367,6 +420,8 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
 
 def _emit(data: Any, as_json: bool, table: Any, out: Any, findings: list[policy.Finding] | None = None) -> None:
     if as_json:
+        from .output.json_format import document
+
         out.write(document(data if findings is None else policy.attach(data, findings)) + "\n")
     else:
         table(data, out)
@@ -463,9 +518,6 @@ def _say(line: str) -> None:
     click.echo(line, err=True)
 
 
-from . import cli_audit  # noqa: E402 - last: it builds on this module's options and writers
-
-cli.add_command(cli_audit.command())
 
 
 def main(argv: list[str] | None = None) -> None:

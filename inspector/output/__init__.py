@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from typing import TYPE_CHECKING
 
-from .html.renderer import HtmlRenderer
-from .interface import Renderer
-from .json_format import JsonRenderer
-from .table_format import TableRenderer
+if TYPE_CHECKING:
+    from .interface import Renderer
 
+#: Each format's renderer class, as ``module:Class`` under this package: imported only when used.
 #: ``html`` renders the summary and diff as one page each (``output/html``); the CLI refuses it for other views.
-FORMATS: dict[str, Callable[[], Renderer]] = {"table": TableRenderer, "json": JsonRenderer, "html": HtmlRenderer}
+FORMATS: dict[str, str] = {"table": ".table_format:TableRenderer", "json": ".json_format:JsonRenderer",
+                           "html": ".html.renderer:HtmlRenderer"}
 
 
 def renderer(name: str) -> Renderer:
-    return FORMATS[name]()
+    module, _, cls = FORMATS[name].partition(":")
+    made: Renderer = getattr(importlib.import_module(module, __name__), cls)()
+    return made

@@ -10,12 +10,12 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..errors import EngineError
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
+from .engine_options import PULL_POLICIES, EngineOptions
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, T
 from .layout import Selector
 from .platforms import Platform
@@ -23,18 +23,9 @@ from .progress import Progress
 from .stream import StreamedImage
 from .verify import Verification
 
-PULL_POLICIES = ("missing", "always", "never")
+__all__ = ["PULL_POLICIES", "EngineOptions", "EngineUnreachableError", "open_engine_image"]
+
 SAVE_CHUNK = 1 << 20
-
-
-@dataclass
-class EngineOptions:
-    """How to reach the engine and what it may do for us."""
-
-    host: str | None = None  # like `docker --host`; default: DOCKER_HOST, the current context, the local socket
-    pull: str = "missing"  # missing | always | never
-    progress: bool = False  # draw progress bars on stderr
-    client: Any = field(default=None, repr=False)  # an existing docker.DockerClient, for API users
 
 
 def open_engine_image(name: str, selector: Selector, options: EngineOptions | None = None,
