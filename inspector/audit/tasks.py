@@ -152,7 +152,8 @@ def audit_image(reference: str, settings: Settings) -> Outcome:
             if not _from_the_engine(reference, settings):  # known before any layer is read: the error line has it
                 digest = image.meta.manifest_digest
             image.verification.hash_layers = True  # integrity hands layers out again: hash them as they pass
-            inspection = reports.inspect_image(image, settings.source.limits,
+            # packaged files are hashed as the layers pass (packages.prehash): no second read for integrity
+            inspection = package_reports.inspect_image(image, settings.source.limits,
                                                CacheUse(store, reports.FACTS_CODEC) if store else None)
             digest = image.meta.manifest_digest  # after the scan: a one-pass source knows it only then
             packages = package_reports.packages_report(image, inspection, store.directory if store else None)
