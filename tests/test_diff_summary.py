@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from testdata.imagebuilder import E, ImageSpec
+from tests.diff_text import summary_block
 
 from .conftest import cli_env, run_cli
 from .test_reports import base_layer, d, exe, f, jvm_home, libc_layer, link, release
@@ -74,30 +75,11 @@ def _json(a: str, b: str, *args: str) -> dict[str, Any]:
     return json.loads(out)
 
 
-def _summary_block(lines: list[str]) -> dict[str, str]:
-    """``label -> text`` of the block between the ``---``/``+++`` header and the first blank line
-    (continuation lines, indented, joined to their label's text)."""
-    assert lines[0].startswith("--- ") and lines[1].startswith("+++ ") and lines[2] == ""
-    block: dict[str, str] = {}
-    label = ""
-    for line in lines[3:]:
-        if not line:
-            break
-        match = re.match(r"(\S+(?: \S+)?)\s{2,}(.*)", line)
-        if re.fullmatch(r"[a-z]+(?: [a-z]+)?", line):  # a label whose value is spilled to lines below
-            label = line
-            block[label] = ""
-        elif line.startswith(" ") or not match:
-            block[label] = (block[label] + " " + line.strip()).strip()
-        else:
-            label = match.group(1)
-            block[label] = match.group(2)
-    return block
 
 
 def test_summary_block_comes_first(pair: tuple[str, str]) -> None:
     lines = _table(*pair)
-    block = _summary_block(lines)
+    block = summary_block(lines)
     assert list(block)[:5] == ["size", "layers", "platform", "user", "entrypoint"]
     for label in ("java", "shells", "package managers", "setuid files", "setgid files", "executables"):
         assert label in block, (label, block)
@@ -112,7 +94,7 @@ def test_summary_block_comes_first(pair: tuple[str, str]) -> None:
 
 
 def test_summary_counts_equal_the_json(pair: tuple[str, str]) -> None:
-    block = _summary_block(_table(*pair))
+    block = summary_block(_table(*pair))
     summary = _json(*pair)["summary"]
     assert block["executables"] == (f"{summary['removed']} removed, {summary['added']} added, "
                                     f"{summary['changed']} changed")
@@ -142,7 +124,7 @@ def test_json_summary_size_platform_java(pair: tuple[str, str]) -> None:
 
 def test_java_line_names_both_runtimes_and_tools_by_name(pair: tuple[str, str]) -> None:
     lines = _table(*pair, columns=200)
-    block = _summary_block(lines)
+    block = summary_block(lines)
     assert re.fullmatch(r"Temurin JDK 17\.0\.21 \(3 tools\) → Temurin JRE 25\.0\.4 \(2 tools\)", block["java"]), \
         block["java"]
     tools = [line for line in lines if line.startswith(("- /", "+ /")) and "): " in line]
@@ -167,13 +149,13 @@ def test_all_shows_each_entrys_type_letter(pair: tuple[str, str]) -> None:
     assert entries["/usr/local/bin/jv"][0] == "l"
     assert entries["/bin/sh"] == "-rwxr-xr-x"
     assert entries["/usr/bin/su"] == "-rwsr-xr-x"
-    block = _summary_block(lines)
+    block = summary_block(lines)
     assert "entries" in block and "executables" not in block
 
 
 def test_arguments_shown_as_a_shell_reads_them(pair: tuple[str, str]) -> None:
     lines = _table(*pair, columns=None)
-    block = _summary_block(lines)
+    block = summary_block(lines)
     assert block["entrypoint"] == f"/bin/sh -c 'java -jar /app.jar' → {JRE_HOME}/bin/java -jar /app.jar"
     assert f"~ entrypoint: /bin/sh -c 'java -jar /app.jar' → {JRE_HOME}/bin/java -jar /app.jar" in lines
     assert _json(*pair)["config"]["entrypoint"]["a"] == SHELL_FORM, "JSON keeps the list"
@@ -186,7 +168,7 @@ def test_the_images_strings_are_escaped(image_writer: Callable[..., str]) -> Non
     lines = _table(image_writer(plain, name="plain"), image_writer(hostile, name="hostile"), columns=None)
     text = "\n".join(lines)
     assert "\x1b" not in text and "\x07" not in text
-    block = _summary_block(lines)
+    block = summary_block(lines)
     assert block["entrypoint"] == "/bin/x → '/bin/x\\x1b]0;pwned\\x07' 'a\\nb'"
     assert block["user"] == "0 (root, by default) → u\\x1b[2J"
     assert block["java"] == "none (both)"
@@ -234,7 +216,7 @@ def test_hostile_pair_is_bounded_escaped_and_fits(image_writer: Callable[..., st
     out = proc.stdout.decode("utf-8")
     assert not any(ch in out for ch in ("\x1b", "\x07", "\u202e"))
     lines = out.splitlines()
-    block = _summary_block(lines)
+    block = summary_block(lines)
     assert block["setuid files"].startswith("added 5,000: ") and block["setuid files"].endswith("… and 4,980 more")
     assert block["entrypoint"].endswith("… and 9,980 more arguments")
     assert lines.index("") < 3 + 80, "the summary block stays short"

@@ -42,9 +42,10 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import build_cache
 from ..build_cache import is_built, mark_built
@@ -72,6 +73,9 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 #: step -> seconds, for the steps this process actually ran (cached steps are absent)
 timings: dict[str, float] = {}
+
+
+T = TypeVar("T")
 
 
 class Unavailable(Exception):
@@ -634,3 +638,16 @@ def _main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(_main())
+
+
+def ensure_or_skip(make: Callable[[], T]) -> T:
+    """``make()``'s image, or a skip naming why it cannot be built here; with INSPECTOR_REQUIRE_DOCKER=1
+    (CI) a failure instead, unless the reason is the network this machine does not have."""
+    import pytest
+
+    try:
+        return make()
+    except Unavailable as exc:
+        if os.environ.get("INSPECTOR_REQUIRE_DOCKER") == "1" and not exc.network:
+            pytest.fail(f"INSPECTOR_REQUIRE_DOCKER=1 but {exc}", pytrace=False)
+        pytest.skip(str(exc))

@@ -10,7 +10,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -57,21 +56,14 @@ class Glance:
         return self._memo[key]
 
 
-def _ensure(make: Callable[[], Any]) -> Any:
-    try:
-        return make()
-    except realistic.Unavailable as exc:
-        pytest.skip(str(exc))
-
-
 @pytest.fixture(scope="module")
 def fat(docker_client: Any) -> Glance:
-    return Glance(_ensure(lambda: realistic.ensure_fat(docker_client)))
+    return Glance(realistic.ensure_or_skip(lambda: realistic.ensure_fat(docker_client)))
 
 
 @pytest.fixture(scope="module")
 def distroless(docker_client: Any) -> Glance:
-    return Glance(_ensure(lambda: realistic.ensure_distroless(docker_client))[0])
+    return Glance(realistic.ensure_or_skip(lambda: realistic.ensure_distroless(docker_client))[0])
 
 
 @pytest.fixture(scope="module", params=["fat", "distroless"])

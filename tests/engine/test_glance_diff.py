@@ -14,31 +14,22 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.diff_text import summary_block
+
 from . import realistic_images as realistic
 from .helpers import REPO_ROOT, inspector_env
 
-REQUIRED = __import__("os").environ.get("INSPECTOR_REQUIRE_DOCKER") == "1"
 SCREEN = 24
-
-
-def _ensure(make: Callable[[], Any]) -> Any:
-    try:
-        return make()
-    except realistic.Unavailable as exc:
-        if REQUIRED and not exc.network:
-            pytest.fail(f"INSPECTOR_REQUIRE_DOCKER=1 but {exc}", pytrace=False)
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")
 def pair(docker_client: Any) -> tuple[str, str]:
-    fat = _ensure(lambda: realistic.ensure_fat(docker_client))
-    slim, _ = _ensure(lambda: realistic.ensure_distroless(docker_client))
+    fat = realistic.ensure_or_skip(lambda: realistic.ensure_fat(docker_client))
+    slim, _ = realistic.ensure_or_skip(lambda: realistic.ensure_distroless(docker_client))
     return f"docker:{fat}", f"docker:{slim}"
 
 
@@ -67,21 +58,6 @@ def result(pair: tuple[str, str]) -> dict[str, Any]:
     return data
 
 
-def _block(lines: list[str]) -> dict[str, str]:
-    """The summary block's ``label -> text`` (continuation lines joined), from line 4 to the first blank."""
-    assert lines[0].startswith("--- ") and lines[1].startswith("+++ ") and lines[2] == ""
-    block: dict[str, str] = {}
-    label = ""
-    for line in lines[3:]:
-        if not line:
-            break
-        match = re.match(r"(\S+(?: \S+)?)\s{2,}(.*)", line)
-        if line.startswith(" ") or match is None:
-            block[label] += " " + line.strip()
-        else:
-            label = match.group(1)
-            block[label] = match.group(2)
-    return block
 
 
 @pytest.mark.parametrize("columns", [80, 200])
@@ -90,7 +66,7 @@ def test_first_screen_answers(pair: tuple[str, str], result: dict[str, Any], col
     screen = lines[:SCREEN]
     end = screen.index("", 3) if "" in screen[3:] else None
     assert end is not None, f"the summary block does not end within the first {SCREEN} lines:\n" + "\n".join(screen)
-    block = _block(lines)
+    block = summary_block(lines)
     for label in ("size", "layers", "platform", "user", "entrypoint", "java", "shells", "package managers",
                   "setuid files", "setgid files", "executables"):
         assert label in block, (label, screen)

@@ -16,7 +16,6 @@ still skip).
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import subprocess
 import sys
@@ -40,7 +39,6 @@ from .helpers import (
 
 pytestmark = pytest.mark.engine
 
-REQUIRED = os.environ.get("INSPECTOR_REQUIRE_DOCKER") == "1"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,23 +100,14 @@ class Realistic:
         return realistic.read_file(self.client, self.tag, path)
 
 
-def _ensure(make: Callable[[], Any]) -> Any:
-    try:
-        return make()
-    except realistic.Unavailable as exc:
-        if REQUIRED and not exc.network:
-            pytest.fail(f"INSPECTOR_REQUIRE_DOCKER=1 but {exc}", pytrace=False)
-        pytest.skip(str(exc))
-
-
 @pytest.fixture(scope="module")
 def fat(docker_client: Any) -> Realistic:
-    return Realistic(docker_client, _ensure(lambda: realistic.ensure_fat(docker_client)))
+    return Realistic(docker_client, realistic.ensure_or_skip(lambda: realistic.ensure_fat(docker_client)))
 
 
 @pytest.fixture(scope="module")
 def distroless(docker_client: Any) -> tuple[Realistic, realistic.Wheel]:
-    tag, wheel = _ensure(lambda: realistic.ensure_distroless(docker_client))
+    tag, wheel = realistic.ensure_or_skip(lambda: realistic.ensure_distroless(docker_client))
     return Realistic(docker_client, tag), wheel
 
 
