@@ -66,7 +66,12 @@ class Executable:
 def find_executables(inspection: Inspection) -> list[Executable]:
     """Regular files with an execute bit, plus the symlinks that make them commands: links in a
     ``bin``/``sbin`` directory or in a directory of the image's PATH (``/busybox`` in distroless
-    ``:debug``) that reach an executable (busybox applets, ``/usr/bin/java``)."""
+    ``:debug``) that reach an executable (busybox applets, ``/usr/bin/java``). Computed once per
+    inspection (the summary, the package view and the policy all ask); each caller gets its own list."""
+    return list(inspection.once("executables", lambda: _find_executables(inspection)))
+
+
+def _find_executables(inspection: Inspection) -> list[Executable]:
     path_dirs = {d.rstrip("/") for d in inspection.env.get("PATH", "").split(":") if d}
     found = []
     for path, node in inspection.fs.walk():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ..fs import MergedFS
 from ..sources.interface import ImageMeta
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -17,6 +20,17 @@ class Inspection:
     fs: MergedFS
     size: int = 0  # bytes of uncompressed layer tars
     verification: dict[str, Any] | None = None  # what was checked against digests while reading
+    #: Results several reports share (the executables, the Java runtimes): computed once per inspection,
+    #: since the summary, the package view and the policy each ask (``audit`` asks all three per image).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked for; the same value after (the inspection's
+        metadata and filesystem do not change once read, so neither does a pure function of them)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        value: T = self.memo[key]
+        return value
 
     @property
     def container_config(self) -> dict[str, Any]:

@@ -76,7 +76,12 @@ def java_version(version: str | None) -> str | None:
 
 
 def find_runtimes(inspection: Inspection) -> list[JavaRuntime]:
-    """One runtime per real home directory (a home reached through several symlinked names is one)."""
+    """One runtime per real home directory (a home reached through several symlinked names is one);
+    computed once per inspection (the summary and the policy both ask), each caller gets its own list."""
+    return list(inspection.once("java_runtimes", lambda: _find_runtimes(inspection)))
+
+
+def _find_runtimes(inspection: Inspection) -> list[JavaRuntime]:
     homes = _candidate_homes(inspection)
     runtimes = [_describe(inspection, home) for home in sorted(homes)]
     _mark_reached(inspection, runtimes)
