@@ -20,10 +20,11 @@ from ..fs.cache import CacheUse
 from ..fs.entry import Entry
 from ..fs.node import DIR, SYMLINK, Node
 from ..limits import DEFAULT, Limits
-from ..packages import Package, PackageSet, read_packages
+from ..packages import Package, PackageSet
 from ..packages.capture import database_files
 from ..packages.prehash import Prehash
 from ..sources.interface import Image
+from . import memo
 from .executables import Executable, find_executables
 from .facts import FileFacts, probe
 from .history import layer_created_by
@@ -54,7 +55,7 @@ def analyze(inspection: Inspection) -> PackageView:
     if isinstance(cached, PackageView):
         return cached
     files, warnings = database_files(inspection.fs, _text_of)
-    found = read_packages(files)
+    found = memo.read_packages(files)  # an audit worker parses a shared base's database once
     found.warnings[:0] = warnings
     view = PackageView(found, created_by=layer_created_by(inspection.meta.config, len(inspection.meta.layers)))
     resolver = view.resolver = DirectoryResolver(inspection)
