@@ -414,8 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=None, help="untimed rounds first, per group (default: 1, "
                                                                  "--quick: 0)")
     parser.add_argument("--only", choices=("real", "synthetic"), help="run one group only (not with --quick)")
-    parser.add_argument("--rows", metavar="GLOBS", help="measure only the rows whose key matches one of these "
-                                                        "comma-separated globs, e.g. 'fat.skopeo,fat.registry*'")
+    parser.add_argument("--rows", metavar="GLOBS", help="measure only the rows whose key (or label) matches one of "
+                                                        "these comma-separated globs, e.g. 'fat.skopeo,fat.registry*', "
+                                                        "'fleet*' (the audit rows)")
     parser.add_argument("--no-engine", action="store_true", help="skip the docker: rows")
     parser.add_argument("--no-dive", action="store_true", help="skip the dive rows")
     parser.add_argument("--rss-goal", type=float, default=80.0, help="fat image's peak RSS goal in MB (default: 80)")
@@ -532,7 +533,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows:  # e.g. only the registry rows (their preparation above still runs)
         globs = args.rows.split(",")
         groups = [(title, picked, n) for title, rows, n in groups
-                  if (picked := [r for r in rows if any(fnmatch.fnmatchcase(r.key, g) for g in globs)])]
+                  if (picked := [r for r in rows if any(fnmatch.fnmatchcase(r.key, g) or fnmatch.fnmatchcase(r.label, g)
+                                                          for g in globs)])]
+        if not groups:  # measuring nothing would print an empty table and look like success
+            parser.error(f"--rows {args.rows!r} matches no row's key or label")
 
     # the measurements
     series: dict[str, Series] = {}
