@@ -252,6 +252,15 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             renderer(fmt).files(select_entries(merged, files), out)
             return
         want_packages = show_packages or (rules is not None and policy.needs_packages(rules))
+        kept = None  # the report cache (README, "The cache"): only what the layer cache vouches for
+        if show_packages and rules is None and store is not None:
+            from .reports import report_cache
+
+            kept = report_cache.lookup(img, source.limits, store, reports.FACTS_CODEC.name)
+            if kept.report is not None:
+                _warn(img.meta.notes + kept.warnings + kept.report["warnings"])
+                _emit(kept.report, fmt == "json", package_tables.packages, out)
+                return
         if want_packages:  # integrity hands layers out again: hash them as they pass now, not in a re-read
             img.verification.hash_layers = True
         scan = package_reports.inspect_image if want_packages else reports.inspect_image  # + recorded files' digests
@@ -259,6 +268,8 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
         report = None
         if want_packages:  # integrity may read some layers again: while the image is open
             report = package_reports.packages_report(img, inspection, store.directory if store else None)
+            if kept is not None and store is not None:
+                report_cache.keep(img, kept, store, report, inspection.fs.warnings)
         findings = policy.evaluate(inspection, report, rules) if rules is not None else None
         if show_packages and report is not None:
             _warn(img.meta.notes + inspection.fs.warnings + report["warnings"])

@@ -1,0 +1,196 @@
+"""The whole ``--packages`` report, kept per image so that a repeat decodes no layer tree.
+
+A warm repeat already reads no layer (the per-layer cache answers), but it still decodes every
+layer's tree, rebuilds the merged view and re-reads the package databases from it: most of its
+time. The report depends only on the layers' bytes (in order), on the config's build steps it
+quotes (``layer_created_by``) and on our own code, so it is kept under a key made of exactly that:
+
+- the ordered diff IDs, each of which the layer cache would answer for under its own checks
+  (``CacheUse.answer``: the entry is there and the layer's blob is present in a form the entry
+  recorded; the engine vouches for its diff IDs) or whose bytes were hashed against it in this run;
+- the ``created_by`` of each layer, as this run read it from the config;
+- the tool's version, the layer cache's format and codec, this module's format, and a fingerprint
+  of the package's source files (size and mtime of each), so a changed reader never answers.
+
+A diff ID that is merely claimed never answers: if any layer's blob is missing, of another size or
+another digest than its entry recorded, the image is read as without this cache (and checked
+against its diff IDs), and only then is the report stored. Never under ``--verify`` or
+``--no-cache`` (no ``LayerCache`` then), never for ``--fail-on``/``--policy`` (they need the
+merged view), never a report whose integrity was unavailable.
+
+Entries are sealed and read exactly as the layer cache's (``LayerCache._read``/``_write``: a
+SHA-256 of itself, opened without following links or blocking, bounded size, bounded inflation,
+strict JSON); the report is then checked value by value against the shape we write. Whatever
+fails is deleted and the report computed again, never shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..fs import cache as layer_cache
+from ..fs.cache import BadEntry, LayerCache, is_digest
+from ..limits import Limits
+from ..sources.interface import Image, LayerInfo
+
+FORMAT = 1  # bump whenever what the report holds changes
+MAX_RAW = 256 << 20  # inflated bytes of one report
+MAX_DEPTH = 4  # nesting of a report's JSON: object > list > object > value
+KIND = "packages-report"
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Lookup:
+    """What the report cache said for one image: the report (a hit), or how to store one."""
+
+    key: str | None  # None: not every layer could be vouched for before the scan
+    answered: list[bool] = field(default_factory=list)  # per layer: the layer cache would answer for it
+    report: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)  # the merged view's own warnings (stderr)
+
+
+def lookup(image: Image, limits: Limits, store: LayerCache, codec: str) -> Lookup:
+    """The cached report of ``image`` if every layer is vouched for as ``CacheUse.answer`` would."""
+    answered = _answered(image, limits, store, codec)
+    key = _key(image, store, codec)
+    found = Lookup(key, answered)
+    if key is None or not answered or not all(answered):
+        return found
+    path = _path(store, key)
+    sealed = store._read(path)  # noqa: SLF001 - the layer cache's own checks, on purpose
+    if sealed is None:
+        return found
+    meta, body = sealed
+    try:
+        raw = layer_cache._int(meta.get("raw"), MAX_RAW)  # noqa: SLF001
+        if raw > layer_cache.ZLIB_MAX_RATIO * max(len(body), 1) + 1024:
+            raise BadEntry("a body cannot inflate that much")
+        document = layer_cache._strict_json(layer_cache._inflate(body, raw))  # noqa: SLF001
+        report, warnings = _checked(document)
+    except (BadEntry, ValueError, TypeError, RecursionError, MemoryError):
+        store._reject(path)  # noqa: SLF001
+        return found
+    found.report, found.warnings = report, warnings
+    return found
+
+
+def keep(image: Image, found: Lookup, store: LayerCache, report: dict[str, Any], warnings: list[str]) -> None:
+    """Store ``report`` if every layer was vouched for before the scan or hashed in this run."""
+    verified: set[int] = getattr(getattr(image, "verification", None), "verified", set())
+    layers = image.meta.layers
+    if found.key is None or len(found.answered) != len(layers) or getattr(image.verification, "full", False):
+        return
+    if not all(answered or info.index in verified for answered, info in zip(found.answered, layers, strict=True)):
+        return
+    integrity = report.get("integrity")
+    if not isinstance(integrity, dict) or integrity.get("available") is not True:
+        return  # a one-pass source that could not check: a later run may
+    body = json.dumps({"report": report, "warnings": list(warnings)}, separators=(",", ":")).encode()
+    if len(body) <= MAX_RAW:
+        store._write(_path(store, found.key), {"raw": len(body)}, body)  # noqa: SLF001
+
+
+def _answered(image: Image, limits: Limits, store: LayerCache, codec: str) -> list[bool]:
+    """Per layer, whether ``CacheUse.answer`` would take its tree from the cache (its checks, in
+    its order, without decoding the tree). Anything unusual (a missing blob, too many layers) is
+    a False here: the normal scan then meets it and reports it as it always does."""
+    layers = image.meta.layers
+    if len(layers) > limits.max_layers or getattr(image.verification, "full", False):
+        return [False] * len(layers)
+    answered: list[bool] = []
+    entries = 0
+    for info in layers:
+        count = _answerable(image, info, store, codec, entries, limits)
+        answered.append(count is not None)
+        if count is None:
+            return answered + [False] * (len(layers) - len(answered))
+        entries += count
+    return answered
+
+
+def _answerable(image: Image, info: LayerInfo, store: LayerCache, codec: str, entries_before: int,
+                limits: Limits) -> int | None:
+    diff_id = info.diff_id
+    if not diff_id or not is_digest(diff_id):
+        return None
+    try:
+        stored = None if image.diff_ids_vouched else image.stored_form(info)
+    except Exception:  # noqa: BLE001 - a missing or unreadable blob: the scan reports it
+        return None
+    form = (stored.size, stored.digest) if stored is not None else None
+    entry = store.entry(diff_id, codec)
+    if entry is None or (not image.diff_ids_vouched and (form is None or form not in entry.forms)):
+        return None
+    if entries_before + entry.count > limits.max_entries or entry.nodes > (entry.count + 1) * (limits.max_depth + 1):
+        return None
+    return entry.count
+
+
+def _key(image: Image, store: LayerCache, codec: str) -> str | None:
+    from .history import layer_created_by
+
+    layers = image.meta.layers
+    if not layers or any(not info.diff_id for info in layers):
+        return None
+    config = image.meta.config if isinstance(image.meta.config, dict) else {}
+    material = [KIND, FORMAT, __version__, layer_cache.FORMAT, codec, _code_fingerprint(),
+                [info.diff_id for info in layers], layer_created_by(config, len(layers))]
+    return hashlib.sha256(json.dumps(material, separators=(",", ":")).encode()).hexdigest()
+
+
+def _path(store: LayerCache, key: str) -> Path:
+    return store.directory / "reports" / f"sha256-{key}-{KIND}-v{FORMAT}"
+
+
+def _code_fingerprint() -> str:
+    """Size and mtime of every source file of the package: an edited reader never answers."""
+    found: list[str] = []
+    stack = [str(_PACKAGE)]
+    while stack:
+        with os.scandir(stack.pop()) as listing:
+            for item in listing:
+                if item.is_dir(follow_symlinks=False) and item.name != "__pycache__":
+                    stack.append(item.path)
+                elif item.name.endswith(".py"):
+                    info = item.stat()
+                    found.append(f"{item.path}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(sorted(found)).encode()).hexdigest()
+
+
+# --- the shape we write ---------------------------------------------------------------------------
+_SCALAR = (str, int, bool, type(None))
+_Types = type | tuple[type, ...]
+_TOP: dict[str, _Types] = {"os": (dict, type(None)), "packages": list, "integrity": dict,
+                           "unowned_executables": list, "warnings": list}
+_INTEGRITY: dict[str, _Types] = {"available": bool, "note": (str, type(None)), "checked": int, "ok": int,
+                                 "modified": list, "missing": list, "config_changed": list}
+
+
+def _checked(document: Any) -> tuple[dict[str, Any], list[str]]:
+    """The report and warnings if ``document`` has exactly the shape ``keep`` writes; else raises."""
+    if not isinstance(document, dict) or set(document) != {"report", "warnings"}:
+        raise BadEntry("not a stored report")
+    report, warnings = document["report"], document["warnings"]
+    if not isinstance(report, dict) or set(report) != set(_TOP) \
+            or not all(isinstance(report[k], t) for k, t in _TOP.items()):
+        raise BadEntry("a report's fields")
+    integrity = report["integrity"]
+    if set(integrity) != set(_INTEGRITY) or not all(isinstance(integrity[k], t) for k, t in _INTEGRITY.items()):
+        raise BadEntry("integrity's fields")
+    for items in (report["packages"], report["unowned_executables"], integrity["modified"],
+                  integrity["missing"], integrity["config_changed"]):
+        if not all(isinstance(item, dict) and all(isinstance(v, _SCALAR) for v in item.values()) for item in items):
+            raise BadEntry("a listed item")
+    if report["os"] is not None and not all(isinstance(v, _SCALAR) for v in report["os"].values()):
+        raise BadEntry("os")
+    for texts in (warnings, report["warnings"]):
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise BadEntry("warnings")
+    return report, warnings
