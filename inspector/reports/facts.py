@@ -79,6 +79,112 @@ def _find_vendors(window: bytes, found: set[bytes]) -> None:
             found.add(candidate)
 
 
+_PT_LOAD, _PF_X, _PF_W = 1, 1, 2
+#: p_type, p_flags, p_offset, p_filesz: (format, offset in the entry) for each, and the entry's least size
+_PHDR_LOAD_FIELDS = {32: ((0, "I"), (24, "I"), (4, "I"), (16, "I"), 32),
+                     64: ((0, "I"), (4, "I"), (8, "Q"), (32, "Q"), 56)}
+_MAX_PHNUM = 4096
+
+
+def vendor_ranges(head: bytes, size: int | None) -> list[tuple[int, int]]:
+    """The byte ranges of a ``libjvm.so`` of ``size`` bytes worth searching for vendor strings.
+
+    HotSpot's vendor is a string literal, in ``.rodata``; the linkers in use since binutils 2.31
+    (``-z separate-code``) and lld give it a read-only PT_LOAD segment apart from the code, so the
+    segments without PF_X hold it: 7 MB of Temurin 25's 30 MB libjvm.so. Anything else (no
+    read-only data segment, as gold and older linkers lay out, where ``.rodata`` shares the code's
+    segment; program headers beyond ``head``; a segment beyond the file; overlapping or too many
+    segments; an unknown size; not an ELF at all) is searched whole, as far as ``VENDOR_SCAN_BYTES``.
+    """
+    whole = [(0, VENDOR_SCAN_BYTES)]
+    if size is None or not head.startswith(b"\x7fELF"):
+        return whole
+    try:
+        bits, order = _ELF_CLASS.get(head[4]), _ENDIAN.get(head[5])
+        if bits is None or order is None:
+            return whole
+        fields = struct.unpack_from(order + _EHDR[bits], head, 16)
+        phoff, phentsize, phnum = fields[4], fields[8], fields[9]
+        (type_at, type_fmt), (flags_at, flags_fmt), (off_at, off_fmt), (len_at, len_fmt), least = \
+            _PHDR_LOAD_FIELDS[bits]
+        if phentsize < least or phnum > _MAX_PHNUM or phoff + phnum * phentsize > len(head):
+            return whole
+        segments, read_only = [], False
+        for index in range(phnum):
+            at = phoff + index * phentsize
+            if struct.unpack_from(order + type_fmt, head, at + type_at)[0] != _PT_LOAD:
+                continue
+            flags = struct.unpack_from(order + flags_fmt, head, at + flags_at)[0]
+            offset = struct.unpack_from(order + off_fmt, head, at + off_at)[0]
+            length = struct.unpack_from(order + len_fmt, head, at + len_at)[0]
+            if offset + length > size:
+                return whole  # a segment beyond the file: the headers are not to be believed
+            if not flags & _PF_X and length:
+                segments.append((offset, offset + length))
+                read_only = read_only or not flags & _PF_W
+    except struct.error:
+        return whole
+    segments.sort()
+    if not read_only or sum(end - start for start, end in segments) > VENDOR_SCAN_BYTES \
+            or any(segments[i][1] > segments[i + 1][0] for i in range(len(segments) - 1)):
+        return whole
+    ranges: list[tuple[int, int]] = []
+    for start, end in segments:  # one byte more each side: the NULs around a string at an edge
+        start, end = max(0, start - 1), min(size, end + 1)
+        if ranges and start <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    return ranges
+
+
+class VendorScan:
+    """The vendor search over a file read chunk by chunk: only ``vendor_ranges``, decided once the
+    head (ELF and program headers) has been read; chunks read before that are searched then."""
+
+    def __init__(self, size: int | None) -> None:
+        self.found: set[bytes] = set()
+        self._size = size
+        self._ranges: list[tuple[int, int]] | None = None
+        self._head = b""
+        self._pending: list[tuple[int, bytes]] = []
+        self._carry = b""
+        self._carry_end = -1  # the file offset just after ``_carry``
+
+    def feed(self, offset: int, chunk: bytes) -> None:
+        """Search ``chunk``, the bytes at ``offset`` of the file (chunks come in order)."""
+        if self._ranges is not None:
+            self._search(offset, chunk)
+            return
+        self._pending.append((offset, chunk))
+        self._head += chunk[:HEAD_BYTES - len(self._head)]
+        if len(self._head) >= HEAD_BYTES:
+            self._decide()
+
+    def vendors(self) -> list[str]:
+        """The known vendors found, in ``KNOWN_VENDORS`` order."""
+        if self._ranges is None:
+            self._decide()
+        return [name for name in KNOWN_VENDORS if name.encode() in self.found]
+
+    def _decide(self) -> None:
+        self._ranges = vendor_ranges(self._head, self._size)
+        pending, self._pending = self._pending, []
+        for offset, chunk in pending:
+            self._search(offset, chunk)
+
+    def _search(self, offset: int, chunk: bytes) -> None:
+        end = offset + len(chunk)
+        for start, stop in self._ranges or ():
+            lo, hi = max(start, offset), min(stop, end)
+            if lo >= hi:
+                continue
+            piece = chunk[lo - offset:hi - offset]
+            window = self._carry + piece if lo == self._carry_end else piece
+            _find_vendors(window, self.found)
+            self._carry, self._carry_end = window[-_OVERLAP:], hi
+
+
 @dataclass
 class ElfFacts:
     elf_class: int  # 32 or 64
@@ -127,13 +233,13 @@ def make_probe(hash_filter: HashFilter | None = None,
         if node.mode & 0o111:
             digest = hash_filter is not None and hash_filter(path, node)
             return lambda stream: _read(stream, executable=True, vendor=name == "libjvm.so", digest=digest,
-                                        sha1=sha1 and digest)
+                                        sha1=sha1 and digest, size_hint=node.size)
         if (name in TEXT_FILES or path in ACCOUNT_FILES) and node.size <= RELEASE_MAX:
             digest = hash_filter is not None and hash_filter(path, node)
             return lambda stream: _read(stream, text=True, digest=digest)
         digest = hash_filter is not None and hash_filter(path, node)
         if name == "libjvm.so" or digest:
-            return lambda stream: _read(stream, vendor=name == "libjvm.so", digest=digest)
+            return lambda stream: _read(stream, vendor=name == "libjvm.so", digest=digest, size_hint=node.size)
         return None
 
     return probe
@@ -191,16 +297,17 @@ CODEC_SHA1 = capture_codec(ContentCodec("facts2-sha1", facts_to_json, facts_from
 
 
 def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, text: bool = False,
-          digest: bool = False, sha1: bool = False) -> FileFacts:
-    """Read the file once: keep its head and tail, look for vendor strings, hash it, as asked."""
+          digest: bool = False, sha1: bool = False, size_hint: int | None = None) -> FileFacts:
+    """Read the file once: keep its head and tail, look for vendor strings, hash it, as asked.
+    ``size_hint`` is the size the tar header gives (the vendor search trusts program headers only
+    within it)."""
     facts = FileFacts()
     hasher = hashlib.sha256() if digest else None
     hasher1 = hashlib.sha1() if sha1 else None
     head = b""
     tail = b""
     size = 0
-    carry = b""
-    found: set[bytes] = set()
+    scan = VendorScan(size_hint) if vendor else None
     while True:
         chunk = stream.read(CHUNK)
         if not chunk:
@@ -209,16 +316,15 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
             head += chunk[: HEAD_BYTES - len(head)]
         if executable:
             tail = chunk[-TAIL_BYTES:] if len(chunk) >= TAIL_BYTES else (tail + chunk)[-TAIL_BYTES:]
-        if vendor and size < VENDOR_SCAN_BYTES:
-            window = carry + chunk[:VENDOR_SCAN_BYTES - size]
-            _find_vendors(window, found)
-            carry = window[-_OVERLAP:]
+        if scan is not None:
+            scan.feed(size, chunk)
         if hasher is not None:
             hasher.update(chunk)
         if hasher1 is not None:
             hasher1.update(chunk)
         size += len(chunk)
-    facts.vendors = [name for name in KNOWN_VENDORS if name.encode() in found]
+    if scan is not None:
+        facts.vendors = scan.vendors()
     if hasher is not None:
         facts.sha256 = "sha256:" + hasher.hexdigest()
     if hasher1 is not None:
