@@ -183,3 +183,30 @@ def test_another_layer_or_build_step_is_never_answered_with_the_old_report(image
     assert len(report_entries(cache)) == 3
     for ref, cold in first.items():
         assert packages(ref) == cold
+
+
+def test_a_pipe_is_never_consumed_by_the_report_cache(tampered: str, cache: Path) -> None:
+    """A one-pass stream cannot say its layers before it is read: no lookup, the same answer."""
+    cold = packages(tampered)
+    assert len(report_entries(cache)) == 1
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-m", "inspector", "-", "--packages", "--format", "json"],
+                              input=Path(tampered).read_bytes(), capture_output=True, env=cli_env(), timeout=60)
+        assert (proc.returncode, proc.stdout.decode(), proc.stderr.decode()) == (0, *cold)
+
+
+@pytest.mark.engine
+def test_the_engine_is_never_consumed_by_the_report_cache(image_writer, cache: Path) -> None:
+    """``docker:`` says its layers only by a save (or the layer cache): no lookup, the same answer."""
+    tag = f"inspector-test/packages-warm:t{os.getpid()}"
+    ref = image_writer(ImageSpec([fx.debian_base_layer(), fx.tampering_layer()], history=fx.APP_HISTORY,
+                                 tags=[tag]), "legacy")
+    loaded = subprocess.run(["docker", "load", "-i", ref], capture_output=True, timeout=120)
+    if loaded.returncode != 0:
+        pytest.skip(f"docker load: {loaded.stderr.decode()[:200]}")
+    try:
+        first = packages(f"docker:{tag}")
+        assert json.loads(first[0])["integrity"]["modified"][0]["path"] == "/bin/ls"
+        assert packages(f"docker:{tag}") == first
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=60)

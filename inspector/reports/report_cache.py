@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,13 @@ class Lookup:
 
 
 def lookup(image: Image, limits: Limits, store: LayerCache, codec: str) -> Lookup:
-    """The cached report of ``image`` if every layer is vouched for as ``CacheUse.answer`` would."""
+    """The cached report of ``image`` if every layer is vouched for as ``CacheUse.answer`` would.
+
+    Only for sources that know their config and layers before reading any layer (archives,
+    layouts, registries): a one-pass stream, or the engine's ``docker save``, would be consumed
+    by merely asking for its layers here."""
+    if not _metadata_first(image):
+        return Lookup(None)
     answered = _answered(image, limits, store, codec)
     key = _key(image, store, codec)
     found = Lookup(key, answered)
@@ -95,6 +102,13 @@ def keep(image: Image, found: Lookup, store: LayerCache, report: dict[str, Any],
     body = json.dumps({"report": report, "warnings": list(warnings)}, separators=(",", ":")).encode()
     if len(body) <= MAX_RAW:
         store._write(_path(store, found.key), {"raw": len(body)}, body)  # noqa: SLF001
+
+
+def _metadata_first(image: Image) -> bool:
+    from ..sources.stored import StoredImage
+
+    registry = sys.modules.get("inspector.sources.registry")  # loaded when the image came from one
+    return isinstance(image, StoredImage) or (registry is not None and isinstance(image, registry.RegistryImage))
 
 
 def _answered(image: Image, limits: Limits, store: LayerCache, codec: str) -> list[bool]:
