@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import json
 import struct
+import subprocess
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +23,7 @@ from inspector.reports.facts import HEAD_BYTES, VENDOR_SCAN_BYTES, VendorScan, _
 from testdata.imagebuilder import E, ImageSpec
 from testdata.make_sample import tiny_elf
 
-from .conftest import run_cli, write_image
+from .conftest import cli_env, run_cli, write_image
 
 R, W, X = 4, 2, 1
 PAGE = 4096
@@ -203,3 +205,33 @@ def test_cli_reports_the_vendor_from_a_separate_code_libjvm(tmp_path: Path) -> N
     assert code == 0, err
     runtimes = json.loads(out)
     assert [(r["home"], r["vendor"], r["distribution"]) for r in runtimes] == [(home, "Eclipse Adoptium", "Temurin")]
+
+
+# --- the ELF names kept without importing pyelftools (facts.py, same module, same read) ------------
+
+def test_common_elf_names_are_pyelftools_names() -> None:
+    from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE, ENUM_P_TYPE_BASE, ENUM_SH_TYPE_BASE
+
+    from inspector.reports import facts
+
+    assert all(ENUM_E_MACHINE[name] == value for value, name in facts._COMMON_MACHINES.items())
+    assert all(ENUM_E_TYPE[name] == value for value, name in facts._COMMON_TYPES.items())
+    assert (facts._PT_DYNAMIC, facts._PT_INTERP, facts._PT_LOAD) == tuple(
+        ENUM_P_TYPE_BASE[name] for name in ("PT_DYNAMIC", "PT_INTERP", "PT_LOAD"))
+    assert facts._SHT_SYMTAB == ENUM_SH_TYPE_BASE["SHT_SYMTAB"]
+    assert (facts._machine_name(0xB7), facts._machine_name(0xF3), facts._machine_name(50)) == \
+        ("EM_AARCH64", "EM_RISCV", "EM_IA_64")  # the last one from pyelftools' table
+    assert facts._machine_name(0xFFFF) == "EM_65535"
+    assert (facts._type_name(0xFF00), facts._type_name(9)) == ("ET_LOPROC", "ET_9")
+
+
+def test_a_summary_of_common_elf_files_does_not_import_pyelftools(tmp_path: Path) -> None:
+    """Start-up cost: an x86-64 image's ELF files are named without pyelftools' construct package."""
+    entries = [E("bin/", "dir"), E("bin/app", "file", tiny_elf(), mode=0o755),
+               E("lib/", "dir"), E("lib/libx.so", "file", tiny_elf(None, elf_type=3), mode=0o755)]
+    ref = write_image(tmp_path, ImageSpec(layers=[entries], config={"Entrypoint": ["/bin/app"]}), "legacy", "elf")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "inspector", ref, "--format", "json",
+                           "--no-cache"], capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["entrypoint"]["kind"] == "elf"
+    assert "import time:" in proc.stderr and "elftools" not in proc.stderr

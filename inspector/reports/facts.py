@@ -367,20 +367,38 @@ _EHDR = {32: "HHIIIIIHHHHHH", 64: "HHIQQQIHHHHHH"}
 _PHDR_TYPE_OFFSET = {32: ("I", 4, "I", 16), 64: ("Q", 8, "Q", 32)}  # p_offset format/at, p_filesz format/at
 
 
+#: The gABI's fixed numbers: p_type PT_DYNAMIC, PT_INTERP and sh_type SHT_SYMTAB.
+_PT_DYNAMIC, _PT_INTERP, _SHT_SYMTAB = 2, 3, 2
+#: pyelftools' names of the machines and types nearly every image holds (tests/test_vendor_scan.py
+#: checks them against pyelftools): importing its tables pulls in its ``construct`` package, 26 ms of
+#: CPU, a twentieth of a distroless Java summary, so it is imported only for a name not listed here.
+_COMMON_MACHINES = {3: "EM_386", 8: "EM_MIPS", 20: "EM_PPC", 21: "EM_PPC64", 22: "EM_S390", 40: "EM_ARM",
+                    62: "EM_X86_64", 183: "EM_AARCH64", 243: "EM_RISCV"}
+_COMMON_TYPES = {0: "ET_NONE", 1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
+
+
 @functools.cache
-def _elf_names() -> tuple[dict[int, str], dict[int, str], int, int, int]:
-    """pyelftools' tables, loaded on the first ELF parsed: a repeat answered from the cache parses
-    none, and importing them costs a tenth of that whole run."""
-    from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE, ENUM_P_TYPE_BASE, ENUM_SH_TYPE_BASE
+def _elf_names() -> tuple[dict[int, str], dict[int, str]]:
+    """pyelftools' tables of machine and type names, loaded on the first ELF whose machine or type
+    is not one of the common ones."""
+    from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE
 
     machines = {value: name for name, value in ENUM_E_MACHINE.items() if isinstance(value, int)}
     types = {value: name for name, value in ENUM_E_TYPE.items() if isinstance(value, int)}
-    return (machines, types, ENUM_P_TYPE_BASE["PT_INTERP"], ENUM_P_TYPE_BASE["PT_DYNAMIC"],
-            ENUM_SH_TYPE_BASE["SHT_SYMTAB"])
+    return machines, types
+
+
+def _machine_name(e_machine: int) -> str:
+    name = _COMMON_MACHINES.get(e_machine)
+    return name if name is not None else _elf_names()[0].get(e_machine, f"EM_{e_machine}")
+
+
+def _type_name(e_type: int) -> str:
+    name = _COMMON_TYPES.get(e_type)
+    return name if name is not None else _elf_names()[1].get(e_type, f"ET_{e_type}")
 
 
 def _parse_elf(view: _SparseFile, size: int) -> ElfFacts | None:
-    machines, types, pt_interp, pt_dynamic, sht_symtab = _elf_names()
     ident = view.pread(0, 16)
     bits, order = _ELF_CLASS.get(ident[4]), _ENDIAN.get(ident[5])
     if bits is None or order is None:
@@ -394,20 +412,19 @@ def _parse_elf(view: _SparseFile, size: int) -> ElfFacts | None:
         if len(entry) < phentsize:
             break
         p_type = struct.unpack_from(order + "I", entry)[0]
-        if p_type == pt_interp:
+        if p_type == _PT_INTERP:
             offset = struct.unpack_from(order + off_format, entry, off_at)[0]
             length = struct.unpack_from(order + size_format, entry, size_at)[0]
             if length < 4096 and view.covers(offset, length):
                 interpreter = view.pread(offset, length).split(b"\0", 1)[0].decode("utf-8", "replace") or None
-        elif p_type == pt_dynamic:
+        elif p_type == _PT_DYNAMIC:
             dynamic = True
     stripped: bool | None = True if not shoff else None
     if shoff and shentsize >= 8 and view.covers(shoff, shnum * shentsize):
         table = view.pread(shoff, shnum * shentsize)
-        stripped = not any(struct.unpack_from(order + "I", table, i * shentsize + 4)[0] == sht_symtab
+        stripped = not any(struct.unpack_from(order + "I", table, i * shentsize + 4)[0] == _SHT_SYMTAB
                            for i in range(shnum))
-    return ElfFacts(bits, machines.get(e_machine, f"EM_{e_machine}"), types.get(e_type, f"ET_{e_type}"),
-                    interpreter, dynamic, stripped)
+    return ElfFacts(bits, _machine_name(e_machine), _type_name(e_type), interpreter, dynamic, stripped)
 
 
 class _SparseFile:
