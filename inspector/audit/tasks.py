@@ -14,18 +14,24 @@ Every failure is returned, never raised: one bad image is one error line and the
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import reports
 from ..errors import InspectorError
-from ..fs import LayerScanner
+from ..fs import LayerScanner, LayerTree, Node
 from ..fs.cache import CacheUse, LayerCache
+from ..fs.node import FILE
 from ..limits import Limits
+from ..packages.prehash import ALL as ALGORITHMS
+from ..packages.prehash import Prehash
 from ..policy import RULES, Finding, Policy, evaluate
 from ..reports import packages as package_reports
 from ..reports.facts import probe
+from ..reports.history import layer_created_by
+from ..reports.integrity import DigestStore
 from ..sources.interface import Image
 from ..sources.reference import parse
 from .ndjson import dumps_line
@@ -131,16 +137,66 @@ def scan_layer(reference: str, index: int, settings: Settings) -> LayerOutcome:
             if use.answer(image, info, 0, settings.source.limits) is not None:  # records the entry's forms
                 return LayerOutcome(diff_id, False)
             image.verification.hash_layers = True
-            scanner = LayerScanner(probe, settings.source.limits)
-            for got, tree in image.scan_layers(scanner, skip=lambda other: other.index != index):
-                if tree is not None:
-                    use.remember(image, got, tree)  # only if its bytes matched the diff ID just now
-                    break
+            prehash = Prehash(probe)  # the packaged files' digests, as the bytes pass (see _keep_digests)
+            prehash.algorithms = _installer_hint(image, index)
+            try:
+                scanner = LayerScanner(prehash.probe, settings.source.limits)
+                for got, tree in image.scan_layers(scanner, skip=lambda other: other.index != index):
+                    if tree is not None:
+                        use.remember(image, got, tree)  # only if its bytes matched the diff ID just now
+                        if got.index in image.verification.verified:
+                            _keep_digests(store, diff_id, tree, prehash)
+                        break
+            finally:
+                prehash.close()
         return LayerOutcome(diff_id, True, time.perf_counter() - started)
     except InspectorError as exc:  # phase 3 reads the layer again and reports it for its image
         return LayerOutcome(diff_id, False, time.perf_counter() - started, str(exc))
     except Exception as exc:  # noqa: BLE001
         return LayerOutcome(diff_id, False, time.perf_counter() - started, _internal(exc))
+
+
+#: What a build step that installs packages says in its history, and the digest that manager records.
+#: Scanned alone, a layer that installs packages names /var/lib/dpkg only at its end (tar order:
+#: /etc, /usr, /var), after the files it would have hashed: the step's command is the earlier hint.
+_INSTALLERS = ((re.compile(r"\b(?:apt-get|apt|dpkg)\b"), "md5"), (re.compile(r"\bapk\b"), "sha1"),
+               (re.compile(r"\b(?:dnf|microdnf|tdnf|yum|rpm|zypper)\b"), "sha256"))
+
+
+def _installer_hint(image: Image, index: int) -> tuple[str, ...] | None:
+    """The algorithms the build step of layer ``index`` suggests (None: the scan's own hints decide).
+    A guess, bounded to 4 KiB of the step's text: a wrong one costs a second read, never a digest."""
+    created = layer_created_by(image.meta.config, len(image.meta.layers))
+    text = (created[index] or "")[:4096] if 0 <= index < len(created) else ""
+    found = tuple(algorithm for pattern, algorithm in _INSTALLERS if pattern.search(text))
+    return found or None
+
+
+def _keep_digests(store: LayerCache, diff_id: str, tree: LayerTree, prehash: Prehash) -> None:
+    """The digests this scan took of the layer's files, into the per-layer digest store that
+    integrity reads (``reports.integrity.DigestStore``, keyed by each file's path in its layer):
+    else the first image of each base would read its layers a second time in phase 3 to hash its
+    packaged files. Called only once the layer's bytes matched its diff ID in this run; a file this
+    scan did not hash (another algorithm, a hint seen too late) is simply read again there."""
+    prehash.observe(tree, None)  # hardlinks of the layer take their inode's digests
+    found: dict[str, dict[str, str]] = {}
+    stack: list[tuple[str, Node]] = [("", tree.root)]
+    while stack:
+        path, node = stack.pop()
+        for name, child in (node.children or {}).items():
+            where = f"{path}/{name}"
+            if child.kind == FILE:
+                digests = {a: d for a in ALGORITHMS if (d := prehash.digest(child, a)) is not None}
+                if digests:
+                    found[where] = digests
+            elif child.children is not None:
+                stack.append((where, child))
+    if found:
+        digest_store = DigestStore(store.directory)
+        previous = digest_store.get(diff_id) or {}
+        for path, digests in found.items():
+            previous.setdefault(path, {}).update(digests)
+        digest_store.put(diff_id, previous)
 
 
 def audit_image(reference: str, settings: Settings) -> Outcome:
