@@ -45,11 +45,11 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
                         "docker25", f"img{n}") for n, top in enumerate(tops)]
 
 
-def _audit(references: list[str], cache: Path) -> dict[str, str]:
+def _audit(references: list[str], cache: Path, *options: str) -> dict[str, str]:
     saved = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(cache)
     try:
-        code, out, err = run_cli("audit", "--jobs", "1", *references)
+        code, out, err = run_cli("audit", "--jobs", "1", *options, *references)
     finally:
         if saved is None:
             os.environ.pop("XDG_CACHE_HOME", None)
@@ -120,3 +120,17 @@ def test_the_memo_is_bounded() -> None:
     for number in range(memo.MAX_KEPT):
         memo.read_packages({**files, "/etc/os-release": f"ID=other{number}\n".encode()})
     assert [id(p) for p in memo.read_packages(files).packages] != [id(p) for p in first.packages]  # dropped
+
+
+def test_digests_kept_by_the_layer_scan_give_what_a_full_read_gives(fleet: list[str], tmp_path: Path) -> None:
+    """Phase 2 keeps each layer's file digests for integrity; --no-cache has no phase 2 and reads every
+    layer of every image itself: the packages (integrity, modified files) and findings must agree."""
+    kept = _audit(fleet, tmp_path / "kept")
+    read = _audit(fleet, tmp_path / "unused", "--no-cache")
+    assert not (tmp_path / "unused").exists()
+    for reference in fleet:
+        one, other = json.loads(kept[reference]), json.loads(read[reference])
+        assert one["packages"] == other["packages"], reference
+        assert one["findings"] == other["findings"], reference
+    modified = json.loads(kept[fleet[3]])["packages"]["integrity"]["modified"]
+    assert {item["path"] for item in modified} >= {"/bin/ls"}, modified
