@@ -9,7 +9,6 @@ ignored.
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -131,6 +130,8 @@ def load_policy(path: str | None, fail_on: Iterable[str]) -> Policy:
 
 
 def _read(path: str) -> dict[str, object]:
+    import tomllib  # only with --policy: its import (regexes compiled) is a cost every summary paid
+
     try:
         with open(path, "rb") as file:
             data = file.read(MAX_POLICY_BYTES + 1)
