@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from inspector import policy, reports
+from inspector.policy import render as policy_render
 from inspector.sources import open_image
 from testdata import policy_images as P
 from testdata.imagebuilder import ImageSpec
@@ -356,12 +357,12 @@ def test_hostile_names_are_escaped_on_the_terminal_and_exact_in_json(images: Cal
 
 
 def test_many_findings_are_bounded_on_the_terminal(images: Callable[..., str]) -> None:
-    count = policy.render.MAX_LINES + 201
+    count = policy_render.MAX_LINES + 201
     ref = images("many", P.many_world_writable(count))
     code, out, err = run(ref, "--fail-on", "world-writable", "--bin")
     assert code == 1
     lines = err.splitlines()
-    assert len(lines) == policy.render.MAX_LINES + 1
+    assert len(lines) == policy_render.MAX_LINES + 1
     assert lines[-1] == f"{PREFIX}… and 201 more findings (--format json lists them all)"
     code, out, _ = run(ref, "--fail-on", "world-writable", "--json")
     assert len(findings_of(out)) == count
