@@ -36,7 +36,7 @@ def layer_rows(image: Image, limits: Limits = DEFAULT) -> tuple[list[dict[str, A
             raise ImageFormatError(f"the image has more than {limits.max_layers:,} layers "
                                    "(raise the limit with --max-layers)", where=image.meta.reference)
         assert tree is not None
-        added, changed, removed = _compare(tree, merged)
+        added, changed, removed = compare_layer(tree, merged)
         rows.append({"index": info.index, "diff_id": info.diff_id, "size": tree.size, "entries": tree.entries,
                      "added": added, "changed": changed, "removed": removed})
         merged.apply(tree)
@@ -46,7 +46,9 @@ def layer_rows(image: Image, limits: Limits = DEFAULT) -> tuple[list[dict[str, A
     return rows, list(merged.warnings)
 
 
-def _compare(tree: LayerTree, merged: MergedFS) -> tuple[int, int, int]:
+def compare_layer(tree: LayerTree, merged: MergedFS) -> tuple[int, int, int]:
+    """``tree``'s (added, changed, removed) counts against ``merged``, the layers below it; the
+    wasted-space report reuses it so its per-layer rows match ``--layers``."""
     added = changed = removed = 0
     stack: list[tuple[Node, Node | None]] = [(tree.root, merged.root)]
     while stack:

@@ -27,7 +27,7 @@ from ..fs import MergedFS
 from ..fs.layer import LayerTree
 from ..fs.node import DIR, FILE, WHITEOUT, Node
 from ..fs.paths import normalize
-from .layers import _compare as compare_layer  # the --layers counts, computed the same way
+from .layers import compare_layer  # the --layers counts, computed the same way
 
 #: Rows of the wasted-space table: the largest paths by wasted bytes.
 MAX_ROWS = 100
