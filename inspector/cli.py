@@ -138,7 +138,7 @@ _SOURCE_OPTIONS = [
 ]
 
 
-def _source_options(func: Any) -> Any:
+def source_options(func: Any) -> Any:
     """Add the shared options; the command receives them as one ``source: SourceArgs``."""
 
     @functools.wraps(func)
@@ -199,7 +199,7 @@ def cli() -> None:
 @click.option("--policy", "policy_file", metavar="FILE",
               help="A TOML policy file: the rules to enforce (fail-on) and allow-listed path globs per rule.")
 @_format_options
-@_source_options
+@source_options
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
                     show_config: bool, show_packages: bool, show_layers: bool, fail_on: tuple[str, ...],
                     policy_file: str | None, fmt: str, as_json: bool, source: SourceArgs) -> None:
@@ -298,7 +298,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
               help="Leave out paths matching GLOB (repeatable), e.g. '/usr/share/doc/**'.")
 @click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when the images differ, 0 when not.")
 @_format_options
-@_source_options
+@source_options
 def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ignore: tuple[str, ...],
                  exit_code: bool, fmt: str, as_json: bool, source: SourceArgs) -> None:
     """Compare two images: executables (or --all entries), config, and a summary per category.
@@ -339,7 +339,7 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
 @click.option("--files", "with_files", is_flag=True,
               help="Also list every executable (unowned and modified files are always listed).")
 @click.option("-o", "--output", "output", metavar="FILE", help="Write the document to FILE (- or none: stdout).")
-@_source_options
+@source_options
 def sbom_command(image: str, fmt: str, with_files: bool, output: str | None, source: SourceArgs) -> None:
     """A software bill of materials for IMAGE: the OS, packages, Java runtimes, and the files no package
     owns or whose bytes differ from what their package recorded."""
@@ -360,13 +360,13 @@ def sbom_command(image: str, fmt: str, with_files: bool, output: str | None, sou
              "  inspect-image cat app.tar /usr/lib/jvm/temurin_jre_amd64/release")
 @click.argument("image")
 @click.argument("path")
-@_source_options
+@source_options
 def cat_command(image: str, path: str, source: SourceArgs) -> None:
     """Write the content of PATH in IMAGE to stdout (symlinks followed inside the image only)."""
     from . import export
 
     with source.open(image, source.cache()) as img:
-        out = _stdout_bytes()
+        out = stdout_bytes()
         export.cat_file(img, path, out, source.limits)
         out.flush()
 
@@ -380,7 +380,7 @@ def cat_command(image: str, path: str, source: SourceArgs) -> None:
 @click.option("--path", "prefix", default="/", metavar="PATH", help="Export only this subtree.")
 @click.option("--devices", is_flag=True, help="Create device nodes too (needs root); skipped by default.")
 @click.option("--special-bits", is_flag=True, help="Keep setuid/setgid bits on exported files.")
-@_source_options
+@source_options
 def export_command(image: str, dest: str, prefix: str, devices: bool, special_bits: bool,
                    source: SourceArgs) -> None:
     """Write the merged tree of IMAGE (or --path) to DEST: a new or empty directory, a .tar file, or - for
@@ -389,16 +389,16 @@ def export_command(image: str, dest: str, prefix: str, devices: bool, special_bi
 
     with source.open(image, source.cache()) as img:
         if dest == "-" or dest.endswith(".tar"):
-            with (export.open_tar_dest(dest) if dest != "-" else contextlib.nullcontext(_stdout_bytes())) as out:
+            with (export.open_tar_dest(dest) if dest != "-" else contextlib.nullcontext(stdout_bytes())) as out:
                 stats = export.export_tree(img, export.TarWriter(out), prefix, source.limits)
         else:
             writer = export.DirWriter(dest, devices=devices, special_bits=special_bits)
             stats = export.export_tree(img, writer, prefix, source.limits)
             if writer.skipped_devices:
-                _say(f"inspect-image: note: {writer.skipped_devices} device nodes not created (use --devices as root)")
+                say(f"inspect-image: note: {writer.skipped_devices} device nodes not created (use --devices as root)")
     _warn(stats.warnings)
     if dest != "-":
-        _say(f"exported {stats.entries} entries ({stats.files} files, {stats.bytes:,} bytes) to {escape(dest, None)}")
+        say(f"exported {stats.entries} entries ({stats.files} files, {stats.bytes:,} bytes) to {escape(dest, None)}")
 
 
 def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
@@ -443,7 +443,7 @@ def _policy_exit(findings: list[policy.Finding] | None) -> None:
     if findings:
         _flush_outputs()  # the view first, then the findings, on a terminal too
         for line in policy.finding_lines(findings):
-            _say(line)
+            say(line)
         sys.exit(policy.EXIT_FINDINGS)
 
 
@@ -490,7 +490,7 @@ class _StdoutRaw(io.RawIOBase):
 _OUTPUTS: list[IO[Any]] = []
 
 
-def _stdout_bytes() -> IO[bytes]:
+def stdout_bytes() -> IO[bytes]:
     """Buffered binary stdout whose write errors are ours to report (see ``_StdoutRaw``)."""
     stream: IO[bytes] = io.BufferedWriter(_StdoutRaw(), buffer_size=1 << 16)  # type: ignore[type-var]
     _OUTPUTS.append(stream)
@@ -500,7 +500,7 @@ def _stdout_bytes() -> IO[bytes]:
 def _stdout() -> Any:
     """Block-buffered UTF-8 stdout. Names that are not valid UTF-8 reach us surrogate-escaped; written
     as ``\\udcXX`` they stay valid JSON escapes instead of failing to encode."""
-    stream = io.TextIOWrapper(_stdout_bytes(), encoding="utf-8", errors="backslashreplace",
+    stream = io.TextIOWrapper(stdout_bytes(), encoding="utf-8", errors="backslashreplace",
                               write_through=False)
     _OUTPUTS.append(stream)
     return stream
@@ -519,12 +519,12 @@ MAX_WARNINGS = 100
 
 def _warn(warnings: list[str]) -> None:
     for warning in warnings[:MAX_WARNINGS]:
-        _say(f"inspect-image: warning: {escape(warning)}")
+        say(f"inspect-image: warning: {escape(warning)}")
     if len(warnings) > MAX_WARNINGS:
-        _say(f"inspect-image: warning: … and {len(warnings) - MAX_WARNINGS:,} more warnings")
+        say(f"inspect-image: warning: … and {len(warnings) - MAX_WARNINGS:,} more warnings")
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
     """One line on stderr. Callers escape what came from the image (``output.escape``)."""
     click.echo(line, err=True)
 
@@ -568,5 +568,5 @@ MAX_ERROR = 4096
 
 def _fail(message: str, code: int) -> None:
     """The one error line: every character the image chose in it is escaped, so it stays one line."""
-    _say(f"inspect-image: error: {escape(message.strip(), MAX_ERROR)}")
+    say(f"inspect-image: error: {escape(message.strip(), MAX_ERROR)}")
     sys.exit(code)

@@ -18,8 +18,8 @@ import click
 from .audit import AuditOptions, AuditTotals, audit
 from .audit.executors import check_scheduler, default_jobs
 from .audit.shards import Shard, choose_shard
-from .audit.tasks import Outcome, Settings, _error
-from .cli import SourceArgs, _say, _source_options, _stdout_bytes
+from .audit.tasks import Outcome, Settings, failure
+from .cli import SourceArgs, say, source_options, stdout_bytes
 from .errors import InspectorError
 from .output.escape import escape
 from .policy import EXIT_FINDINGS, RULES, Policy, load_policy
@@ -44,7 +44,7 @@ MAX_IMAGES = 1_000_000  # references in one audit
               help=f"Exit 1 when an image breaks one of these rules ({', '.join(RULES)}, or all).")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="A TOML policy: fail-on = [rules], [allow] rule = [path globs].")
-@_source_options
+@source_options
 def audit_command(images: tuple[str, ...], from_file: str | None, out: str | None, jobs: int | None,
                   scheduler: str | None, shard: str | None, fail_on: tuple[str, ...], policy_file: str | None,
                   source: SourceArgs) -> None:
@@ -74,7 +74,7 @@ def audit_command(images: tuple[str, ...], from_file: str | None, out: str | Non
                            progress=sys.stderr.isatty(), early=early)
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        totals = audit(options, _stdout_bytes())
+        totals = audit(options, stdout_bytes())
     finally:
         signal.signal(signal.SIGTERM, previous)
     _table(totals, policy, out)
@@ -140,7 +140,7 @@ def _expand(references: list[str], source: SourceArgs, shard: Shard | None) -> t
                 listed = registry_catalog.expand(reference, source.registry)
             except InspectorError as exc:
                 if shard is None or shard.holds(reference):
-                    early.append(_error(reference, None, str(exc), exc.exit_code))
+                    early.append(failure(reference, None, str(exc), exc.exit_code))
                 continue
             if listed is not None:
                 expanded.extend(listed)
@@ -160,16 +160,16 @@ def _table(totals: AuditTotals, policy: Policy, out: str | None) -> None:
     if totals.skipped:
         parts.append(f"{totals.skipped:,} already in {escape(out or '', 200)}")
     parts.append(f"{totals.failed:,} failed")
-    _say(f"audit: {totals.images:,} images: {', '.join(parts)}; {totals.unique_layers:,} unique layers "
+    say(f"audit: {totals.images:,} images: {', '.join(parts)}; {totals.unique_layers:,} unique layers "
          f"({totals.layers_scanned:,} scanned, {totals.layers_cached:,} from the cache) in {totals.seconds:.1f} s"
          + (" ({})".format(", ".join(f"{name} {seconds:.1f} s" for name, seconds in
                                      zip(("manifests", "layers", "images"), totals.phases, strict=False)))
             if totals.phases else ""))
     rules = [rule for rule in RULES if totals.findings.get(rule)]
     if not rules:
-        _say("audit: no findings")
+        say("audit: no findings")
         return
-    _say(f"{'rule':<20} {'images':>8} {'findings':>10}  enforced")
+    say(f"{'rule':<20} {'images':>8} {'findings':>10}  enforced")
     for rule in rules:
         enforced = "yes" if policy.enables(rule) else "no"
-        _say(f"{rule:<20} {totals.images_with[rule]:>8,} {totals.findings[rule]:>10,}  {enforced}")
+        say(f"{rule:<20} {totals.images_with[rule]:>8,} {totals.findings[rule]:>10,}  {enforced}")

@@ -232,16 +232,17 @@ def audit_image(reference: str, settings: Settings) -> Outcome:
             line["findings_truncated"] = truncated
         return Outcome(reference, digest, dumps_line(line), findings=tuple(sorted(counts.items())))
     except InspectorError as exc:
-        return _error(reference, digest, str(exc), exc.exit_code)
+        return failure(reference, digest, str(exc), exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - one image's bug is its error line, not the audit's end
-        return _error(reference, digest, _internal(exc), 2)
+        return failure(reference, digest, _internal(exc), 2)
 
 
 def error_outcome(plan: Plan) -> Outcome:
-    return _error(plan.reference, plan.manifest_digest, plan.error or "unreadable", plan.exit_code or 2)
+    return failure(plan.reference, plan.manifest_digest, plan.error or "unreadable", plan.exit_code or 2)
 
 
-def _error(reference: str, digest: str | None, message: str, exit_code: int) -> Outcome:
+def failure(reference: str, digest: str | None, message: str, exit_code: int) -> Outcome:
+    """The error line of one image (also a listing that failed before any image was known)."""
     line = {"reference": reference, "manifest_digest": digest, "error": message, "exit_code": exit_code}
     return Outcome(reference, digest, dumps_line(line), failed=True, exit_code=exit_code)
 
