@@ -80,23 +80,12 @@ def list_tags(ref: RegistryRef, options: RegistryOptions, max_names: int = MAX_N
 def list_repositories(host: str, options: RegistryOptions, max_names: int = MAX_NAMES,
                       page: int = PAGE) -> list[str]:
     """Every repository the registry's catalog lists (many registries do not offer one: an error)."""
-    client = _CatalogClient(RegistryRef(host, "_catalog"), options)
+    client = RegistryClient(RegistryRef(host, "_catalog"), options)  # its token scope names "_catalog"
     try:
-        return _paged(lambda query: client.get(f"?{query}", "the catalog", "application/json"),
+        return _paged(lambda query: client.get_v2(f"_catalog?{query}", "the catalog", "application/json"),
                       "repositories", _repository_name, host, max_names, page)
     finally:
         client.close()
-
-
-class _CatalogClient(RegistryClient):
-    """The client speaks to ``/v2/<repository>/…``; the catalog is the one endpoint outside a
-    repository: ``/v2/_catalog?…``. Auth, redirects and retries stay the client's."""
-
-    def _follow(self, path: str, accept: str | None, what: str) -> Response:
-        prefix = "/v2/_catalog/?"
-        if path.startswith(prefix):
-            path = "/v2/_catalog?" + path[len(prefix):]
-        return super()._follow(path, accept, what)
 
 
 def _paged(fetch: Callable[[str], Response], key: str, valid: Callable[[str], object], where: str,

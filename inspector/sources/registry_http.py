@@ -140,12 +140,16 @@ class RegistryClient:
     # --- the API ----------------------------------------------------------------------------
     def get(self, path: str, what: str, accept: str | None = None) -> Response:
         """GET ``/v2/<repository>/<path>``: a 200 answer after auth, redirects and retries, or an error."""
+        return self.get_v2(f"{self.ref.repository}/{path}", what, accept)
+
+    def get_v2(self, endpoint: str, what: str, accept: str | None = None) -> Response:
+        """GET ``/v2/<endpoint>``, as ``get``: also the endpoints outside a repository (``_catalog``)."""
         reauthenticated = False
         attempt = 0
         while True:
             if self._bearer is not None and time.monotonic() >= self._expires:
                 self._use_token(*self._bearer, fresh=True)
-            response = self._follow(f"/v2/{self.ref.repository}/{path}", accept, what)
+            response = self._follow(f"/v2/{endpoint}", accept, what)
             if response.status == 401 and response.url.startswith(self._base()) and not reauthenticated:
                 challenges = response.headers.get_all("WWW-Authenticate") or []
                 response.release(complete=self._discard(response))
