@@ -192,11 +192,7 @@ def _keep_digests(store: LayerCache, diff_id: str, tree: LayerTree, prehash: Pre
             elif child.children is not None:
                 stack.append((where, child))
     if found:
-        digest_store = DigestStore(store.directory)
-        previous = digest_store.get(diff_id) or {}
-        for path, digests in found.items():
-            previous.setdefault(path, {}).update(digests)
-        digest_store.put(diff_id, previous)
+        DigestStore(store.directory).add(diff_id, found)
 
 
 def audit_image(reference: str, settings: Settings) -> Outcome:

@@ -203,10 +203,7 @@ def _remember(store: DigestStore, fresh: list[Check], diff_id_of: Callable[[int]
         diff_id = diff_id_of(index)
         if not diff_id:
             continue
-        previous = store.get(diff_id) or {}
-        for member, values in found.items():
-            previous.setdefault(member, {}).update(values)
-        store.put(diff_id, previous)
+        store.add(diff_id, found)
 
 
 def hash_members(stream: IO[bytes], wanted: dict[str, set[str]]) -> dict[str, dict[str, str]]:
@@ -287,6 +284,13 @@ class DigestStore:
                 pass
             return None
         return data
+
+    def add(self, diff_id: str, digests: dict[str, dict[str, str]]) -> None:
+        """Merge ``digests`` (path → algorithm → hex) into what the store holds for ``diff_id``."""
+        merged = self.get(diff_id) or {}
+        for path, values in digests.items():
+            merged.setdefault(path, {}).update(values)
+        self.put(diff_id, merged)
 
     def put(self, diff_id: str, digests: dict[str, dict[str, str]]) -> None:
         path = self._path(diff_id)
