@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,22 @@ def run_cli(*args: str, input: bytes | None = None, stdin: Any = None,
     )
     return (proc.returncode, proc.stdout.decode("utf-8", "surrogateescape"),
             proc.stderr.decode("utf-8", "surrogateescape"))
+
+
+LIMITED_MEMORY = 1 << 30  #: the address space the hostile-input tests give the CLI
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (LIMITED_MEMORY, LIMITED_MEMORY))
+
+
+def run_cli_limited(*args: object, timeout: float = 20,
+                    env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``python -m inspector ARGS`` as the hostile-input tests run it: under LIMITED_MEMORY of address
+    space and ``timeout``, stdin closed, ``env`` added to ``cli_env()``; stdout and stderr as bytes."""
+    return subprocess.run([sys.executable, "-m", "inspector", *map(str, args)], stdin=subprocess.DEVNULL,
+                          capture_output=True, env={**cli_env(), **(env or {})}, timeout=timeout,
+                          preexec_fn=_limit_memory, check=False)
 
 
 @pytest.fixture(name="run_cli", scope="session")

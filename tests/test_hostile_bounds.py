@@ -12,9 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -23,19 +21,12 @@ import pytest
 
 from testdata import hostile_trees as h
 
-from .conftest import cli_env, write_image
-
-MEMORY = 1 << 30
-
-
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+from .conftest import run_cli_limited, write_image
 
 
 def run_bytes(*args: object, timeout: float = 20) -> tuple[int, bytes, str]:
-    """``python -m inspector ARGS`` under MEMORY and ``timeout``: exit code, stdout, stderr."""
-    proc = subprocess.run([sys.executable, "-m", "inspector", *map(str, args)], stdin=subprocess.DEVNULL,
-                          capture_output=True, env=cli_env(), timeout=timeout, preexec_fn=_limit, check=False)
+    """``python -m inspector ARGS`` under the memory limit and ``timeout``: exit code, stdout, stderr."""
+    proc = run_cli_limited(*args, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "surrogateescape")
 
 

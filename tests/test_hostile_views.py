@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,19 +15,12 @@ import pytest
 
 from testdata import hostile_views as H
 
-from .conftest import cli_env, write_image
-
-MEMORY = 1 << 30
-
-
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+from .conftest import run_cli_limited, write_image
 
 
 def run(*args: object, timeout: float = 30) -> tuple[int, str, str]:
-    """``python -m inspector ARGS`` under MEMORY and ``timeout``: exit code, stdout, stderr."""
-    proc = subprocess.run([sys.executable, "-m", "inspector", *map(str, args)], stdin=subprocess.DEVNULL,
-                          capture_output=True, env=cli_env(), timeout=timeout, preexec_fn=_limit, check=False)
+    """``python -m inspector ARGS`` under the memory limit and ``timeout``: exit code, stdout, stderr."""
+    proc = run_cli_limited(*args, timeout=timeout)
     err = proc.stderr.decode("utf-8", "surrogateescape")
     assert "Traceback" not in err and "internal error" not in err, err
     return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape"), err
@@ -116,8 +106,7 @@ def test_no_raw_control_reaches_the_terminal(loud_pair: tuple[str, str], view: l
     """Held: every new cell, note, finding line and owner name is escaped, at a narrow width too
     (wrapping must not split an escape back into raw bytes)."""
     for columns in ("24", "200"):
-        proc = subprocess.run([sys.executable, "-m", "inspector", loud_pair[0], *view], capture_output=True,
-                              env={**cli_env(), "COLUMNS": columns}, timeout=60, preexec_fn=_limit, check=False)
+        proc = run_cli_limited(loud_pair[0], *view, env={"COLUMNS": columns}, timeout=60)
         text = (proc.stdout + proc.stderr).decode("utf-8", "surrogateescape")
         assert proc.returncode in (0, 1) and "Traceback" not in text
         assert not _RAW.findall(text), _RAW.findall(text)[:5]
@@ -129,8 +118,7 @@ def test_no_raw_control_in_the_diff_summary(loud_pair: tuple[str, str]) -> None:
     setuid names are escaped."""
     loud, quiet = loud_pair
     for a, b in ((quiet, loud), (loud, quiet)):
-        proc = subprocess.run([sys.executable, "-m", "inspector", "diff", a, b], capture_output=True,
-                              env={**cli_env(), "COLUMNS": "50"}, timeout=60, preexec_fn=_limit, check=False)
+        proc = run_cli_limited("diff", a, b, env={"COLUMNS": "50"}, timeout=60)
         text = proc.stdout.decode("utf-8", "surrogateescape")
         assert proc.returncode == 0 and "java " in text and "setuid files" in text
         assert not _RAW.findall(text + proc.stderr.decode("utf-8", "surrogateescape"))
