@@ -366,6 +366,17 @@ def debian_base_layer() -> list:
     return layer
 
 
+def upgraded_base_layer() -> list:
+    """``debian_base_layer`` a release later: coreutils upgraded (9.1-1 → 9.1-2), base-files renamed
+    base-files-ng (one package removed, one added), for the package diff."""
+    layer = debian_base_layer()
+    for entry in layer:
+        if entry.path == "var/lib/dpkg/status":
+            entry.data = entry.data.replace(b"Version: 9.1-1", b"Version: 9.1-2").replace(
+                b"Package: base-files", b"Package: base-files-ng")
+    return layer
+
+
 def tampering_layer() -> list:
     """Patches one byte of a packaged binary, replaces a conffile, deletes a packaged file, drops an ELF."""
     patched = bytearray(LS)

@@ -114,14 +114,8 @@ def test_layers_view(tampered: str) -> None:
 
 
 def test_diff_lists_packages_added_removed_upgraded(image_writer) -> None:
-    old = fx.debian_base_layer()
-    new = fx.debian_base_layer()
-    for entry in new:
-        if entry.path == "var/lib/dpkg/status":
-            entry.data = entry.data.replace(b"Version: 9.1-1", b"Version: 9.1-2").replace(
-                b"Package: base-files", b"Package: base-files-ng")
-    a = image_writer(ImageSpec([old]), "legacy", name="a")
-    b = image_writer(ImageSpec([new]), "legacy", name="b")
+    a = image_writer(ImageSpec([fx.debian_base_layer()]), "legacy", name="a")
+    b = image_writer(ImageSpec([fx.upgraded_base_layer()]), "legacy", name="b")
     for extra in ((), ("--all",)):
         code, out, err = run_cli("diff", a, b, "--format", "json", *extra)
         assert code == 0, err
