@@ -24,8 +24,6 @@ from .table_format import mode_string
 
 #: Characters of one joined cell (a list or mapping shown as text) before "… N more characters".
 TEXT_LIMIT = 20_000
-#: What the summary shows when no User is set: what the engine runs as.
-ROOT_BY_DEFAULT = "0 (root, by default)"
 
 _Render = TypeVar("_Render", bound=Callable[..., None])
 
