@@ -18,7 +18,8 @@ only ever remove lower names, so they are never needed to decide) reads the next
 
 Every layer read is hashed and checked as in any scan; layers never read are never trusted for
 anything. After ``TRIES`` layers without an answer, the rest of the stack is read at once (each
-attempt re-merges copies of the layers read, so that stays cheap).
+earlier attempt re-merges copies of the few layers read, so that stays cheap; the whole stack is
+merged from the trees themselves, copying nothing).
 """
 
 from __future__ import annotations
@@ -60,17 +61,20 @@ def merged_for_path(image: Image, path: str, limits: Limits = DEFAULT) -> Merged
             info = layers[len(layers) - 1 - len(read)]
             check_layer_count(len(read) + 1, limits, image)
             read.append(image.scan_one(info, scanner))
-        merged = _merge(read, layers[len(layers) - len(read):])
-        if len(read) == len(layers) or _final(merged, path, layers[len(layers) - len(read)].index):
+        whole = len(read) == len(layers)
+        merged = _merge(read, layers[len(layers) - len(read):], keep=not whole)
+        if whole or _final(merged, path, layers[len(layers) - len(read)].index):
             return merged
-    return _merge(read, layers)  # an image without layers
+    return _merge(read, layers, keep=False)  # an image without layers
 
 
-def _merge(read: list[LayerTree], infos: list[LayerInfo]) -> MergedFS:
+def _merge(read: list[LayerTree], infos: list[LayerInfo], keep: bool) -> MergedFS:
+    """The merge of ``read``; ``keep``: merge copies, as a later attempt merges these trees again
+    (the last merge, of the whole stack, takes the trees themselves: nothing reads them after)."""
     merged = MergedFS()
     trees = list(reversed(read))  # bottom first, as ``infos``
     for tree in trees:
-        merged.apply(_copy(tree))
+        merged.apply(_copy(tree) if keep else tree)
     for tree, info in zip(trees, infos, strict=True):
         tree.slot.index = info.index  # the merge numbered them from 0: the copies share the slot
     return merged
