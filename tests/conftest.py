@@ -65,12 +65,13 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (LIMITED_MEMORY, LIMITED_MEMORY))
 
 
-def run_cli_limited(*args: object, timeout: float = 20,
-                    env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_cli_limited(*args: object, timeout: float = 20, env: dict[str, str] | None = None,
+                    input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """``python -m inspector ARGS`` as the hostile-input tests run it: under LIMITED_MEMORY of address
-    space and ``timeout``, stdin closed, ``env`` added to ``cli_env()``; stdout and stderr as bytes."""
-    return subprocess.run([sys.executable, "-m", "inspector", *map(str, args)], stdin=subprocess.DEVNULL,
-                          capture_output=True, env={**cli_env(), **(env or {})}, timeout=timeout,
+    space and ``timeout``, stdin ``input`` (else closed), ``env`` added to ``cli_env()``; output as bytes."""
+    return subprocess.run([sys.executable, "-m", "inspector", *map(str, args)], input=input,
+                          stdin=subprocess.DEVNULL if input is None else None, capture_output=True,
+                          env={**cli_env(), **(env or {})}, timeout=timeout,
                           preexec_fn=_limit_memory, check=False)
 
 

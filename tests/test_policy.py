@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import resource
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,21 +21,14 @@ from inspector.sources import open_image
 from testdata import policy_images as P
 from testdata.imagebuilder import ImageSpec
 
-from .conftest import cli_env, write_image
+from .conftest import run_cli_limited, write_image
 
-MEMORY = 1 << 30
 PREFIX = "inspect-image: policy: "
 
 
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-
-
 def run(*args: object, input: bytes | None = None, timeout: float = 30) -> tuple[int, str, str]:
-    """``python -m inspector ARGS`` under MEMORY and ``timeout``: exit code, stdout, stderr."""
-    proc = subprocess.run([sys.executable, "-m", "inspector", *map(str, args)], input=input,
-                          stdin=subprocess.DEVNULL if input is None else None, capture_output=True,
-                          env=cli_env(), timeout=timeout, preexec_fn=_limit, check=False)
+    """``python -m inspector ARGS`` under the memory limit and ``timeout``: exit code, stdout, stderr."""
+    proc = run_cli_limited(*args, input=input, timeout=timeout)
     err = proc.stderr.decode("utf-8", "surrogateescape")
     assert "Traceback" not in err and "internal error" not in err, err
     return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape"), err
@@ -116,11 +106,16 @@ EVIDENCE = {
 }
 
 
+def _checked(images: Callable[..., str], rule: str, variant: str,
+             build: Callable[[], ImageSpec]) -> tuple[int, str, str]:
+    """The image ``build()`` makes, checked against ``rule`` alone with JSON output."""
+    return run(images(f"{rule}-{variant}", build()), "--fail-on", rule, "--format", "json")
+
+
 @pytest.mark.parametrize("rule", policy.RULES)
 def test_an_image_violating_the_rule_exits_1_with_its_findings(rule: str, images: Callable[..., str]) -> None:
     violating, paths, _ = P.PAIRS[rule]
-    ref = images(f"{rule}-violates", violating())
-    code, out, err = run(ref, "--fail-on", rule, "--format", "json")
+    code, out, err = _checked(images, rule, "violates", violating)
     assert code == 1, err
     found = findings_of(out)
     assert [f["rule"] for f in found] == [rule] * len(paths)
@@ -137,8 +132,7 @@ def test_an_image_violating_the_rule_exits_1_with_its_findings(rule: str, images
 @pytest.mark.parametrize("rule", policy.RULES)
 def test_an_image_close_to_the_rule_passes_it(rule: str, images: Callable[..., str]) -> None:
     _, _, passing = P.PAIRS[rule]
-    ref = images(f"{rule}-passes", passing())
-    code, out, err = run(ref, "--fail-on", rule, "--format", "json")
+    code, out, err = _checked(images, rule, "passes", passing)
     assert code == 0, err
     assert findings_of(out) == []
     assert policy_lines(err) == []
