@@ -4,8 +4,8 @@ Why: a registry layer costs four kinds of work, the socket reads, inflating, has
 digest and the diff ID) and parsing tar headers. Done in one thread, inflating and parsing add up:
 on the fat JDK image (230 MB of gzip, 700 MB of tar) that made a cold summary take 2.3 times
 ``skopeo copy`` of the same image. ISA-L and zlib let go of the GIL while they inflate, as hashlib
-does while it hashes, so here the worker reads the socket (the blob digest is computed by
-``BlobStream``'s own hash thread) and inflates, the diff ID is hashed on a third thread
+does while it hashes, so here the worker reads the socket (``BlobStream`` hashes the blob digest
+inline, on this same worker) and inflates, the diff ID is hashed on a third thread
 (``ForwardReader``), and the main thread only parses.
 
 Every bound stays where it was: the blob is cut at its descriptor's size, its digest is checked at
