@@ -16,20 +16,17 @@ each string cut), lists are cut with ``escape.head``, and nothing is ever split 
 from __future__ import annotations
 
 import shlex
-import stat
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from ..reports.jre import java_version
 from . import fit, human
 from .escape import ITEM_LIMIT, PATH_LIMIT, clean, head
+from .table_format import filemode
 
 ARROW = "→"
 #: Items of one summary list (shells, setuid files) shown before "… and N more".
 SUMMARY_ITEMS = 20
-
-_TYPE_BITS = {"file": stat.S_IFREG, "dir": stat.S_IFDIR, "symlink": stat.S_IFLNK, "char": stat.S_IFCHR,
-              "block": stat.S_IFBLK, "fifo": stat.S_IFIFO}
 
 
 def diff(data: dict[str, Any], out: TextIO) -> None:
@@ -227,7 +224,7 @@ def mode_string(entry: dict[str, Any]) -> str:
         bits = int(str(entry.get("mode")), 8)
     except ValueError:
         bits = 0
-    return stat.filemode(_TYPE_BITS.get(str(entry.get("type")), 0) | (bits & 0o7777))
+    return filemode(str(entry.get("type")), bits & 0o7777)
 
 
 def _entry_cells(sign: str, entry: dict[str, Any]) -> list[str]:

@@ -20,7 +20,7 @@ from ..fs.entry import Entry
 from ..reports.jre import java_version
 from . import fit, human
 from .escape import PATH_LIMIT, clean, escape, head
-from .table_format import mode_string
+from .table_format import filemode, mode_string
 
 #: Characters of one joined cell (a list or mapping shown as text) before "… N more characters".
 TEXT_LIMIT = 20_000
@@ -302,7 +302,7 @@ def executables(items: list[dict[str, Any]], out: TextIO) -> None:
             flags.append(item["capabilities"]["text"])
         link = item["resolves_to"] is not None
         path = item["path"] + (f" -> {item['resolves_to']}" if link else "")
-        rows.append((mode_string(Entry(**_entry_args(item))), f"{item['uid']}:{item['gid']}",
+        rows.append((filemode(item["type"], int(item["mode"], 8)), f"{item['uid']}:{item['gid']}",
                      human.EMPTY if link else human.size(item["size"]), item["type"], _kind(item),
                      " ".join(flags) or human.EMPTY, path))
     out.write(fit.table(_EXECUTABLE_COLUMNS, rows, fit.width()))

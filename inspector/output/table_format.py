@@ -29,4 +29,10 @@ class TableRenderer:
 
 def mode_string(entry: Entry) -> str:
     """``drwxr-xr-x``, ``-rwsr-xr-x``: the permission string ``ls -l`` prints."""
-    return stat.filemode(_TYPE_BITS.get(entry.type, 0) | entry.mode)
+    return filemode(entry.type, entry.mode)
+
+
+def filemode(kind: str, bits: int) -> str:
+    """``ls -l``'s mode string for an entry type (``file``, ``symlink``, …) and its permission bits;
+    for reports that carry an entry as JSON data, not as an ``Entry``."""
+    return stat.filemode(_TYPE_BITS.get(kind, 0) | bits)
