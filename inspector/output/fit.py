@@ -25,7 +25,6 @@ API (every function returns text whose lines each end with ``\\n``):
   wraps at spaces, and a value too long for its column goes on its own line under the key.
 - ``paragraph(text, width, indent="")``: prose wrapped at spaces, continuation lines indented
   two more than ``indent``.
-- ``tokens_of(text)``: the unbreakable tokens of rendered text (tests check none was split).
 """
 
 from __future__ import annotations
@@ -243,8 +242,3 @@ def pairs(rows: Iterable[tuple[str, str]], width: int | None) -> str:
             out.append(key)
             out.extend(_spilled(value, Column(key, prose=True), width))
     return "".join(line + "\n" for line in out)
-
-
-def tokens_of(text: str) -> list[str]:
-    """Every whitespace-separated token of ``text`` (for tests: a split path shows up as two)."""
-    return text.split()

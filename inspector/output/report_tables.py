@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO, TypeVar
 
 from ..fs.entry import Entry
-from ..reports.jre import java_version
 from . import fit, human
+from .diff_tables import short_version
 from .escape import PATH_LIMIT, clean, escape, head
 from .table_format import filemode, mode_string
 
@@ -195,13 +195,9 @@ def jre(runtimes: list[dict[str, Any]], out: TextIO) -> None:
     if not runtimes:
         out.write("java: no Java runtime found\n")
         return
-    rows = [(r["type"], r["distribution"] or r["vendor"] or "unknown vendor", _short_version(r["version"]),
+    rows = [(r["type"], r["distribution"] or r["vendor"] or "unknown vendor", short_version(r["version"]),
              str(len(r["tools"])), " ".join(r["reached_by"]) or human.EMPTY, r["home"]) for r in runtimes]
     out.write(fit.table(_JRE_COLUMNS, rows, fit.width()))
-
-
-def _short_version(version: str | None) -> str:
-    return java_version(version) or "?"
 
 
 @_table
