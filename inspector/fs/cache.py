@@ -42,7 +42,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..limits import DEFAULT, Limits
 from .layer import LayerTree
@@ -60,6 +60,7 @@ ZLIB_MAX_RATIO = 1032  # deflate cannot do better: a body claiming more is not o
 MAX_RECORD = 128 << 10  # JSON bytes one record may take, its contents included (a JDK release text: 64 KiB)
 MAX_FORMS = 16  # stored forms remembered per layer (the same layer in several archives)
 KINDS = frozenset({FILE, DIR, SYMLINK, CHAR, BLOCK, FIFO, WHITEOUT, PENDING_LINK})
+_T = TypeVar("_T")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 Form = tuple[int, "str | None"]
@@ -186,6 +187,28 @@ class LayerCache:
     def put_config(self, image_id: str, data: bytes) -> None:
         if is_digest(image_id) and "sha256:" + hashlib.sha256(data).hexdigest() == image_id:
             self._write(self._path("configs", image_id), {"raw": len(data)}, data)
+
+    # --- documents (reports/report_cache.py keeps whole reports under keys it makes) ----------
+    def get_document(self, path: Path, max_raw: int, check: Callable[[Any], _T]) -> _T | None:
+        """``check(json)`` of the sealed document at ``path`` (inflated to at most ``max_raw``
+        bytes, strict JSON); None, the file removed, if it is absent, unsound, or ``check`` raises
+        ``BadEntry``/``ValueError``/``TypeError``: the same checks a layer entry gets."""
+        sealed = self._read(path)
+        if sealed is None:
+            return None
+        meta, body = sealed
+        try:
+            raw = _int(meta.get("raw"), max_raw)
+            if raw > ZLIB_MAX_RATIO * max(len(body), 1) + 1024:
+                raise BadEntry("a body cannot inflate that much")
+            return check(_strict_json(_inflate(body, raw)))
+        except (BadEntry, ValueError, TypeError, RecursionError, MemoryError):
+            self._reject(path)
+            return None
+
+    def put_document(self, path: Path, data: bytes) -> None:
+        """Seal ``data`` (JSON a later ``get_document`` reads) at ``path``, atomically."""
+        self._write(path, {"raw": len(data)}, data)
 
     # --- files --------------------------------------------------------------------------------
     def _layer_path(self, diff_id: str, variant: str) -> Path:

@@ -18,7 +18,7 @@ against its diff IDs), and only then is the report stored. Never under ``--verif
 ``--no-cache`` (no ``LayerCache`` then), never for ``--fail-on``/``--policy`` (they need the
 merged view), never a report whose integrity was unavailable.
 
-Entries are sealed and read exactly as the layer cache's (``LayerCache._read``/``_write``: a
+Entries are sealed and read exactly as the layer cache's (``LayerCache.get_document``/``put_document``: a
 SHA-256 of itself, opened without following links or blocking, bounded size, bounded inflation,
 strict JSON); the report is then checked value by value against the shape we write. Whatever
 fails is deleted and the report computed again, never shown.
@@ -42,7 +42,6 @@ from ..sources.interface import Image, LayerInfo
 
 FORMAT = 1  # bump whenever what the report holds changes
 MAX_RAW = 256 << 20  # inflated bytes of one report
-MAX_DEPTH = 4  # nesting of a report's JSON: object > list > object > value
 KIND = "packages-report"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -70,21 +69,10 @@ def lookup(image: Image, limits: Limits, store: LayerCache, codec: str) -> Looku
     found = Lookup(key, answered)
     if key is None or not answered or not all(answered):
         return found
-    path = _path(store, key)
-    sealed = store._read(path)  # noqa: SLF001 - the layer cache's own checks, on purpose
-    if sealed is None:
+    stored = store.get_document(_path(store, key), MAX_RAW, _checked)
+    if stored is None:
         return found
-    meta, body = sealed
-    try:
-        raw = layer_cache._int(meta.get("raw"), MAX_RAW)  # noqa: SLF001
-        if raw > layer_cache.ZLIB_MAX_RATIO * max(len(body), 1) + 1024:
-            raise BadEntry("a body cannot inflate that much")
-        document = layer_cache._strict_json(layer_cache._inflate(body, raw))  # noqa: SLF001
-        report, warnings = _checked(document)
-    except (BadEntry, ValueError, TypeError, RecursionError, MemoryError):
-        store._reject(path)  # noqa: SLF001
-        return found
-    found.report, found.warnings = report, warnings
+    found.report, found.warnings = stored
     return found
 
 
@@ -101,7 +89,7 @@ def keep(image: Image, found: Lookup, store: LayerCache, report: dict[str, Any],
         return  # a one-pass source that could not check: a later run may
     body = json.dumps({"report": report, "warnings": list(warnings)}, separators=(",", ":")).encode()
     if len(body) <= MAX_RAW:
-        store._write(_path(store, found.key), {"raw": len(body)}, body)  # noqa: SLF001
+        store.put_document(_path(store, found.key), body)
 
 
 def _metadata_first(image: Image) -> bool:
