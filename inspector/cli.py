@@ -311,9 +311,10 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
     from . import reports
     from .output import diff_tables
 
+    fmt = "json" if as_json else fmt
     options = reports.DiffOptions(all_entries=all_entries, prefix=prefix, ignore=ignore)
     store = source.cache()
-    if fmt == "html" and not as_json:  # the diff as one page (README, "HTML report")
+    if fmt == "html":  # the diff as one page (README, "HTML report")
         from .output import html as html_output
         from .reports import page as page_reports
 
@@ -325,7 +326,7 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
         return
     with source.open(image_a, store) as first, source.open(image_b, store) as second:
         result = reports.diff_images(first, second, options, source.limits, store)
-    _emit(result.to_json(), fmt == "json" or as_json, diff_tables.diff, _stdout())
+    _emit(result.to_json(), fmt == "json", diff_tables.diff, _stdout())
     if exit_code and result.different:
         sys.exit(EXIT_DIFFERENT)
 
@@ -527,8 +528,6 @@ def _warn(warnings: list[str]) -> None:
 def say(line: str) -> None:
     """One line on stderr. Callers escape what came from the image (``output.escape``)."""
     click.echo(line, err=True)
-
-
 
 
 def main(argv: list[str] | None = None) -> None:
