@@ -4,9 +4,10 @@
 repository the catalog lists. Both endpoints page with ``?n=&last=`` and a ``Link: <…>; rel="next"``
 header (distribution spec). What a registry answers is untrusted: each page is bounded in bytes,
 the names in count, every name is held to the grammar of repository names and tags (so a hostile
-name cannot smuggle a path or a query into a later request), and paging stops when it does not
-advance. We never follow the Link's URL itself: only its ``last`` value is taken, and the next
-request is built by us, to the same registry and endpoint.
+name cannot smuggle a path or a query into a later request), and paging stops at a page that
+adds no new name (pages that point back at each other would otherwise loop for ever). We never
+follow the Link's URL itself: only its ``last`` value is taken, and the next request is built by
+us, to the same registry and endpoint.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def _paged(fetch: Callable[[str], Response], key: str, valid: Callable[[str], ob
         link = response.headers.get("Link")
         body = response.read_capped(MAX_PAGE_BYTES, f"{where}: a page of {key}", ListingError)
         page = _names(body, key, where)
+        before = len(names)
         for name in page:
             if not isinstance(name, str) or not valid(name):
                 raise ListingError(f"{where}: the registry listed {str(name)[:80]!r}, which is not a valid name")
@@ -108,7 +110,7 @@ def _paged(fetch: Callable[[str], Response], key: str, valid: Callable[[str], ob
                 seen.add(name)
                 names.append(name)
         following = _next_last(link) if link else None
-        if following is None or not page or following == last:
+        if following is None or len(names) == before:  # no new name: pages pointing back at each other end here
             return names
         last = following
 
