@@ -126,16 +126,6 @@ def has_passwd(inspection: Inspection) -> bool:
     return _text(inspection, PASSWD) is not None
 
 
-def lookup_user(inspection: Inspection, name: str) -> User | None:
-    """The first ``/etc/passwd`` entry named ``name``, as getpwnam(3) finds it."""
-    return next((u for u in users(inspection) if u.name == name), None)
-
-
-def lookup_group(inspection: Inspection, name: str) -> Group | None:
-    """The first ``/etc/group`` entry named ``name``, as getgrnam(3) finds it."""
-    return next((g for g in groups(inspection) if g.name == name), None)
-
-
 @dataclass(frozen=True)
 class Names:
     """uid → user name and gid → group name (first entry wins), for listings of many files."""
