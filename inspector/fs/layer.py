@@ -67,7 +67,6 @@ _TYPES = {
     FIFOTYPE: FIFO,
 }
 _XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
-_UNCLEAN_FIRST = frozenset("/.")
 _MAX_SHARED_INTS = 4096
 
 
@@ -154,7 +153,7 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
     if member.type == PAX_GLOBAL:
         return  # the engine ignores global headers (tests/engine/test_tar_globals.py)
     index = tree.slot
-    parts = _parts(member.name)
+    parts = normalize(member.name)
     if len(parts) > limits.max_depth:
         raise ImageFormatError(f"a member name is {len(parts):,} directories deep, more than {limits.max_depth:,} "
                                f"(raise the limit with --max-depth): {member.name[:80]}…")
@@ -178,14 +177,6 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
         reader = probe(to_absolute(parts), node, member)
         if reader is not None:
             node.content = reader(tar.reader(member))
-
-
-def _parts(name: str) -> tuple[str, ...]:
-    """``normalize(name)``, split directly when there is nothing to clean: no leading ``/`` or ``.``, no
-    ``//`` and no ``/.`` anywhere (so no ``.`` or ``..`` component), no NUL (the usual member name)."""
-    if name and name[0] not in _UNCLEAN_FIRST and "//" not in name and "/." not in name and "\x00" not in name:
-        return tuple(name.rstrip("/").split("/"))
-    return normalize(name)
 
 
 def _apply_whiteout(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -> None:

@@ -6,6 +6,8 @@ import posixpath
 
 from ..errors import ImageFormatError
 
+_UNCLEAN_FIRST = frozenset("/.")  #: a name starting so may need cleaning
+
 
 def normalize(name: str) -> tuple[str, ...]:
     """Split a member name into path components below the root.
@@ -13,7 +15,12 @@ def normalize(name: str) -> tuple[str, ...]:
     ``./a``, ``a/``, ``/a`` and ``a//b/../a`` all name the same file: strip leading slashes, clean
     the path as the engine does, and return ``()`` for the root itself. A name that climbs out of
     the root is refused, as the engine refuses it ("breakout").
+
+    The usual name has nothing to clean (no leading ``/`` or ``.``, no ``//``, no ``/.`` so no ``.``
+    or ``..`` component, no NUL) and is split directly: the layer scan calls this once per member.
     """
+    if name and name[0] not in _UNCLEAN_FIRST and "//" not in name and "/." not in name and "\x00" not in name:
+        return tuple(name.rstrip("/").split("/"))
     if "\x00" in name:
         raise ImageFormatError(f"member name contains a NUL byte: {name!r}")
     cleaned = posixpath.normpath("/" + name.lstrip("/"))
