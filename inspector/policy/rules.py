@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..fs.node import DIR, SYMLINK
@@ -27,6 +28,7 @@ from ..reports import (
 from ..reports.capabilities import decode as decode_capability
 from ..reports.executables import Executable
 from ..reports.packages import analyze, unowned_executables
+from ..reports.shells import ShellVerdict
 from .config import RULES, Policy, needs_packages
 
 #: Programs of a JDK that a runtime image does not need: compilers, packagers, debuggers and
@@ -37,7 +39,7 @@ JDK_TOOLS = frozenset({
     "jlink", "jmod", "jpackage", "jshell", "rmic", "serialver", "jcmd", "jinfo", "jmap", "jstack", "jstat",
     "jstatd", "jps", "jconsole", "idlj", "wsimport", "wsgen", "xjc", "schemagen", "native2ascii", "extcheck",
 })
-_STICKY, _SETUID, _SETGID, _OTHER_WRITE = 0o1000, 0o4000, 0o2000, 0o002
+_STICKY, _OTHER_WRITE = 0o1000, 0o002
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,15 @@ class _Context:
     inspection: Inspection
     packages: dict[str, Any] | None
     executables: list[Executable]
+
+    @cached_property
+    def verdict(self) -> ShellVerdict:
+        """The summary's ``shells`` and package managers (``shell`` and ``package-manager`` read it)."""
+        return shell_verdict(self.executables)
+
+    @cached_property
+    def by_path(self) -> dict[str, Executable]:
+        return {e.entry.path: e for e in self.executables}
 
 
 def evaluate(inspection: Inspection, packages: dict[str, Any] | None, policy: Policy) -> list[Finding]:
@@ -87,24 +98,21 @@ def _cannot_start(context: _Context) -> Iterator[Finding]:
 
 
 def _shell(context: _Context) -> Iterator[Finding]:
-    by_path = {e.entry.path: e for e in context.executables}
-    for path in shell_verdict(context.executables).shells:
-        yield Finding("shell", path, f"shell {posixpath.basename(path)}{_what(by_path.get(path))}")
+    for path in context.verdict.shells:
+        yield Finding("shell", path, f"shell {posixpath.basename(path)}{_what(context.by_path.get(path))}")
 
 
 def _package_manager(context: _Context) -> Iterator[Finding]:
-    verdict = shell_verdict(context.executables)
-    by_path = {e.entry.path: e for e in context.executables}
-    for path in verdict.package_manager_paths:
+    for path in context.verdict.package_manager_paths:
         yield Finding("package-manager", path,
-                      f"package manager {posixpath.basename(path)}{_what(by_path.get(path))}")
+                      f"package manager {posixpath.basename(path)}{_what(context.by_path.get(path))}")
 
 
 def _setuid(context: _Context) -> Iterator[Finding]:
     for exe in context.executables:
         entry = exe.entry
-        if exe.resolves_to is None and entry.mode & (_SETUID | _SETGID):
-            bits = " and ".join(name for bit, name in ((_SETUID, "setuid"), (_SETGID, "setgid")) if entry.mode & bit)
+        if exe.setuid or exe.setgid:  # a link's own mode never counts (``Executable._mode``)
+            bits = " and ".join(name for on, name in ((exe.setuid, "setuid"), (exe.setgid, "setgid")) if on)
             yield Finding("setuid", entry.path, f"{bits} executable, mode {entry.mode:04o}, "
                                                 f"owner {entry.uid}:{entry.gid}")
 
