@@ -19,7 +19,6 @@ from ..fs.paths import normalize, to_absolute
 from ..limits import DEFAULT, Limits
 from ..packages.capture import capture_probe
 from ..sources.interface import Image
-from . import accounts
 from .entrypoint import config_fields, resolve_entrypoint
 from .executables import Executable, find_executables
 from .facts import CODEC, FileFacts, make_probe
@@ -28,6 +27,7 @@ from .interface import Inspection
 from .jre import JavaRuntime, find_runtimes
 from .packages import delta_summary, package_delta
 from .shells import shell_verdict
+from .summary import run_uid
 
 CONFIG_KEYS = ("entrypoint", "cmd", "user", "workdir", "env", "exposed_ports", "labels")
 
@@ -182,7 +182,7 @@ def _summary(a: Inspection, b: Inspection, result: DiffResult) -> dict[str, Any]
         "layers": {"a": len(a.meta.layers), "b": len(b.meta.layers)},
         "platform": {"a": _platform(a), "b": _platform(b)},
         "user": {"a": config_fields(a)["user"], "b": config_fields(b)["user"]},
-        "uid": {"a": _uid(a), "b": _uid(b)},
+        "uid": {"a": run_uid(a), "b": run_uid(b)},
         "entrypoint": {"a": start_a.argv, "b": start_b.argv},
         "can_start": {"a": not start_a.problems, "b": not start_b.problems},
         "java": {"a": [_runtime(r) for r in runtimes_a], "b": [_runtime(r) for r in runtimes_b]},
@@ -201,13 +201,6 @@ _RUNTIME_FIELDS = ("home", "vendor", "distribution", "version", "runtime_version
 def _runtime(runtime: JavaRuntime) -> dict[str, Any]:
     described = runtime.to_json()
     return {key: described[key] for key in _RUNTIME_FIELDS if key in described}
-
-
-def _uid(inspection: Inspection) -> int | None:
-    """The UID the container runs as, from the image's own /etc/passwd as the engine reads it (None
-    when the engine refuses the USER): the same ``USER app`` may be UID 0 in one image only."""
-    runs = accounts.engine_user(inspection, config_fields(inspection)["user"])
-    return runs.uid if runs.error is None else None
 
 
 def _platform(inspection: Inspection) -> str | None:
