@@ -173,7 +173,7 @@ def check_block(block: bytes, offset: int) -> None:
     """A header's checksum, as tar computes it: the sum of its bytes, signed or unsigned, with the
     checksum field counted as spaces.
 
-    The sum is exact either way. With at most 255 non-zero bytes (nearly every header) it is below
+    The sum is exact either way. With at most 256 non-zero bytes (nearly every header) it is below
     Adler-32's modulus, so Adler-32's low half (1 + the byte sum) gives it in one C call, several
     times faster than summing the bytes in Python; longer headers are summed byte by byte.
     """

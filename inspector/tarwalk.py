@@ -203,10 +203,9 @@ class TarWalk:
             head = bytes(cursor._view[rel:rel + BLOCK])
             if head[156:157] not in _NOT_PLAIN and head != ZERO_BLOCK:
                 check_block(head, at)
-                member = make_member(head, at, None, self.globals, at + BLOCK)
-                if not member.sparse:
-                    self.offset = at + BLOCK + _pad(member.stored)
-                    return member
+                member = make_member(head, at, None, self.globals, at + BLOCK)  # no records: never sparse
+                self.offset = at + BLOCK + _pad(member.stored)
+                return member
         pending: Pending | None = None
         while True:
             first = (pending.start if pending is not None else at) == 0
