@@ -27,6 +27,8 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from . import floor
+
 PY = sys.executable
 IMAGES = 20
 _ROWS: list[Any] = []  # the rows made by ``rows`` (``note`` reruns one of them)
@@ -136,9 +138,8 @@ def tarscan(paths: list[str]) -> int:
     """The floor: every unique layer once, tarfile ``r|``, nothing per member."""
     members = 0
     for path in paths:
-        with open(path, "rb", buffering=1 << 20) as raw, tarfile.open(fileobj=raw, mode="r|") as layer:
-            for _member in layer:
-                members += 1
+        with open(path, "rb", buffering=1 << 20) as raw:
+            members += floor.scan(raw, "r|")
     return members
 
 

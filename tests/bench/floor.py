@@ -32,7 +32,8 @@ def _is_layer(member: tarfile.TarInfo, handle: IO[bytes]) -> bool:
     return head[257:262] == b"ustar"
 
 
-def _scan(fileobj: IO[bytes], mode: str) -> int:
+def scan(fileobj: IO[bytes], mode: str) -> int:
+    """How many members one tar has, read with tarfile ``mode`` and nothing done with them (the floor)."""
     count = 0
     with tarfile.open(fileobj=fileobj, mode=mode) as inner:
         for _member in inner:
@@ -51,7 +52,7 @@ def tarscan(path: str, mode: str) -> tuple[int, int, int]:
                 continue
             layers += 1
             size += member.size
-            members += _scan(handle, mode)
+            members += scan(handle, mode)
     return layers, members, size
 
 
@@ -144,7 +145,7 @@ def gzscan(paths: list[str]) -> tuple[int, int, int]:
 
             buffered = io.BufferedReader(plain, buffer_size=1 << 20)  # type: ignore[arg-type]
             layers += 1
-            members += _scan(buffered, "r|")
+            members += scan(buffered, "r|")
             size += raw.tell()
     return layers, members, size
 
