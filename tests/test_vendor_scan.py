@@ -235,3 +235,15 @@ def test_a_summary_of_common_elf_files_does_not_import_pyelftools(tmp_path: Path
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["entrypoint"]["kind"] == "elf"
     assert "import time:" in proc.stderr and "elftools" not in proc.stderr
+
+
+def test_a_libjvm_of_only_the_elf_magic_is_searched_whole(tmp_path: Path) -> None:
+    """Four bytes, ``\\x7fELF`` and nothing after: no class or byte order to read, so the whole-file search
+    (it was an internal error: IndexError reading the class byte)."""
+    home = "/usr/lib/jvm/x"
+    spec = ImageSpec(layers=[[E("/usr", "dir"), E("/usr/lib", "dir"), E("/usr/lib/jvm", "dir"), E(home, "dir"),
+                              E(f"{home}/lib", "dir"), E(f"{home}/lib/server", "dir"),
+                              E(f"{home}/lib/server/libjvm.so", data=b"\x7fELF")]])
+    path = write_image(tmp_path, spec)
+    code, _out, err = run_cli(str(path), "--jre", "--json")
+    assert code == 0, err

@@ -97,7 +97,7 @@ def vendor_ranges(head: bytes, size: int | None) -> list[tuple[int, int]]:
     segments; an unknown size; not an ELF at all) is searched whole, as far as ``VENDOR_SCAN_BYTES``.
     """
     whole = [(0, VENDOR_SCAN_BYTES)]
-    if size is None or not head.startswith(b"\x7fELF"):
+    if size is None or len(head) < 6 or not head.startswith(b"\x7fELF"):  # a file of just the magic: no class
         return whole
     try:
         bits, order = _ELF_CLASS.get(head[4]), _ENDIAN.get(head[5])
