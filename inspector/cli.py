@@ -246,7 +246,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             _emit(rows, fmt == "json", package_tables.layers, out)
             return
         if files is not None and fmt != "json" and rules is None:  # no file contents needed: skip the probes
-            use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC.name,)) if store else None
+            use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC,)) if store else None
             merged = build_filesystem(img, limits=source.limits, cache=use)
             _warn(img.meta.notes + merged.warnings)
             renderer(fmt).files(select_entries(merged, files), out)
@@ -263,8 +263,14 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
                 return
         if want_packages:  # integrity hands layers out again: hash them as they pass now, not in a re-read
             img.verification.hash_layers = True
-        scan = package_reports.inspect_image if want_packages else reports.inspect_image  # + recorded files' digests
-        inspection = scan(img, source.limits, CacheUse(store, reports.FACTS_CODEC) if store else None)
+        if files is not None and rules is None:  # JSON: each file's package, none of the executables' facts
+            from .reports.facts import TEXTS_CODEC, texts_probe
+
+            use = CacheUse(store, TEXTS_CODEC, richer=(reports.FACTS_CODEC,)) if store else None
+            inspection = reports.inspect_image(img, source.limits, use, content_probe=texts_probe)
+        else:
+            scan = package_reports.inspect_image if want_packages else reports.inspect_image  # + files' digests
+            inspection = scan(img, source.limits, CacheUse(store, reports.FACTS_CODEC) if store else None)
         report = None
         if want_packages:  # integrity may read some layers again: while the image is open
             report = package_reports.packages_report(img, inspection, store.directory if store else None)

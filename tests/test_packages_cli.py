@@ -85,6 +85,29 @@ def test_stdin_reports_integrity_unavailable_when_a_second_read_is_needed(image_
     assert {p["name"] for p in report["packages"]} == {"base-files", "coreutils", "libc6"}
 
 
+def test_files_json_is_the_same_whichever_cache_entry_serves_it(tampered: str, tmp_path, monkeypatch) -> None:
+    """``--files --format json`` reads only package databases and small text files (its own cache
+    variant); its answer is the same cold, from its own entries, from the summary's richer entries,
+    and with ``--no-cache``, and its entries never answer for the summary's executables."""
+    def files_json(*extra: str) -> str:
+        code, out, err = run_cli(tampered, "--files", "--format", "json", *extra)
+        assert code == 0 and err == "", err
+        return out
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "listing-first"))
+    cold = files_json()
+    assert files_json() == cold  # from the listing's own entries
+    assert json.loads(cold)[0]["path"] == "/bin" and {e["package"] for e in json.loads(cold)} >= {"dpkg/coreutils"}
+    executables = run_cli(tampered, "--executables", "--format", "json")  # the listing's entries lack facts
+    assert executables == run_cli(tampered, "--executables", "--format", "json", "--no-cache")
+    ls = next(e for e in json.loads(executables[1]) if e["path"] == "/usr/bin/ls")
+    assert (ls["kind"], ls["package"]) == ("elf", "dpkg/coreutils")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "summary-first"))
+    assert run_cli(tampered, "--format", "json")[0] == 0
+    assert files_json() == cold  # from the summary's entries
+    assert files_json("--no-cache") == cold
+
+
 def test_summary_files_and_executables_gain_ownership(tampered: str) -> None:
     code, out, err = run_cli(tampered, "--format", "json")
     assert code == 0, err

@@ -294,11 +294,13 @@ class LayerCache:
 
 @dataclass
 class CacheUse:
-    """A cache and the variant one scan reads and writes (``richer`` variants also serve it)."""
+    """A cache and the variant one scan reads and writes. ``richer`` variants also serve it: entries
+    whose content holds at least what ``codec``'s does, decoded with their own codec (or not at all
+    when ``codec`` is ``BARE``)."""
 
     store: LayerCache
     codec: ContentCodec
-    richer: tuple[str, ...] = ()
+    richer: tuple[ContentCodec, ...] = ()
     # per (image, layer): the stored form seen before reading, the forms its entry already knew
     _forms: dict[tuple[int, int], Form | None] = field(default_factory=dict, repr=False)
     _known: dict[tuple[int, int], list[Form]] = field(default_factory=dict, repr=False)
@@ -319,11 +321,11 @@ class CacheUse:
         key = (id(image), info.index)
         form = None if image.diff_ids_vouched else _form_of(image, info)
         self._forms[key] = form
-        for variant in (self.codec.name, *self.richer):
-            entry = self.store.entry(diff_id, variant)
+        for codec in (self.codec, *self.richer):
+            entry = self.store.entry(diff_id, codec.name)
             if entry is None:
                 continue
-            if variant == self.codec.name:
+            if codec is self.codec:
                 self._known[key] = entry.forms
             if not image.diff_ids_vouched and (form is None or form not in entry.forms):
                 continue
@@ -332,7 +334,7 @@ class CacheUse:
             if entry.nodes > (entry.count + 1) * (limits.max_depth + 1):
                 self.store.discard(entry)  # more names than its members could have made
                 continue
-            tree = self.store.tree(entry, self.codec if variant == self.codec.name else BARE)
+            tree = self.store.tree(entry, BARE if self.codec is BARE else codec)
             if tree is not None:
                 return tree
         self.store.misses += 1

@@ -253,6 +253,22 @@ probe = capture_probe(make_probe(lambda path, node: bool(node.mode & 0o111)))
 probe_sha1 = capture_probe(make_probe(lambda path, node: bool(node.mode & 0o111), sha1=True))
 
 
+def _texts(path: str, node: Node, member: Any = None) -> Callable[[IO[bytes]], FileFacts] | None:
+    """Only the small text files the standard probe keeps as text (os-release, /etc/passwd, a JDK
+    ``release``), read the same way."""
+    if node.mode & 0o111 or node.size > RELEASE_MAX:
+        return None
+    if path[path.rfind("/") + 1:] in TEXT_FILES or path in ACCOUNT_FILES:
+        return lambda stream: _read(stream, text=True)
+    return None
+
+
+#: What ``--files --format json`` needs to name each file's package: the package databases and the
+#: text files beside them, not the ELF headers, hashes and vendor search of every executable (on the
+#: bench's fat JDK those doubled the listing's time).
+texts_probe = capture_probe(_texts)
+
+
 def facts_to_json(facts: FileFacts) -> dict[str, Any]:
     elf = facts.elf
     data = {"kind": facts.kind, "shebang": facts.shebang, "text": facts.text, "vendors": facts.vendors,
@@ -292,6 +308,8 @@ def facts_from_json(data: Any) -> FileFacts:
 #: How the standard probe's results are cached per layer (``fs.cache``); "facts2" since /etc/passwd
 #: and /etc/group are kept as text (older entries, without them, are not used).
 CODEC = capture_codec(ContentCodec("facts2", facts_to_json, facts_from_json))
+#: ``texts_probe``'s cache variant; the standard one (``CODEC``) also serves it, as a richer variant.
+TEXTS_CODEC = capture_codec(ContentCodec("texts1", facts_to_json, facts_from_json))
 #: ``probe_sha1``'s cache variant (its own name: entries without SHA-1 never answer for it).
 CODEC_SHA1 = capture_codec(ContentCodec("facts2-sha1", facts_to_json, facts_from_json))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..fs import build_filesystem
+from ..fs import ContentProbe, build_filesystem
 from ..fs.cache import CacheUse
 from ..limits import DEFAULT, Limits
 from ..sources.interface import Image
@@ -20,9 +20,11 @@ from .packages import summary_fields as package_fields
 from .shells import shell_verdict
 
 
-def inspect_image(image: Image, limits: Limits = DEFAULT, cache: CacheUse | None = None) -> Inspection:
-    """Read the image once, keeping the content facts every report needs."""
-    fs = build_filesystem(image, probe=probe, limits=limits, cache=cache)
+def inspect_image(image: Image, limits: Limits = DEFAULT, cache: CacheUse | None = None,
+                  content_probe: ContentProbe = probe) -> Inspection:
+    """Read the image once, keeping the content facts every report needs (or what ``content_probe``
+    keeps, for a view that needs less)."""
+    fs = build_filesystem(image, probe=content_probe, limits=limits, cache=cache)
     verification = getattr(image, "verification", None)
     return Inspection(meta=image.meta, fs=fs, size=fs.size,
                       verification=verification.to_json() if verification is not None else None)
