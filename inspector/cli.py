@@ -212,9 +212,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     from .fs import build_filesystem
     from .fs.cache import BARE, CacheUse
     from .fs.select import select_entries
-    from .output import package_tables, renderer
-    from .reports import layers as layer_reports
-    from .reports import packages as package_reports
+    from .output import renderer
 
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
                                    ("--executables", show_executables), ("--jre", show_jre),
@@ -241,6 +239,9 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             html_output.write_image(page, out)
             return
         if show_layers:
+            from .output import package_tables
+            from .reports import layers as layer_reports
+
             rows, warnings = layer_reports.layer_rows(img, source.limits)
             _warn(img.meta.notes + warnings)
             _emit(rows, fmt == "json", package_tables.layers, out)
@@ -251,6 +252,9 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             _warn(img.meta.notes + merged.warnings)
             renderer(fmt).files(select_entries(merged, files), out)
             return
+        from .output import package_tables
+        from .reports import packages as package_reports
+
         want_packages = show_packages or (rules is not None and policy.needs_packages(rules))
         kept = None  # the report cache (README, "The cache"): only what the layer cache vouches for
         if show_packages and rules is None and store is not None:
@@ -433,7 +437,9 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
         table = functools.partial(report_tables.config, user_name=reports.user_name(inspection))
         _emit(data, as_json, table, out, findings)
     else:
-        _emit(reports.summary(inspection), as_json, report_tables.summary, out, findings)
+        from .reports.summary import summary
+
+        _emit(summary(inspection), as_json, report_tables.summary, out, findings)
 
 
 def _emit(data: Any, as_json: bool, table: Any, out: Any, findings: list[policy.Finding] | None = None) -> None:

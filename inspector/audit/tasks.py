@@ -32,6 +32,7 @@ from ..reports import packages as package_reports
 from ..reports.facts import probe
 from ..reports.history import layer_created_by
 from ..reports.integrity import DigestStore
+from ..reports.summary import summary as summary_json
 from ..sources.interface import Image
 from ..sources.reference import parse
 from .ndjson import dumps_line
@@ -209,7 +210,7 @@ def audit_image(reference: str, settings: Settings) -> Outcome:
                                                CacheUse(store, reports.FACTS_CODEC) if store else None)
             digest = image.meta.manifest_digest  # after the scan: a one-pass source knows it only then
             packages = package_reports.packages_report(image, inspection, store.directory if store else None)
-        summary = reports.summary(inspection)
+        summary = summary_json(inspection)
         every_rule = Policy(frozenset(RULES), settings.policy.allow)  # report all; the exit code counts enabled ones
         findings, truncated = _bounded(evaluate(inspection, packages, every_rule))
         counts: dict[str, int] = {}

@@ -307,7 +307,7 @@ def facts_from_json(data: Any) -> FileFacts:
 
 #: How the standard probe's results are cached per layer (``fs.cache``); "facts2" since /etc/passwd
 #: and /etc/group are kept as text (older entries, without them, are not used).
-CODEC = capture_codec(ContentCodec("facts2", facts_to_json, facts_from_json))
+CODEC = FACTS_CODEC = capture_codec(ContentCodec("facts2", facts_to_json, facts_from_json))
 #: ``texts_probe``'s cache variant; the standard one (``CODEC``) also serves it, as a richer variant.
 TEXTS_CODEC = capture_codec(ContentCodec("texts1", facts_to_json, facts_from_json))
 #: ``probe_sha1``'s cache variant (its own name: entries without SHA-1 never answer for it).

@@ -13,7 +13,8 @@ import pytest
 
 import inspector
 from inspector.fs.cache import CacheUse, LayerCache
-from inspector.reports import FACTS_CODEC, inspect_image, summary
+from inspector.reports import FACTS_CODEC, inspect_image
+from inspector.reports.summary import summary
 from inspector.sources import EngineOptions
 from inspector.sources.engine_socket import inspect_image as engine_inspect
 from inspector.sources.engine_socket import local_socket
