@@ -252,6 +252,18 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             _warn(img.meta.notes + merged.warnings)
             renderer(fmt).files(select_entries(merged, files), out)
             return
+        summary_kept = None  # the summary, kept the same way
+        if not views and files is None and rules is None and store is not None:
+            from .reports import report_cache
+
+            summary_kept = report_cache.lookup(img, source.limits, store, reports.FACTS_CODEC.name,
+                                               report_cache.SUMMARY)
+            if summary_kept.report is not None:
+                from .output import report_tables
+
+                _warn(img.meta.notes + summary_kept.warnings)
+                _emit(summary_kept.report, fmt == "json", report_tables.summary, out)
+                return
         from .output import package_tables
         from .reports import packages as package_reports
 
@@ -291,6 +303,13 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
         renderer(fmt).files(package_reports.annotate(inspection, select_entries(inspection.fs, files)), out)
     elif files is not None:  # a policy was given: the image was read with its contents, list it all the same
         renderer(fmt).files(select_entries(inspection.fs, files), out)
+    elif summary_kept is not None and store is not None:
+        from .output import report_tables
+        from .reports.summary import summary
+
+        data = summary(inspection)
+        report_cache.keep(img, summary_kept, store, data, inspection.fs.warnings, report_cache.SUMMARY)
+        _emit(data, fmt == "json", report_tables.summary, out)
     else:
         _render_view(views[0] if views else "summary", inspection, fmt, out, findings)
     _policy_exit(findings)

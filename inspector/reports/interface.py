@@ -43,3 +43,15 @@ class Inspection:
         env = self.container_config.get("Env")
         pairs = (e.partition("=") for e in env if isinstance(e, str)) if isinstance(env, list) else ()
         return {key: value for key, _, value in pairs}
+
+
+def meta_fields(meta: ImageMeta) -> dict[str, Any]:
+    """The image fields that name this copy of the image (how it was asked for, its tags and digests),
+    not its layers or config."""
+    return {
+        "reference": meta.reference,
+        "id": meta.id,
+        "manifest_digest": meta.manifest_digest,
+        "repo_tags": meta.repo_tags,
+        "source": meta.source,
+    }

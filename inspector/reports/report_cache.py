@@ -1,4 +1,4 @@
-"""The whole ``--packages`` report, kept per image so that a repeat decodes no layer tree.
+"""The whole ``--packages`` report, and the summary, kept per image so that a repeat decodes no layer tree.
 
 A warm repeat already reads no layer (the per-layer cache answers), but it still decodes every
 layer's tree, rebuilds the merged view and re-reads the package databases from it: most of its
@@ -8,7 +8,8 @@ quotes (``layer_created_by``) and on our own code, so it is kept under a key mad
 - the ordered diff IDs, each of which the layer cache would answer for under its own checks
   (``CacheUse.answer``: the entry is there and the layer's blob is present in a form the entry
   recorded; the engine vouches for its diff IDs) or whose bytes were hashed against it in this run;
-- the ``created_by`` of each layer, as this run read it from the config;
+- the ``created_by`` of each layer, as this run read it from the config; for the summary, which
+  quotes the config (entrypoint, user, environment, labels), the whole config as this run parsed it;
 - the tool's version, the layer cache's format and codec, this module's format, and a fingerprint
   of the package's source files (size and mtime of each), so a changed reader never answers.
 
@@ -16,7 +17,9 @@ A diff ID that is merely claimed never answers: if any layer's blob is missing, 
 another digest than its entry recorded, the image is read as without this cache (and checked
 against its diff IDs), and only then is the report stored. Never under ``--verify`` or
 ``--no-cache`` (no ``LayerCache`` then), never for ``--fail-on``/``--policy`` (they need the
-merged view), never a report whose integrity was unavailable.
+merged view), never a report whose integrity was unavailable. The summary is kept without what
+belongs to this run rather than to the layers and config: the image's reference, tags and digests
+and what this run verified are filled in from the image as opened now.
 
 Entries are sealed and read exactly as the layer cache's (``LayerCache.get_document``/``put_document``: a
 SHA-256 of itself, opened without following links or blocking, bounded size, bounded inflation,
@@ -43,6 +46,7 @@ from ..sources.interface import Image, LayerInfo
 FORMAT = 1  # bump whenever what the report holds changes
 MAX_RAW = 256 << 20  # inflated bytes of one report
 KIND = "packages-report"
+SUMMARY = "summary"  # the other kind: the summary (``reports.summary.summary``)
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -56,7 +60,7 @@ class Lookup:
     warnings: list[str] = field(default_factory=list)  # the merged view's own warnings (stderr)
 
 
-def lookup(image: Image, limits: Limits, store: LayerCache, codec: str) -> Lookup:
+def lookup(image: Image, limits: Limits, store: LayerCache, codec: str, kind: str = KIND) -> Lookup:
     """The cached report of ``image`` if every layer is vouched for as ``CacheUse.answer`` would.
 
     Only for sources that know their config and layers before reading any layer (archives,
@@ -65,18 +69,21 @@ def lookup(image: Image, limits: Limits, store: LayerCache, codec: str) -> Looku
     if not _metadata_first(image):
         return Lookup(None)
     answered = _answered(image, limits, store, codec)
-    key = _key(image, store, codec)
+    key = _key(image, store, codec, kind)
     found = Lookup(key, answered)
     if key is None or not answered or not all(answered):
         return found
-    stored = store.get_document(_path(store, key), MAX_RAW, _checked)
+    stored = store.get_document(_path(store, key, kind), MAX_RAW, _checked if kind == KIND else _checked_summary)
     if stored is None:
         return found
     found.report, found.warnings = stored
+    if kind == SUMMARY:
+        found.report = _this_run(found.report, image)
     return found
 
 
-def keep(image: Image, found: Lookup, store: LayerCache, report: dict[str, Any], warnings: list[str]) -> None:
+def keep(image: Image, found: Lookup, store: LayerCache, report: dict[str, Any], warnings: list[str],
+         kind: str = KIND) -> None:
     """Store ``report`` if every layer was vouched for before the scan or hashed in this run."""
     verified: set[int] = getattr(getattr(image, "verification", None), "verified", set())
     layers = image.meta.layers
@@ -84,12 +91,16 @@ def keep(image: Image, found: Lookup, store: LayerCache, report: dict[str, Any],
         return
     if not all(answered or info.index in verified for answered, info in zip(found.answered, layers, strict=True)):
         return
-    integrity = report.get("integrity")
-    if not isinstance(integrity, dict) or integrity.get("available") is not True:
-        return  # a one-pass source that could not check: a later run may
+    if kind == KIND:
+        integrity = report.get("integrity")
+        if not isinstance(integrity, dict) or integrity.get("available") is not True:
+            return  # a one-pass source that could not check: a later run may
+    else:  # what belongs to this run, not to the layers and the config
+        report = {**report, "image": {k: v for k, v in report["image"].items() if k in _IMAGE_KEPT},
+                  "verification": None}
     body = json.dumps({"report": report, "warnings": list(warnings)}, separators=(",", ":")).encode()
     if len(body) <= MAX_RAW:
-        store.put_document(_path(store, found.key), body)
+        store.put_document(_path(store, found.key, kind), body)
 
 
 def _metadata_first(image: Image) -> bool:
@@ -135,20 +146,38 @@ def _answerable(image: Image, info: LayerInfo, store: LayerCache, codec: str, en
     return entry.count
 
 
-def _key(image: Image, store: LayerCache, codec: str) -> str | None:
+def _key(image: Image, store: LayerCache, codec: str, kind: str) -> str | None:
     from .history import layer_created_by
 
     layers = image.meta.layers
     if not layers or any(not info.diff_id for info in layers):
         return None
     config = image.meta.config if isinstance(image.meta.config, dict) else {}
-    material = [KIND, FORMAT, __version__, layer_cache.FORMAT, codec, _code_fingerprint(),
-                [info.diff_id for info in layers], layer_created_by(config, len(layers))]
-    return hashlib.sha256(json.dumps(material, separators=(",", ":")).encode()).hexdigest()
+    quoted: Any = layer_created_by(config, len(layers)) if kind == KIND else config
+    material = [kind, FORMAT, __version__, layer_cache.FORMAT, codec, _code_fingerprint(),
+                [info.diff_id for info in layers], quoted]
+    try:
+        text = json.dumps(material, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    except ValueError:  # NaN in a config: no key, computed every time
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _path(store: LayerCache, key: str) -> Path:
-    return store.directory / "reports" / f"sha256-{key}-{KIND}-v{FORMAT}"
+def _path(store: LayerCache, key: str, kind: str = KIND) -> Path:
+    return store.directory / "reports" / f"sha256-{key}-{kind}-v{FORMAT}"
+
+
+# --- the summary: what is kept, and what this run fills in ---------------------------------------
+_IMAGE_KEPT = ("os", "architecture", "variant", "created", "size", "layers", "entries")
+
+
+def _this_run(report: dict[str, Any], image: Image) -> dict[str, Any]:
+    """A kept summary with this run's image fields (reference, tags, digests) and verification."""
+    from .interface import meta_fields
+
+    kept_image = report["image"]
+    return {**report, "image": {**meta_fields(image.meta), **{k: kept_image[k] for k in _IMAGE_KEPT}},
+            "verification": image.verification.to_json() if getattr(image, "verification", None) else None}
 
 
 def _code_fingerprint() -> str:
@@ -192,6 +221,32 @@ def _checked(document: Any) -> tuple[dict[str, Any], list[str]]:
             raise BadEntry("a listed item")
     if report["os"] is not None and not all(isinstance(v, _SCALAR) for v in report["os"].values()):
         raise BadEntry("os")
+    for texts in (warnings, report["warnings"]):
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise BadEntry("warnings")
+    return report, warnings
+
+
+#: The summary's fields and their JSON types, as ``reports.summary.summary`` writes them.
+_SUMMARY: dict[str, _Types] = {
+    "image": dict, "config": dict, "entrypoint": dict, "shell_less": bool, "shells": list, "package_managers": list,
+    "package_manager_applets": list, "user_name": (str, type(None)), "uid": (int, type(None)), "jre": list,
+    "bin": dict, "executables": dict, "os": (dict, type(None)), "packages": dict, "unowned_executables": list,
+    "verification": type(None), "warnings": list,
+}
+
+
+def _checked_summary(document: Any) -> tuple[dict[str, Any], list[str]]:
+    """The summary and warnings if ``document`` has the shape ``keep`` writes; else raises."""
+    if not isinstance(document, dict) or set(document) != {"report", "warnings"}:
+        raise BadEntry("not a stored summary")
+    report, warnings = document["report"], document["warnings"]
+    if not isinstance(report, dict) or set(report) != set(_SUMMARY) \
+            or not all(isinstance(report[k], t) for k, t in _SUMMARY.items()):
+        raise BadEntry("a summary's fields")
+    if set(report["image"]) != set(_IMAGE_KEPT) or not isinstance(report["image"]["size"], int) \
+            or not isinstance(report["image"]["entries"], int):
+        raise BadEntry("a summary's image fields")
     for texts in (warnings, report["warnings"]):
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise BadEntry("warnings")

@@ -14,7 +14,7 @@ from .bin import bin_listing
 from .entrypoint import config_fields, resolve_entrypoint
 from .executables import counts, find_executables
 from .facts import probe
-from .interface import Inspection
+from .interface import Inspection, meta_fields
 from .jre import find_runtimes
 from .packages import summary_fields as package_fields
 from .shells import shell_verdict
@@ -34,11 +34,7 @@ def image_fields(inspection: Inspection) -> dict[str, Any]:
     meta = inspection.meta
     config = meta.config
     return {
-        "reference": meta.reference,
-        "id": meta.id,
-        "manifest_digest": meta.manifest_digest,
-        "repo_tags": meta.repo_tags,
-        "source": meta.source,
+        **meta_fields(meta),
         "os": _text(config.get("os")),
         "architecture": _text(config.get("architecture")),
         "variant": _text(config.get("variant")),
