@@ -256,7 +256,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
         if not views and files is None and rules is None and store is not None:
             from .reports import report_cache
 
-            summary_kept = report_cache.lookup(img, source.limits, store, reports.FACTS_CODEC.name,
+            summary_kept = report_cache.lookup(img, source.limits, store, reports.FACTS_VARIANT,
                                                report_cache.SUMMARY)
             if summary_kept.report is not None:
                 from .output import report_tables
@@ -272,7 +272,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
         if show_packages and rules is None and store is not None:
             from .reports import report_cache
 
-            kept = report_cache.lookup(img, source.limits, store, reports.FACTS_CODEC.name)
+            kept = report_cache.lookup(img, source.limits, store, reports.FACTS_VARIANT)
             if kept.report is not None:
                 _warn(img.meta.notes + kept.warnings + kept.report["warnings"])
                 _emit(kept.report, fmt == "json", package_tables.packages, out)

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from .shells import ShellVerdict, shell_verdict
     from .summary import image_fields, inspect_image, user_name
 
+#: ``FACTS_CODEC.name``, the cache variant every view's entries are stored under: a warm summary looks its
+#: report up by this name without importing the readers behind the codec (tests/test_report_cache_name.py).
+FACTS_VARIANT = "facts2+packages1"
+
 __getattr__ = lazy_exports(__name__, {
     "BinListing": ".bin", "bin_listing": ".bin",
     "DiffOptions": ".diff", "DiffResult": ".diff", "compare": ".diff", "diff_images": ".diff",
@@ -35,8 +39,8 @@ __getattr__ = lazy_exports(__name__, {
 # submodule of that name, which the import system sets on this package when it first loads it.
 
 __all__ = [
-    "FACTS_CODEC", "BinListing", "DiffOptions", "DiffResult", "EntrypointResolution", "Executable", "Inspection",
-    "JavaRuntime", "ShellVerdict", "bin_listing", "compare", "config_fields", "counts", "diff_images",
+    "FACTS_CODEC", "FACTS_VARIANT", "BinListing", "DiffOptions", "DiffResult", "EntrypointResolution", "Executable",
+    "Inspection", "JavaRuntime", "ShellVerdict", "bin_listing", "compare", "config_fields", "counts", "diff_images",
     "find_executables", "find_runtimes", "image_fields", "inspect_image", "resolve_entrypoint", "shell_verdict",
     "user_name",
 ]
