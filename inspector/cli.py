@@ -259,10 +259,8 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             summary_kept = report_cache.lookup(img, source.limits, store, reports.FACTS_VARIANT,
                                                report_cache.SUMMARY)
             if summary_kept.report is not None:
-                from .output import report_tables
-
                 _warn(img.meta.notes + summary_kept.warnings)
-                _emit(summary_kept.report, fmt == "json", report_tables.summary, out)
+                _emit(summary_kept.report, fmt == "json", _summary_table, out)
                 return
         from .output import package_tables
         from .reports import packages as package_reports
@@ -459,6 +457,13 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
         from .reports.summary import summary
 
         _emit(summary(inspection), as_json, report_tables.summary, out, findings)
+
+
+def _summary_table(data: dict[str, Any], out: Any) -> None:
+    """The summary's table; its renderer (and the readers it names versions with) imported only for it."""
+    from .output import report_tables
+
+    report_tables.summary(data, out)
 
 
 def _emit(data: Any, as_json: bool, table: Any, out: Any, findings: list[policy.Finding] | None = None) -> None:
