@@ -262,9 +262,6 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
                 _warn(img.meta.notes + summary_kept.warnings)
                 _emit(summary_kept.report, fmt == "json", _summary_table, out)
                 return
-        from .output import package_tables
-        from .reports import packages as package_reports
-
         want_packages = show_packages or (rules is not None and policy.needs_packages(rules))
         kept = None  # the report cache (README, "The cache"): only what the layer cache vouches for
         if show_packages and rules is None and store is not None:
@@ -273,8 +270,10 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             kept = report_cache.lookup(img, source.limits, store, reports.FACTS_VARIANT)
             if kept.report is not None:
                 _warn(img.meta.notes + kept.warnings + kept.report["warnings"])
-                _emit(kept.report, fmt == "json", package_tables.packages, out)
+                _emit(kept.report, fmt == "json", _packages_table, out)
                 return
+        from .reports import packages as package_reports
+
         if want_packages:  # integrity hands layers out again: hash them as they pass now, not in a re-read
             img.verification.hash_layers = True
         if files is not None and rules is None:  # JSON: each file's package, none of the executables' facts
@@ -293,7 +292,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
         findings = policy.evaluate(inspection, report, rules) if rules is not None else None
         if show_packages and report is not None:
             _warn(img.meta.notes + inspection.fs.warnings + report["warnings"])
-            _emit(report, fmt == "json", package_tables.packages, out, findings)
+            _emit(report, fmt == "json", _packages_table, out, findings)
             _policy_exit(findings)
             return
     _warn(img.meta.notes + inspection.fs.warnings)
@@ -457,6 +456,12 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
         from .reports.summary import summary
 
         _emit(summary(inspection), as_json, report_tables.summary, out, findings)
+
+
+def _packages_table(data: dict[str, Any], out: Any) -> None:
+    from .output import package_tables
+
+    package_tables.packages(data, out)
 
 
 def _summary_table(data: dict[str, Any], out: Any) -> None:
