@@ -157,3 +157,38 @@ def test_summary_user_line_says_root(tmp_path: Path, case: str) -> None:
     assert "root" in line or "UID 0" in line, line
     code, out, err = run(ref, "--format", "json")
     assert json.loads(out)["uid"] == 0
+
+
+def test_a_config_nested_as_deep_as_json_allows_is_drawn(tmp_path: Path) -> None:
+    """A label and an Env entry nested 960 levels deep (the config parser takes up to ~970): the
+    tables show "…" past 32 levels instead of exhausting the stack (an internal error before);
+    JSON keeps the value whole."""
+    import sys
+
+    from testdata.imagebuilder import E, ImageSpec
+
+    depth = 960
+    nested: Any = "x"
+    for _ in range(depth):
+        nested = [nested]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + 2 * depth)  # the builder's json.dumps, from inside pytest's stack
+    try:
+        ref = write_image(tmp_path, ImageSpec([[E("bin/", "dir"), E("bin/sh", data=b"#!/bin/sh\n", mode=0o755)]],
+                                              config={"Entrypoint": ["/bin/sh"], "Labels": {"deep": nested},
+                                                      "Env": ["A=1", nested]}), "legacy", "deep")
+    finally:
+        sys.setrecursionlimit(limit)
+    for view in ([], ["--config"]):
+        code, out, _ = run(ref, *view, "--no-cache")
+        assert code == 0 and "deep" in out and "…" in out
+    code, out, _ = run(ref, "--config", "--format", "json", "--no-cache")
+    assert code == 0
+    sys.setrecursionlimit(limit + 2 * depth)
+    try:
+        value = json.loads(out)["config"]["labels"]["deep"]
+    finally:
+        sys.setrecursionlimit(limit)
+    for _ in range(depth):
+        value = value[0]
+    assert value == "x"

@@ -99,15 +99,25 @@ class More(Safe):
     """The "… and N more" marker that stands for the items of a list or mapping left out."""
 
 
-def clean(value: Any, limit: int = CELL_LIMIT) -> Any:
+#: How deep ``clean`` copies nested lists and mappings; deeper values show as ``NESTED`` in a table
+#: (JSON keeps them whole). A config may nest a label's value 960 levels deep, as deep as the JSON
+#: parser accepts: copied level by level, that exhausted the stack while drawing the summary.
+CLEAN_DEPTH = 32
+NESTED = "…"
+
+
+def clean(value: Any, limit: int = CELL_LIMIT, depth: int = CLEAN_DEPTH) -> Any:
     """A copy of a report's JSON-shaped data fit for a table: every string (keys too) escaped and
     cut to ``limit``. Lists keep every item: where items are joined into one cell, ``head`` cuts."""
     if isinstance(value, str):
         return Safe(escape(value, limit))
+    if isinstance(value, (dict, list, tuple)) and depth <= 0:
+        return Safe(NESTED)
     if isinstance(value, dict):
-        return {Safe(escape(k, limit)) if isinstance(k, str) else k: clean(v, limit) for k, v in value.items()}
+        return {Safe(escape(k, limit)) if isinstance(k, str) else k: clean(v, limit, depth - 1)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [clean(v, limit) for v in value]
+        return [clean(v, limit, depth - 1) for v in value]
     return value
 
 
