@@ -300,15 +300,15 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
         renderer(fmt).files(package_reports.annotate(inspection, select_entries(inspection.fs, files)), out)
     elif files is not None:  # a policy was given: the image was read with its contents, list it all the same
         renderer(fmt).files(select_entries(inspection.fs, files), out)
-    elif summary_kept is not None and store is not None:
-        from .output import report_tables
+    elif views:
+        _render_view(views[0], inspection, fmt, out, findings)
+    else:
         from .reports.summary import summary
 
         data = summary(inspection)
-        report_cache.keep(img, summary_kept, store, data, inspection.fs.warnings, report_cache.SUMMARY)
-        _emit(data, fmt == "json", report_tables.summary, out)
-    else:
-        _render_view(views[0] if views else "summary", inspection, fmt, out, findings)
+        if summary_kept is not None and store is not None:
+            report_cache.keep(img, summary_kept, store, data, inspection.fs.warnings, report_cache.SUMMARY)
+        _emit(data, fmt == "json", _summary_table, out, findings)
     _policy_exit(findings)
 
 
@@ -430,6 +430,7 @@ def export_command(image: str, dest: str, prefix: str, devices: bool, special_bi
 
 def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
                  findings: list[policy.Finding] | None = None) -> None:
+    """One view of the inspection: --bin, --executables, --jre or --config (the summary is the caller's)."""
     from . import reports
     from .output import renderer, report_tables
     from .reports import packages as package_reports
@@ -447,15 +448,11 @@ def _render_view(view: str, inspection: reports.Inspection, fmt: str, out: Any,
     elif view == "--jre":
         runtimes = [r.to_json() for r in reports.find_runtimes(inspection)]
         _emit(runtimes, as_json, report_tables.jre_details, out)
-    elif view == "--config":
+    else:  # --config
         data = {"config": reports.config_fields(inspection),
                 "entrypoint": reports.resolve_entrypoint(inspection).to_json()}
         table = functools.partial(report_tables.config, user_name=reports.user_name(inspection))
         _emit(data, as_json, table, out, findings)
-    else:
-        from .reports.summary import summary
-
-        _emit(summary(inspection), as_json, report_tables.summary, out, findings)
 
 
 def _packages_table(data: dict[str, Any], out: Any) -> None:

@@ -234,7 +234,7 @@ def make_probe(hash_filter: HashFilter | None = None,
             digest = hash_filter is not None and hash_filter(path, node)
             return lambda stream: _read(stream, executable=True, vendor=name == "libjvm.so", digest=digest,
                                         sha1=sha1 and digest, size_hint=node.size)
-        if (name in TEXT_FILES or path in ACCOUNT_FILES) and node.size <= RELEASE_MAX:
+        if _kept_as_text(path, name, node):
             digest = hash_filter is not None and hash_filter(path, node)
             return lambda stream: _read(stream, text=True, digest=digest)
         digest = hash_filter is not None and hash_filter(path, node)
@@ -253,12 +253,15 @@ probe = capture_probe(make_probe(lambda path, node: bool(node.mode & 0o111)))
 probe_sha1 = capture_probe(make_probe(lambda path, node: bool(node.mode & 0o111), sha1=True))
 
 
+def _kept_as_text(path: str, name: str, node: Node) -> bool:
+    """A small file kept whole as text (a JDK ``release``, os-release, /etc/passwd and /etc/group);
+    asked of non-executable files (``name`` is the last component of ``path``)."""
+    return (name in TEXT_FILES or path in ACCOUNT_FILES) and node.size <= RELEASE_MAX
+
+
 def _texts(path: str, node: Node, member: Any = None) -> Callable[[IO[bytes]], FileFacts] | None:
-    """Only the small text files the standard probe keeps as text (os-release, /etc/passwd, a JDK
-    ``release``), read the same way."""
-    if node.mode & 0o111 or node.size > RELEASE_MAX:
-        return None
-    if path[path.rfind("/") + 1:] in TEXT_FILES or path in ACCOUNT_FILES:
+    """Only the files the standard probe keeps as text, read the same way."""
+    if not node.mode & 0o111 and _kept_as_text(path, path[path.rfind("/") + 1:], node):
         return lambda stream: _read(stream, text=True)
     return None
 

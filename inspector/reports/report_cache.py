@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,12 +74,11 @@ def lookup(image: Image, limits: Limits, store: LayerCache, codec: str, kind: st
     found = Lookup(key, answered)
     if key is None or not answered or not all(answered):
         return found
-    stored = store.get_document(_path(store, key, kind), MAX_RAW, _checked if kind == KIND else _checked_summary)
+    stored = store.get_document(_path(store, key, kind), MAX_RAW, _KINDS[kind].checked)
     if stored is None:
         return found
-    found.report, found.warnings = stored
-    if kind == SUMMARY:
-        found.report = _this_run(found.report, image)
+    report, found.warnings = stored
+    found.report = _KINDS[kind].served(report, image)
     return found
 
 
@@ -91,14 +91,10 @@ def keep(image: Image, found: Lookup, store: LayerCache, report: dict[str, Any],
         return
     if not all(answered or info.index in verified for answered, info in zip(found.answered, layers, strict=True)):
         return
-    if kind == KIND:
-        integrity = report.get("integrity")
-        if not isinstance(integrity, dict) or integrity.get("available") is not True:
-            return  # a one-pass source that could not check: a later run may
-    else:  # what belongs to this run, not to the layers and the config
-        report = {**report, "image": {k: v for k, v in report["image"].items() if k in _IMAGE_KEPT},
-                  "verification": None}
-    body = json.dumps({"report": report, "warnings": list(warnings)}, separators=(",", ":")).encode()
+    kept = _KINDS[kind].kept(report)
+    if kept is None:
+        return
+    body = json.dumps({"report": kept, "warnings": list(warnings)}, separators=(",", ":")).encode()
     if len(body) <= MAX_RAW:
         store.put_document(_path(store, found.key, kind), body)
 
@@ -153,12 +149,12 @@ def _key(image: Image, store: LayerCache, codec: str, kind: str) -> str | None:
     if not layers or any(not info.diff_id for info in layers):
         return None
     config = image.meta.config if isinstance(image.meta.config, dict) else {}
-    quoted: Any = layer_created_by(config, len(layers)) if kind == KIND else config
+    quoted = config if _KINDS[kind].whole_config else layer_created_by(config, len(layers))
     material = [kind, FORMAT, __version__, layer_cache.FORMAT, codec, _code_fingerprint(),
                 [info.diff_id for info in layers], quoted]
     try:
         text = json.dumps(material, separators=(",", ":"), sort_keys=True, allow_nan=False)
-    except ValueError:  # NaN in a config: no key, computed every time
+    except (ValueError, RecursionError):  # NaN, or nesting deeper than the encoder goes: computed every time
         return None
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -171,13 +167,24 @@ def _path(store: LayerCache, key: str, kind: str = KIND) -> Path:
 _IMAGE_KEPT = ("os", "architecture", "variant", "created", "size", "layers", "entries")
 
 
-def _this_run(report: dict[str, Any], image: Image) -> dict[str, Any]:
+def _summary_kept(report: dict[str, Any]) -> dict[str, Any]:
+    """A summary without what belongs to this run rather than to the layers and the config."""
+    return {**report, "image": {k: v for k, v in report["image"].items() if k in _IMAGE_KEPT}, "verification": None}
+
+
+def _summary_served(report: dict[str, Any], image: Image) -> dict[str, Any]:
     """A kept summary with this run's image fields (reference, tags, digests) and verification."""
     from .interface import meta_fields
 
     kept_image = report["image"]
     return {**report, "image": {**meta_fields(image.meta), **{k: kept_image[k] for k in _IMAGE_KEPT}},
             "verification": image.verification.to_json() if getattr(image, "verification", None) else None}
+
+
+def _packages_kept(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The report, unless its integrity was unavailable (a one-pass source: a later run may check)."""
+    integrity = report.get("integrity")
+    return report if isinstance(integrity, dict) and integrity.get("available") is True else None
 
 
 def _code_fingerprint() -> str:
@@ -204,14 +211,24 @@ _INTEGRITY: dict[str, _Types] = {"available": bool, "note": (str, type(None)), "
                                  "modified": list, "missing": list, "config_changed": list}
 
 
-def _checked(document: Any) -> tuple[dict[str, Any], list[str]]:
-    """The report and warnings if ``document`` has exactly the shape ``keep`` writes; else raises."""
+def _envelope(document: Any, fields: dict[str, _Types]) -> tuple[dict[str, Any], list[str]]:
+    """``{"report": ..., "warnings": [...]}`` as ``keep`` writes it, the report holding exactly
+    ``fields`` with their types and its own ``warnings`` texts; else raises."""
     if not isinstance(document, dict) or set(document) != {"report", "warnings"}:
         raise BadEntry("not a stored report")
     report, warnings = document["report"], document["warnings"]
-    if not isinstance(report, dict) or set(report) != set(_TOP) \
-            or not all(isinstance(report[k], t) for k, t in _TOP.items()):
+    if not isinstance(report, dict) or set(report) != set(fields) \
+            or not all(isinstance(report[k], t) for k, t in fields.items()):
         raise BadEntry("a report's fields")
+    for texts in (warnings, report["warnings"]):
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise BadEntry("warnings")
+    return report, warnings
+
+
+def _checked(document: Any) -> tuple[dict[str, Any], list[str]]:
+    """The ``--packages`` report and warnings if ``document`` has exactly the shape ``keep`` writes."""
+    report, warnings = _envelope(document, _TOP)
     integrity = report["integrity"]
     if set(integrity) != set(_INTEGRITY) or not all(isinstance(integrity[k], t) for k, t in _INTEGRITY.items()):
         raise BadEntry("integrity's fields")
@@ -221,9 +238,6 @@ def _checked(document: Any) -> tuple[dict[str, Any], list[str]]:
             raise BadEntry("a listed item")
     if report["os"] is not None and not all(isinstance(v, _SCALAR) for v in report["os"].values()):
         raise BadEntry("os")
-    for texts in (warnings, report["warnings"]):
-        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-            raise BadEntry("warnings")
     return report, warnings
 
 
@@ -238,16 +252,25 @@ _SUMMARY: dict[str, _Types] = {
 
 def _checked_summary(document: Any) -> tuple[dict[str, Any], list[str]]:
     """The summary and warnings if ``document`` has the shape ``keep`` writes; else raises."""
-    if not isinstance(document, dict) or set(document) != {"report", "warnings"}:
-        raise BadEntry("not a stored summary")
-    report, warnings = document["report"], document["warnings"]
-    if not isinstance(report, dict) or set(report) != set(_SUMMARY) \
-            or not all(isinstance(report[k], t) for k, t in _SUMMARY.items()):
-        raise BadEntry("a summary's fields")
+    report, warnings = _envelope(document, _SUMMARY)
     if set(report["image"]) != set(_IMAGE_KEPT) or not isinstance(report["image"]["size"], int) \
             or not isinstance(report["image"]["entries"], int):
         raise BadEntry("a summary's image fields")
-    for texts in (warnings, report["warnings"]):
-        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-            raise BadEntry("warnings")
     return report, warnings
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What differs between the kept reports: which part of the config the key holds, what is stored,
+    how a stored document is checked, and what a hit shows."""
+
+    whole_config: bool  # the key holds the whole config, not only the build steps
+    kept: Callable[[dict[str, Any]], dict[str, Any] | None]  # None: not stored
+    checked: Callable[[Any], tuple[dict[str, Any], list[str]]]
+    served: Callable[[dict[str, Any], Image], dict[str, Any]]
+
+
+_KINDS = {
+    KIND: _Kind(False, _packages_kept, _checked, lambda report, _image: report),
+    SUMMARY: _Kind(True, _summary_kept, _checked_summary, _summary_served),
+}
