@@ -136,3 +136,29 @@ def test_a_changed_layer_blob_is_read_and_refused(image_writer, cache: Path) -> 
     code, out, err = run(ref, "--format", "json")
     assert code == 3 and out == "", err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("case", ["deep", "nan"])
+def test_a_hostile_config_is_kept_or_computed_never_a_crash(image_writer, cache: Path, case: str) -> None:
+    """The key holds the whole config: one nested as deep as the parser allows is drawn and kept, one
+    holding a number JSON cannot spell is refused in every cache state; never an internal error."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + 4000)  # the builder's json.dumps of 960 levels, inside pytest's stack
+    try:
+        value: object = float("nan")
+        if case == "deep":
+            value = "x"
+            for _ in range(960):
+                value = [value]
+        ref = image_writer(ImageSpec([fx.debian_base_layer()], config={**CONFIG, "Labels": {"hostile": value}},
+                                     history=fx.APP_HISTORY[:1]), "legacy")
+    finally:
+        sys.setrecursionlimit(limit)
+    cold = run(ref)
+    assert "Traceback" not in cold[2] and "internal error" not in cold[2], cold[2]
+    assert cold[0] == (0 if case == "deep" else 2), cold[2]  # NaN: the config is refused as malformed (README)
+    warm = run(ref)  # answered by the layer cache, or by a kept summary: the same either way
+    assert warm[0] == cold[0] and run(ref) == warm
+    assert run(ref, "--no-cache") == cold
