@@ -239,6 +239,10 @@ class Proxy:
         self.rewrite: Any = None  # (path, body) -> body: any other change to what the registry sent
         self.upstream_authorization: str | None = None  # sent upstream instead of the client's (a "signed URL")
         self.authorizations: list[str | None] = []  # the Authorization header of each request received
+        self.delay_blobs = 0.0  # seconds each blob answer waits before it is sent (downloads then overlap or not)
+        self.most_blobs_at_once = 0  # the most blob GETs being answered at the same moment
+        self._blobs_now = 0
+        self._lock = threading.Lock()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -254,6 +258,19 @@ class Proxy:
                 self.end_headers()
 
             def _forward(self, method: str) -> None:
+                blob = method == "GET" and "/blobs/" in self.path
+                if blob:
+                    with proxy._lock:
+                        proxy._blobs_now += 1
+                        proxy.most_blobs_at_once = max(proxy.most_blobs_at_once, proxy._blobs_now)
+                try:
+                    self._answer_forwarded(method, blob)
+                finally:
+                    if blob:
+                        with proxy._lock:
+                            proxy._blobs_now -= 1
+
+            def _answer_forwarded(self, method: str, blob: bool) -> None:
                 proxy.counts[f"{method} {self.path}"] += 1
                 proxy.authorizations.append(self.headers.get("Authorization"))
                 if proxy.fail:
@@ -275,6 +292,8 @@ class Proxy:
                     body = body[:middle] + bytes([body[middle] ^ 0x01]) + body[middle + 1:]
                 if proxy.rewrite is not None:
                     body = proxy.rewrite(self.path, body)
+                if blob and proxy.delay_blobs:
+                    time.sleep(proxy.delay_blobs)
                 lie = proxy.lie_about_manifests
                 if lie and "/manifests/" in self.path and body and (lie is True or self.path.endswith(f"/{lie}")):
                     body = body.rstrip() + b" \n"
@@ -314,8 +333,10 @@ class Proxy:
     def reset(self) -> None:
         self.counts.clear()
         self.authorizations.clear()
+        self.most_blobs_at_once = 0
 
     def honest(self) -> None:
         """Forward everything unchanged again."""
         self.flip_blob, self.lie_about_manifests, self.fail = None, False, []
         self.redirect_blobs = self.upstream_authorization = self.rewrite = None
+        self.delay_blobs = 0.0

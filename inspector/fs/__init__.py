@@ -10,7 +10,7 @@ from ..limits import DEFAULT, Limits
 from ..sources.interface import Image, LayerInfo
 from .cache import CacheUse
 from .entry import Entry
-from .layer import ContentProbe, LayerTree, scan_layer
+from .layer import ContentProbe, LayerTree, is_reentrant, scan_layer, too_many_entries
 from .merge import MergedFS
 from .node import Node
 
@@ -60,7 +60,7 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
         if tree is None:
             assert cached is not None, "a layer was skipped that the cache did not answer for"
             tree = cached
-            scanner.seen += tree.entries
+            scanner.settle(tree)
         elif cache is not None and info.diff_id and info.diff_id not in stored:
             cache.remember(image, info, tree)  # before merging: the merge moves its nodes
             stored.add(info.diff_id)
@@ -132,18 +132,37 @@ def check_layer_count(count: int, limits: Limits, image: Image) -> None:
 
 
 class LayerScanner:
-    """A scanner for one image's layers: the entry limit counts over all of them, in arrival order
-    (``seen`` also counts the layers answered from the cache, so they count toward the limit)."""
+    """A scanner for one image's layers: the entry limit counts over all of them, in stack order
+    (``seen`` also counts the layers answered from the cache, so they count toward the limit).
+
+    Called, it scans a layer and settles it at once. A source may instead run ``scan`` over two
+    layers at once (the registry downloads and inflates the next layer while this one is parsed)
+    when ``parallel`` says the probe keeps no state between calls, and then ``settle`` each result
+    in stack order. A scan counts from the layers settled before it started, and ``settle`` checks
+    the total: an image over the limit fails at the same layer with the same line either way, and
+    at most the layer scanned ahead is ever held beyond the limit.
+    """
 
     def __init__(self, probe: ContentProbe | None, limits: Limits) -> None:
         self.probe = probe
         self.limits = limits
         self.seen = 0
+        self.parallel = is_reentrant(probe)
 
     def __call__(self, stream: IO[bytes]) -> LayerTree:
-        tree = scan_layer(stream, self.probe, self.limits, entries_before=self.seen)
-        self.seen += tree.entries
+        tree = self.scan(stream)
+        self.settle(tree)
         return tree
+
+    def scan(self, stream: IO[bytes]) -> LayerTree:
+        """Scan one layer, on any thread, without counting it yet."""
+        return scan_layer(stream, self.probe, self.limits, entries_before=self.seen)
+
+    def settle(self, tree: LayerTree) -> None:
+        """Count a layer (scanned, or answered from the cache), in stack order; past the limit, fail."""
+        self.seen += tree.entries
+        if self.seen > self.limits.max_entries:
+            raise too_many_entries(self.limits)
 
 
 def shared_base(first: list[str | None] | None, second: list[str | None] | None) -> int:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import gc
 import lzma
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from sys import intern
 from typing import IO, Any
 
@@ -54,6 +56,19 @@ IMPLIED_DIR_MODE = 0o755
 #: Given a regular file's path, node and tar header, return a reader for its bytes (or None to skip
 #: them). The reader's result is stored in ``node.content`` and shared with hardlinks to the file.
 ContentProbe = Callable[[str, Node, TarMember], "Callable[[IO[bytes]], Any] | None"]
+
+
+def reentrant(probe: ContentProbe) -> ContentProbe:
+    """Mark ``probe`` as one that keeps no state between calls, so two layers may be scanned with it
+    at once (``sources.registry`` then downloads and inflates the next layer while this one is parsed)."""
+    probe.reentrant = True  # type: ignore[attr-defined]
+    return probe
+
+
+def is_reentrant(probe: ContentProbe | None) -> bool:
+    """True for no probe and for a probe marked with ``reentrant``; a stateful probe (``Prehash``,
+    which collects digests per layer) is scanned one layer at a time."""
+    return probe is None or getattr(probe, "reentrant", False) is True
 
 _TYPES = {
     REGTYPE: FILE,
@@ -107,19 +122,9 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
     so a few kilobytes cannot make the walk hold millions of them.
     """
     tree = LayerTree()
-    collecting = gc.isenabled()
-    gc.disable()  # a layer's nodes make no reference cycles: the collector would only walk them, again and again
     try:
-        tar = TarWalk(stream, globals=True)
-        for member in tar:
-            tree.entries += (len(member.records or ()) or 1) if member.type == PAX_GLOBAL else 1
-            if tree.entries + entries_before > limits.max_entries:
-                raise ImageFormatError(f"the image has more than {limits.max_entries:,} entries "
-                                       "(raise the limit with --max-entries)")
-            _apply_member(tree, member, tar, probe, limits)
-        tree.size = tar.offset
-        tree.ints = {}
-        _check_complete(stream, tar.offset)
+        with _collector_paused():  # a layer's nodes make no reference cycles: gc would only walk them, again and again
+            _walk(stream, tree, probe, limits, entries_before)
     except NotATarError as exc:
         raise ImageFormatError(f"layer tar is truncated or corrupt: {exc}") from exc
     except (EOFError, zlib.error, lzma.LZMAError, OSError, ValueError, OverflowError) as exc:
@@ -128,10 +133,50 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
         if type(exc).__module__.startswith("zstandard") or "zstd" in type(exc).__name__.lower():
             raise ImageFormatError(f"layer zstd stream is corrupt: {exc}") from exc
         raise
-    finally:
-        if collecting:
-            gc.enable()
     return tree
+
+
+def _walk(stream: IO[bytes], tree: LayerTree, probe: ContentProbe | None, limits: Limits,
+          entries_before: int) -> None:
+    """The walk itself: each member counted against the image's entry limit, then applied."""
+    tar = TarWalk(stream, globals=True)
+    for member in tar:
+        tree.entries += (len(member.records or ()) or 1) if member.type == PAX_GLOBAL else 1
+        if tree.entries + entries_before > limits.max_entries:
+            raise too_many_entries(limits)
+        _apply_member(tree, member, tar, probe, limits)
+    tree.size = tar.offset
+    tree.ints = {}
+    _check_complete(stream, tar.offset)
+
+
+def too_many_entries(limits: Limits) -> ImageFormatError:
+    return ImageFormatError(f"the image has more than {limits.max_entries:,} entries "
+                            "(raise the limit with --max-entries)")
+
+
+_paused = 0  # scans running now with the collector paused (two, when the next layer is scanned ahead)
+_paused_lock = threading.Lock()
+_resume = False  # the collector was enabled when the first of them paused it
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic collector for as long as any scan runs: the first to start pauses it and the
+    last to end enables it again (if it was enabled), whichever thread each runs on."""
+    global _paused, _resume
+    with _paused_lock:
+        if _paused == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused -= 1
+            if _paused == 0 and _resume:
+                gc.enable()
 
 
 def _check_complete(stream: IO[bytes], offset: int) -> None:

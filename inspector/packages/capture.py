@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from ..fs.cache import ContentCodec
+from ..fs.layer import is_reentrant, reentrant
 from ..fs.node import DIR, FILE, Node
 from . import apk, dpkg, os_release, rpm, rpm_manifest
 from . import wanted as package_file
@@ -65,7 +66,7 @@ def capture_probe(base: Callable[..., Any] | None) -> Callable[..., Any]:
             return lambda stream: _capture(stream, bound)
         return base(path, node, member) if base is not None else None
 
-    return probe
+    return reentrant(probe) if is_reentrant(base) else probe
 
 
 def capture_codec(base: ContentCodec) -> ContentCodec:

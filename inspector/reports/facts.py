@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..fs.cache import ContentCodec
+from ..fs.layer import reentrant
 from ..fs.node import Node
 from ..packages.capture import capture_codec, capture_probe
 
@@ -242,7 +243,7 @@ def make_probe(hash_filter: HashFilter | None = None,
             return lambda stream: _read(stream, vendor=name == "libjvm.so", digest=digest, size_hint=node.size)
         return None
 
-    return probe
+    return reentrant(probe)  # type: ignore[return-value]  # it keeps nothing between calls
 
 
 #: The probe the reports use: executables are read whole anyway (ELF head and tail), so hashing
@@ -269,7 +270,7 @@ def _texts(path: str, node: Node, member: Any = None) -> Callable[[IO[bytes]], F
 #: What ``--files --format json`` needs to name each file's package: the package databases and the
 #: text files beside them, not the ELF headers, hashes and vendor search of every executable (on the
 #: bench's fat JDK those doubled the listing's time).
-texts_probe = capture_probe(_texts)
+texts_probe = capture_probe(reentrant(_texts))
 
 
 def facts_to_json(facts: FileFacts) -> dict[str, Any]:

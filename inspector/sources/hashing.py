@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+from collections.abc import Callable
 
 #: 4 MiB buffers: the hashing thread needs the GIL back after each one, which costs up to a switch
 #: interval (5 ms) while the parser holds it. On the bench's fat JDK archive, against 1 MiB buffers
@@ -27,11 +28,13 @@ class BackgroundHash:
     yet known (a one-pass stream under ``--verify``), may use them.
     """
 
-    def __init__(self, algorithms: tuple[str, ...] = ("sha256",)) -> None:
+    def __init__(self, algorithms: tuple[str, ...] = ("sha256",), size: int = BUFFER) -> None:
         self._hashers = {name: hashlib.new(name) for name in algorithms}
+        self._size = size
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         self._spare = POOL
-        self._work: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[tuple[bytearray, int, Callable[[bytearray], None] | None] | None] = \
+            queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="layer-hash", daemon=True)
         self._thread.start()
         self._digests: dict[str, str] | None = None
@@ -40,12 +43,13 @@ class BackgroundHash:
         """A buffer to fill; blocks while the hash is ``POOL`` buffers behind."""
         if self._spare:
             self._spare -= 1
-            return bytearray(BUFFER)
+            return bytearray(self._size)
         return self._free.get()
 
-    def submit(self, buffer: bytearray, count: int) -> None:
-        """Hash ``buffer[:count]``; the buffer must not be written again until ``buffer()`` returns it."""
-        self._work.put((buffer, count))
+    def submit(self, buffer: bytearray, count: int, done: Callable[[bytearray], None] | None = None) -> None:
+        """Hash ``buffer[:count]``; the buffer must not be written again until ``buffer()`` returns it,
+        or, for a buffer that is not this hasher's own, until ``done(buffer)`` is called."""
+        self._work.put((buffer, count, done))
 
     def hexdigest(self) -> str:
         """The hex digest of the first algorithm."""
@@ -69,8 +73,11 @@ class BackgroundHash:
             item = self._work.get()
             if item is None:
                 return
-            buffer, count = item
+            buffer, count, done = item
             with memoryview(buffer) as view:
                 for hasher in self._hashers.values():
                     hasher.update(view[:count])
-            self._free.put(buffer)
+            if done is None:
+                self._free.put(buffer)
+            else:
+                done(buffer)

@@ -25,14 +25,17 @@ layout on disk, so platform selection from an index is the same code for both.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import io
 import json
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar, cast
 
 from ..errors import (
     BadReferenceError,
@@ -42,7 +45,7 @@ from ..errors import (
 )
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
-from .hashing import BUFFER
+from .hashing import BackgroundHash
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, StoredForm, T
 from .layout import INDEX_TYPES, MANIFEST_TYPES, Resolved, Selector, resolve
 from .platforms import Platform
@@ -51,7 +54,8 @@ from .registry_http import RegistryClient, RegistryError, Response
 from .registry_pipe import scan_piped
 from .registry_ref import RegistryOptions, RegistryRef, check_digest, parse_registry_ref
 from .store import MAX_JSON_BYTES, Store
-from .verify import Verification, algorithms_for
+from .stored import _guarded
+from .verify import LayerDigests, Verification, algorithms_for
 
 MAX_MANIFEST_BYTES = 4 << 20  # the distribution spec lets registries refuse larger manifests
 ACCEPT = ("application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
@@ -60,6 +64,8 @@ ACCEPT = ("application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image
 SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
            "application/vnd.docker.distribution.manifest.v1+prettyjws")
 _CHUNK = 1 << 20
+AHEAD = 2  # layers downloaded and scanned at once, when the scanner allows it
+R = TypeVar("R")
 
 
 def open_registry_reference(ref: Reference, typed: str, selector: Selector, options: RegistryOptions | None,
@@ -253,7 +259,19 @@ class RegistryImage(Image):
 
     def scan_layers(self, scanner: LayerScanner[T], skip: Callable[[LayerInfo], bool] | None = None
                     ) -> Iterator[tuple[LayerInfo, T | None]]:
+        """Each layer the cache does not answer for, downloaded and scanned; results in stack order.
+
+        A scanner that allows it (``parallel``: ``fs.LayerScanner`` with a probe that keeps no
+        state, whose ``scan`` runs on any thread and whose ``settle`` counts each result in stack
+        order) runs over ``AHEAD`` layers at once, each on a thread of its own: inflating a layer
+        (ISA-L, no GIL) is the longest step of a cold read, and one layer's inflation then runs
+        while the other is parsed. On the fat JDK image that turns 1.5 times ``skopeo copy`` into
+        about 1.1 times. Every check is made as before, in stack order, on this thread.
+        """
         try:
+            if getattr(scanner, "parallel", False) is True:
+                yield from self._scan_ahead(scanner, skip)
+                return
             for info in self._resolved.meta.layers:
                 if skip is not None and skip(info):
                     yield info, None  # not downloaded at all
@@ -262,6 +280,43 @@ class RegistryImage(Image):
                 yield info, result
         finally:
             self._progress.done()
+
+    def _scan_ahead(self, scanner: LayerScanner[T], skip: Callable[[LayerInfo], bool] | None
+                    ) -> Iterator[tuple[LayerInfo, T | None]]:
+        upcoming = iter(self._resolved.meta.layers)
+        window: deque[tuple[LayerInfo, _Ahead[tuple[Any, LayerDigests]] | None]] = deque()
+        scan, settle = scanner.scan, scanner.settle  # type: ignore[attr-defined]
+
+        def top_up() -> None:  # skip() is asked in stack order, as the layers are reached
+            while len(window) < AHEAD:
+                info = next(upcoming, None)
+                if info is None:
+                    return
+                if skip is not None and skip(info):
+                    window.append((info, None))  # not downloaded at all
+                else:
+                    window.append((info, _Ahead(functools.partial(self._download, info, scan))))
+
+        try:
+            top_up()
+            while window:
+                info, ahead = window.popleft()
+                if ahead is None:
+                    top_up()
+                    yield info, None
+                    continue
+                result, digests = ahead.result()  # the layer's own error, raised here in stack order
+                _guarded(functools.partial(settle, result), self._where(info))
+                self._account(info, digests)
+                top_up()
+                yield info, result
+        finally:  # an error, or a consumer that stopped early: no download goes on behind our back
+            for _, pending in window:
+                if pending is not None:
+                    pending.abort()
+            for _, pending in window:
+                if pending is not None:
+                    pending.wait()
 
     def scan_one(self, info: LayerInfo, scanner: LayerScanner[T]) -> T:
         """Download and scan one layer alone (``cat`` reads the stack from the top: ``export.topdown``)."""
@@ -280,25 +335,40 @@ class RegistryImage(Image):
             self._progress.done()
 
     def _read_layer(self, info: LayerInfo, scanner: LayerScanner[T]) -> T:
-        where = f"{self._client.ref}: layer {info.index} ({info.digest})"
+        result, digests = self._download(info, scanner)
+        self._account(info, digests)
+        return result
+
+    def _download(self, info: LayerInfo, scanner: LayerScanner[T], ahead: _Ahead[Any] | None = None
+                  ) -> tuple[T, LayerDigests]:
+        """Download, inflate and scan one layer (the blob checked against its digest as it ends);
+        on any thread. ``ahead`` is told the blob, so that it can stop the download."""
+        where = self._where(info)
         digest = check_digest(info.digest, f"layer {info.index}'s digest", VerificationError)
         if not isinstance(info.size, int) or info.size < 0:
             raise ImageFormatError(f"layer {info.index} has no size in its manifest", where=where)
         response = self._client.get(f"blobs/{digest}", f"layer {info.index} ({digest})")
         blob = BlobStream(response, digest, info.size, where, self._progress.counter(info.index))
         try:
-            result, digests = scan_piped(scanner, blob, where, self._limits, algorithms_for(info.diff_id))
+            if ahead is not None:
+                ahead.attach(blob)
+            return scan_piped(scanner, blob, where, self._limits, algorithms_for(info.diff_id))
         except InspectorError as exc:
-            if not isinstance(exc, VerificationError):
+            if not isinstance(exc, VerificationError) and not blob.aborted:
                 blob.finish_quietly(exc)  # a damaged stream is often a tampered one: say so (exit 3)
             raise
         finally:
             blob.close()
-        self.verification.check_layer(info, digests, where)
+
+    def _account(self, info: LayerInfo, digests: LayerDigests) -> None:
+        """On the consumer's thread, in stack order: the diff ID check, and what it vouches for."""
+        self.verification.check_layer(info, digests, self._where(info))
         self.verification.blobs_checked += 1
-        if info.diff_id and info.index in self.verification.verified:
-            VERIFIED_BLOBS.add(digest, info.diff_id)
-        return result
+        if info.diff_id and info.digest and info.index in self.verification.verified:
+            VERIFIED_BLOBS.add(info.digest, info.diff_id)
+
+    def _where(self, info: LayerInfo) -> str:
+        return f"{self._client.ref}: layer {info.index} ({info.digest})"
 
     def verify_layer(self, info: LayerInfo) -> bool:
         """True when layer ``info``'s bytes are known to hash to its diff ID in this run.
@@ -357,51 +427,78 @@ class BlobStream(io.RawIOBase):
 
     Reading past the size is impossible (a registry cannot make us read forever); ending early is a
     truncation; at the end, the hash must equal the digest (VerificationError, exit 3). It is read
-    by the worker thread of ``registry_pipe`` (which also inflates), so it hashes each chunk right
-    there: hashlib lets go of the GIL while it hashes, and a hash thread of its own would only add
-    a hand-over per chunk (each a wait for the GIL, which the parsing main thread holds).
+    by the worker thread of ``registry_pipe``, which also inflates: the socket is read straight into
+    the buffers of a ``BackgroundHash``, whose own thread hashes each while the worker inflates it.
+    Hashing on the worker itself made the worker the critical path of a cold read (on the fat JDK
+    image: socket, 326 MB of SHA-256 and the inflation, 1.7 s of the layer's 1.9 s).
     """
 
     def __init__(self, response: Response, digest: str, size: int, where: str,
                  on_bytes: Callable[[int], None] | None = None) -> None:
         self._response = response
         self._digest = digest
-        self._hash = hashlib.new(digest.partition(":")[0])
+        self._hash = BackgroundHash((digest.partition(":")[0],), size=_CHUNK)
+        self._chunk = memoryview(b"")
+        self._at = 0
         self._left = size
         self._size = size
         self._where = where
         self._on_bytes = on_bytes
         self._checked = False
+        self.aborted = False
 
     def readable(self) -> bool:
         return True
 
+    def abort(self) -> None:
+        """From another thread: the download is no longer wanted; the next read fails at once."""
+        self.aborted = True
+        self._response.abort()
+
     def readinto(self, buffer: Any) -> int:
-        if self._left == 0:
+        if self._at == len(self._chunk):
+            if self._left == 0:
+                self._check()
+                return 0
+            self._fill()
+        view = memoryview(buffer).cast("B")
+        count = min(len(view), len(self._chunk) - self._at)
+        view[:count] = self._chunk[self._at:self._at + count]
+        self._at += count
+        if self._at == len(self._chunk) and self._left == 0:
             self._check()
-            return 0
-        view = memoryview(buffer).cast("B")[:min(len(buffer), self._left, BUFFER)]
+        return count
+
+    def _fill(self) -> None:
+        """Read the next piece of the body into a hash buffer and hand it to the hash thread."""
+        self._chunk.release()
+        self._chunk, self._at = memoryview(b""), 0
+        if self.aborted:
+            raise RegistryError("the download was stopped", where=self._where)
+        buffer = self._hash.buffer()
+        view = memoryview(buffer)[:min(len(buffer), self._left)]
         try:
             count = self._response.raw.readinto(view)
         except (OSError, ValueError, http.client.HTTPException) as exc:  # reset, timeout, IncompleteRead
             raise RegistryError(f"the connection broke off after {self._size - self._left:,} of {self._size:,} "
                                 f"bytes ({type(exc).__name__})", where=self._where) from None
+        finally:
+            view.release()
         if not count:
             raise ImageFormatError(f"the registry sent {self._size - self._left:,} bytes of a {self._size:,}-byte "
                                    "blob: it is truncated", where=self._where)
-        self._hash.update(view[:count])
+        self._hash.submit(buffer, count)
+        self._chunk = memoryview(buffer)[:count]
+        self._at = 0
         self._left -= count
         if self._on_bytes is not None:
             self._on_bytes(count)
-        if self._left == 0:
-            self._check()
-        return count
 
     def finish(self) -> None:
         """Read what the decompressor left (padding, a trailing frame) and check the digest."""
         buffer = bytearray(_CHUNK)
-        while self._left:
-            self.readinto(buffer)
+        while self.readinto(buffer):
+            pass
         self._check()
 
     def finish_quietly(self, cause: InspectorError) -> None:
@@ -424,9 +521,56 @@ class BlobStream(io.RawIOBase):
                                     where=self._where)
 
     def close(self) -> None:
+        self._chunk.release()
+        self._chunk, self._at = memoryview(b""), 0
+        self._hash.close()
         if not self._checked:
             self._response.release(complete=False)
         super().close()
+
+
+class _Ahead(Generic[R]):
+    """One layer's download and scan, run on a thread of its own (``RegistryImage._scan_ahead``)."""
+
+    def __init__(self, work: Callable[..., R]) -> None:
+        self._work = work
+        self._value: R | None = None
+        self._error: BaseException | None = None
+        self._blob: BlobStream | None = None
+        self._stopped = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="layer-ahead", daemon=True)
+        self._thread.start()
+
+    def attach(self, blob: BlobStream) -> None:
+        """Called by the work once its blob is open: from now on ``abort`` stops that download."""
+        with self._lock:
+            self._blob = blob
+            stopped = self._stopped
+        if stopped:
+            blob.abort()
+
+    def abort(self) -> None:
+        with self._lock:
+            self._stopped = True
+            blob = self._blob
+        if blob is not None:
+            blob.abort()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> R:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return cast(R, self._value)
+
+    def _run(self) -> None:
+        try:
+            self._value = self._work(ahead=self)
+        except BaseException as exc:  # noqa: BLE001 - raised again on the consumer's thread, in stack order
+            self._error = exc
 
 
 class _Progress:

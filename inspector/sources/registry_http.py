@@ -19,6 +19,7 @@ import json
 import re
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from email.message import Message
@@ -107,6 +108,16 @@ class Response:
         self.release(complete=True)
         return data
 
+    def abort(self) -> None:
+        """From another thread: make a read blocked on this body return at once (an error or the end);
+        the reader then fails and closes the connection."""
+        sock = getattr(self._conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
     def release(self, complete: bool | None = None) -> None:
         """Give the connection back (body read to its end) or close it (anything else)."""
         if self._released:
@@ -127,7 +138,8 @@ class RegistryClient:
         self.options = options or RegistryOptions()
         self.netloc = ref.api_host
         self._scheme: str | None = None  # decided by the first request
-        self._conn: http.client.HTTPConnection | None = None
+        self._conns: dict[int, http.client.HTTPConnection] = {}  # one kept-alive connection per thread
+        self._lock = threading.RLock()  # the token and the answer count, shared by the threads
         self._authorization: str | None = None
         self._expires = float("inf")
         self._bearer: tuple[str, str, str] | None = None  # realm, service, scope of the current token
@@ -136,6 +148,19 @@ class RegistryClient:
         self._credentials_read = False
         self._ssl: ssl.SSLContext | None = None
         self.requests = 0  # answers received, redirects and retries included (for tests and progress)
+
+    @property
+    def _conn(self) -> http.client.HTTPConnection | None:
+        """This thread's kept-alive connection: two layers may download at once (``registry``)."""
+        return self._conns.get(threading.get_ident())
+
+    @_conn.setter
+    def _conn(self, conn: http.client.HTTPConnection | None) -> None:
+        with self._lock:
+            if conn is None:
+                self._conns.pop(threading.get_ident(), None)
+            else:
+                self._conns[threading.get_ident()] = conn
 
     # --- the API ----------------------------------------------------------------------------
     def get(self, path: str, what: str, accept: str | None = None) -> Response:
@@ -147,13 +172,15 @@ class RegistryClient:
         reauthenticated = False
         attempt = 0
         while True:
-            if self._bearer is not None and time.monotonic() >= self._expires:
-                self._use_token(*self._bearer, fresh=True)
+            with self._lock:
+                if self._bearer is not None and time.monotonic() >= self._expires:
+                    self._use_token(*self._bearer, fresh=True)
             response = self._follow(f"/v2/{endpoint}", accept, what)
             if response.status == 401 and response.url.startswith(self._base()) and not reauthenticated:
                 challenges = response.headers.get_all("WWW-Authenticate") or []
                 response.release(complete=self._discard(response))
-                self._authenticate(challenges, what)
+                with self._lock:
+                    self._authenticate(challenges, what)
                 reauthenticated = True
                 continue
             if response.status in RETRY_STATUSES and attempt < RETRIES:
@@ -170,9 +197,10 @@ class RegistryClient:
         return RegistryError(f"registry {self.netloc}: repository {self.ref.repository}: {message}")
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
 
     # --- connections -----------------------------------------------------------------------
     def _base(self) -> str:
@@ -268,7 +296,8 @@ class RegistryClient:
                 if parts.netloc == self.netloc:
                     raise self.error(f"cannot connect: {_reason(exc)}") from None
                 raise self.error(f"cannot connect to {parts.netloc}: {_reason(exc)}") from None
-            self.requests += 1
+            with self._lock:
+                self.requests += 1
             return Response(raw, conn, pooled, url)
         raise AssertionError("unreachable")
 

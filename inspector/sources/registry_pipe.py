@@ -83,6 +83,23 @@ class InflatingPipe(io.RawIOBase):
         self._at += count
         return count
 
+    def take(self) -> tuple[bytearray, int] | None:
+        """The worker's next buffer and how much of it is filled, now the caller's (None at the end,
+        raises what the worker met); the caller hands it back with ``give_back`` when done."""
+        self._give_back()
+        if not self._next():
+            return None
+        buffer, count = self._held, len(self._chunk)
+        assert buffer is not None
+        self._chunk.release()
+        self._chunk = memoryview(b"")
+        self._held = None
+        return buffer, count
+
+    def give_back(self, buffer: bytearray) -> None:
+        """A buffer ``take`` handed out is free to be filled again (from any thread)."""
+        self._free.put(buffer)
+
     def stop(self) -> None:
         """Make the worker stop after its current chunk, and wait for it (the blob is ours again)."""
         self._stop.set()
