@@ -59,12 +59,16 @@ def analyze(inspection: Inspection) -> PackageView:
     found.warnings[:0] = warnings
     view = PackageView(found, created_by=layer_created_by(inspection.meta.config, len(inspection.meta.layers)))
     resolver = view.resolver = DirectoryResolver(inspection)
+    owners = view.owners
     for package in found.packages:
+        key = package.key
         for item in package.files:
-            view.owners.setdefault(item.path, package.key)
-            real = resolver.real_path(item.path)
-            if real is not None:
-                view.owners.setdefault(real, package.key)
+            path = item.path
+            owners.setdefault(path, key)
+            if resolver.moves(path):  # a directory link on the way (/bin -> usr/bin): its real path too
+                real = resolver.real_path(path)
+                if real is not None:
+                    owners.setdefault(real, key)
     object.__setattr__(inspection, "_package_view", view)
     return view
 
@@ -75,6 +79,21 @@ class DirectoryResolver:
     def __init__(self, inspection: Inspection) -> None:
         self.fs = inspection.fs
         self._dirs: dict[str, tuple[str, Node] | None] = {}
+        self._moved: dict[str, bool] = {}  # the text up to a path's last slash -> its directory is elsewhere
+
+    def moves(self, path: str) -> bool:
+        """Whether ``path``'s directory exists under another path (a link on the way), so that
+        ``real_path`` may differ from ``path``; one lookup per directory, a slice per path (owners of
+        the fat JDK image's 9,700 packaged files were 0.15 s of its summary, one ``real_path`` each)."""
+        prefix = path[:path.rfind("/") + 1]
+        moved = self._moved.get(prefix)
+        if moved is None:
+            head = posixpath.split(path)[0]
+            found = self.directory(head)
+            # real_path joins the directory's real path and the name: the same text exactly when
+            # that directory's path with its slash is the prefix
+            moved = self._moved[prefix] = found is not None and posixpath.join(found[0], "") != prefix
+        return moved
 
     def directory(self, path: str) -> tuple[str, Node] | None:
         if path not in self._dirs:
