@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 
@@ -71,13 +72,16 @@ def test_a_reader_that_stops_early_leaves_no_download_running(bed: Bed, proxy: P
     image = open_registry_image(parse_registry_ref(bed.names["app"]), Selector())
     try:
         scans = image.scan_layers(LayerScanner(facts.probe, DEFAULT))
+        before = sys.getswitchinterval()
         info, tree = next(scans)
         assert info.index == 0 and tree is not None
         assert _ahead_threads()  # layers 1 and 2 are on their way
+        assert sys.getswitchinterval() <= 0.001  # the inflating workers get the GIL back sooner
         started = time.monotonic()
         scans.close()  # the consumer stops: the downloads under way are stopped and waited for
         assert not _ahead_threads()
         assert time.monotonic() - started < 5
+        assert sys.getswitchinterval() == before
     finally:
         image.close()
 
