@@ -74,26 +74,36 @@ def analyze(inspection: Inspection) -> PackageView:
 
 
 class DirectoryResolver:
-    """Resolve package paths through the image's directory links, one lookup per directory."""
+    """Resolve package paths through the image's directory links, one lookup per directory.
+
+    Every method splits a path at its last slash (as ``posixpath.split`` does) and looks the text
+    before it up once: what that directory's real path is, with its slash, and its node. A path is
+    then a slice, a dict lookup and a concatenation (``posixpath.join`` of the real directory and the
+    name gives exactly that text). The fleet audit resolves 60,000 packaged paths per 20 images for
+    integrity alone, and one ``split``, ``directory`` and ``join`` each cost more than the rest.
+    """
 
     def __init__(self, inspection: Inspection) -> None:
         self.fs = inspection.fs
         self._dirs: dict[str, tuple[str, Node] | None] = {}
-        self._moved: dict[str, bool] = {}  # the text up to a path's last slash -> its directory is elsewhere
+        self._places: dict[str, tuple[str, Node] | None] = {}  # text up to the last slash -> (real, node)
+
+    def _place(self, path: str) -> tuple[str, Node] | None:
+        """The real path (with its slash) and node of the directory ``path`` names its last part in."""
+        prefix = path[:path.rfind("/") + 1]
+        try:
+            return self._places[prefix]
+        except KeyError:
+            found = self.directory(posixpath.split(path)[0])
+            place = self._places[prefix] = None if found is None else (posixpath.join(found[0], ""), found[1])
+            return place
 
     def moves(self, path: str) -> bool:
         """Whether ``path``'s directory exists under another path (a link on the way), so that
-        ``real_path`` may differ from ``path``; one lookup per directory, a slice per path (owners of
-        the fat JDK image's 9,700 packaged files were 0.15 s of its summary, one ``real_path`` each)."""
-        prefix = path[:path.rfind("/") + 1]
-        moved = self._moved.get(prefix)
-        if moved is None:
-            head = posixpath.split(path)[0]
-            found = self.directory(head)
-            # real_path joins the directory's real path and the name: the same text exactly when
-            # that directory's path with its slash is the prefix
-            moved = self._moved[prefix] = found is not None and posixpath.join(found[0], "") != prefix
-        return moved
+        ``real_path`` may differ from ``path`` (owners of the fat JDK image's 9,700 packaged files were
+        0.15 s of its summary, one ``real_path`` each)."""
+        place = self._place(path)
+        return place is not None and place[0] != path[:path.rfind("/") + 1]
 
     def directory(self, path: str) -> tuple[str, Node] | None:
         if path not in self._dirs:
@@ -103,30 +113,31 @@ class DirectoryResolver:
 
     def lookup(self, path: str) -> tuple[str, Node] | None:
         """``fs.resolve(path)`` (links followed, the last one too), one directory lookup per directory."""
-        head, name = posixpath.split(path)
-        found = self.directory(head)
-        child = found[1].children.get(name) if found is not None and found[1].children is not None and name else None
+        name = path[path.rfind("/") + 1:]
+        place = self._place(path)
+        children = place[1].children if place is not None else None
+        child = children.get(name) if children is not None and name else None
         if child is None:
-            return None if found is not None or not name else self.fs.resolve(path, follow_last=True)
+            return None if place is not None or not name else self.fs.resolve(path, follow_last=True)
         if child.kind == SYMLINK:
             return self.fs.resolve(path, follow_last=True)
-        return posixpath.join(found[0], name), child  # type: ignore[index]
+        return place[0] + name, child  # type: ignore[index]
 
     def entry(self, path: str) -> tuple[str, Node] | None:
         """Where ``path`` is in the image and its node, its last component not followed."""
-        head, name = posixpath.split(path)
-        found = self.directory(head)
-        child = found[1].children.get(name) if found is not None and found[1].children is not None and name \
-            else None
-        return None if child is None else (posixpath.join(found[0], name), child)  # type: ignore[index]
+        name = path[path.rfind("/") + 1:]
+        place = self._place(path)
+        children = place[1].children if place is not None else None
+        child = children.get(name) if children is not None and name else None
+        return None if child is None else (place[0] + name, child)  # type: ignore[index]
 
     def real_path(self, path: str) -> str | None:
         """Where ``path`` is in the image, its last component not followed (None: not there)."""
-        head, name = posixpath.split(path)
-        found = self.directory(head)
-        if found is None or not name or found[1].children is None or name not in found[1].children:
+        name = path[path.rfind("/") + 1:]
+        place = self._place(path)
+        if place is None or not name or place[1].children is None or name not in place[1].children:
             return None
-        return posixpath.join(found[0], name)
+        return place[0] + name
 
 
 def unowned_executables(inspection: Inspection, view: PackageView,
