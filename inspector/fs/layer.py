@@ -70,6 +70,7 @@ def is_reentrant(probe: ContentProbe | None) -> bool:
     which collects digests per layer) is scanned one layer at a time."""
     return probe is None or getattr(probe, "reentrant", False) is True
 
+
 _TYPES = {
     REGTYPE: FILE,
     AREGTYPE: FILE,

@@ -9,11 +9,11 @@ whiteout that hides something is a removal (an opaque directory counts each name
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import Any
 
 from ..errors import ImageFormatError
-from ..fs import MergedFS
-from ..fs.layer import LayerTree, scan_layer
+from ..fs import LayerScanner, MergedFS
+from ..fs.layer import LayerTree
 from ..fs.node import DIR, WHITEOUT, Node
 from ..limits import DEFAULT, Limits
 from ..sources.interface import Image
@@ -23,15 +23,7 @@ from .history import layer_created_by
 def layer_rows(image: Image, limits: Limits = DEFAULT) -> tuple[list[dict[str, Any]], list[str]]:
     merged = MergedFS()
     rows: list[dict[str, Any]] = []
-    seen = 0
-
-    def scan(stream: IO[bytes]) -> LayerTree:  # the entry limit counts over all layers
-        nonlocal seen
-        tree = scan_layer(stream, None, limits, entries_before=seen)
-        seen += tree.entries
-        return tree
-
-    for info, tree in image.scan_layers(scan):
+    for info, tree in image.scan_layers(LayerScanner(None, limits)):  # the entry limit counts over all layers
         if info.index + 1 > limits.max_layers:
             raise ImageFormatError(f"the image has more than {limits.max_layers:,} layers "
                                    "(raise the limit with --max-layers)", where=image.meta.reference)

@@ -16,12 +16,26 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple, Protocol, TypeVar
 
 T = TypeVar("T")
 
 #: Reads one layer's *uncompressed* tar stream to its end and returns what it learned.
 LayerScanner = Callable[[IO[bytes]], T]
+
+
+class SplitScanner(Protocol[T]):
+    """A scanner a source may run over two layers at once when ``parallel`` is True (the registry
+    does, ``fs.LayerScanner`` allows it): ``scan`` on any thread, then ``settle`` each result on the
+    consumer's thread in stack order (where the image-wide limits are checked)."""
+
+    parallel: bool
+
+    def __call__(self, stream: IO[bytes]) -> T: ...
+
+    def scan(self, stream: IO[bytes]) -> T: ...
+
+    def settle(self, result: T) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,21 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, Protocol, runtime_checkable
 
 from .hashing import BUFFER, BackgroundHash
 
 CHUNK = BUFFER
+
+
+@runtime_checkable
+class Lender(Protocol):
+    """A stream that lends whole buffers instead of copying into the reader's (``take``), and takes
+    each back once the reader is done with it (``give_back``, from any thread)."""
+
+    def take(self) -> tuple[bytearray, int] | None: ...
+
+    def give_back(self, buffer: bytearray) -> None: ...
 
 
 class CountingReader(io.RawIOBase):
@@ -42,17 +52,14 @@ class ForwardReader(io.RawIOBase):
     (the bytes are never copied), and each chunk is handed whole to the hash.
     """
 
-    def __init__(self, inner: IO[bytes], hash_it: bool = False,
+    def __init__(self, inner: IO[bytes] | Lender, hash_it: bool = False,
                  budget: Callable[[int], None] | None = None,
                  algorithms: tuple[str, ...] = ("sha256",)) -> None:
         self._inner = inner
         self._budget = budget  # called with the bytes read so far; raises to stop a decompression bomb
         self._hash = BackgroundHash(algorithms) if hash_it else None
-        self._take: Callable[[], tuple[bytearray, int] | None] | None = getattr(inner, "take", None)
-        self._give_back: Callable[[bytearray], None] | None = getattr(inner, "give_back", None)
-        if self._give_back is None:
-            self._take = None
-        self._own = bytearray(CHUNK) if self._hash is None and self._take is None else None
+        self._lender = inner if isinstance(inner, Lender) else None
+        self._own = bytearray(CHUNK) if self._hash is None and self._lender is None else None
         self._lease: _Lease | None = None  # the taken buffer the chunk is in
         self._chunk = memoryview(b"")
         self._at = 0  # read position inside the chunk
@@ -121,11 +128,11 @@ class ForwardReader(io.RawIOBase):
     def _fill(self) -> bool:
         """Replace the chunk with the next bytes of ``inner``; False at its end."""
         self._chunk.release()
-        if self._take is not None:
-            return self._fill_taken(self._take)
+        if self._lender is not None:
+            return self._fill_lent(self._lender)
         buffer = self._hash.buffer() if self._hash is not None else self._own
         assert buffer is not None
-        count = _readinto(self._inner, buffer)
+        count = _readinto(self._inner, buffer)  # type: ignore[arg-type]
         if self._hash is not None:
             self._hash.submit(buffer, count)
         self._chunk = memoryview(buffer)[:count]
@@ -135,24 +142,22 @@ class ForwardReader(io.RawIOBase):
             self._budget(self._end)
         return count > 0
 
-
-    def _fill_taken(self, take: Callable[[], tuple[bytearray, int] | None]) -> bool:
-        """``inner`` hands over whole buffers (``registry_pipe.InflatingPipe``): read and hash each
-        where it is, and give it back once both the hash and this reader are done with it. On the
-        fat JDK image this saves copying 700 MB on the parsing thread."""
+    def _fill_lent(self, lender: Lender) -> bool:
+        """``inner`` lends whole buffers (``registry_pipe.InflatingPipe``): read and hash each where
+        it lies, and give it back once both the hash and this reader are done with it. On the fat
+        JDK image this saves copying 700 MB on the parsing thread."""
         if self._lease is not None:
             self._lease.release()
             self._lease = None
         self._chunk = memoryview(b"")
         self._at = 0
-        item = take()
+        item = lender.take()
         if item is None:
             return False
         buffer, count = item
-        assert self._give_back is not None
-        lease = _Lease(buffer, self._give_back, 2 if self._hash is not None else 1)
+        lease = _Lease(buffer, lender.give_back, 2 if self._hash is not None else 1)
         if self._hash is not None:
-            self._hash.submit(buffer, count, lease.release_buffer)
+            self._hash.submit(buffer, count, lease.release)
         self._lease = lease
         self._chunk = memoryview(buffer)[:count]
         self._end += count
@@ -170,10 +175,8 @@ class _Lease:
         self._holders = holders
         self._lock = threading.Lock()
 
-    def release_buffer(self, buffer: bytearray) -> None:
-        self.release()
-
-    def release(self) -> None:
+    def release(self, _buffer: object = None) -> None:
+        """One holder lets go (the hash thread passes the buffer it hashed)."""
         with self._lock:
             self._holders -= 1
             last = self._holders == 0

@@ -35,7 +35,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import IO, Any, Generic, TypeVar, cast
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import IO, Any, cast
 
 from ..errors import (
     BadReferenceError,
@@ -46,7 +47,7 @@ from ..errors import (
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
 from .hashing import BackgroundHash
-from .interface import Image, ImageMeta, LayerInfo, LayerScanner, StoredForm, T
+from .interface import Image, ImageMeta, LayerInfo, LayerScanner, SplitScanner, StoredForm, T
 from .layout import INDEX_TYPES, MANIFEST_TYPES, Resolved, Selector, resolve
 from .platforms import Platform
 from .reference import Reference
@@ -70,7 +71,6 @@ AHEAD = 2  # layers downloaded and scanned at once, when the scanner allows it
 #: parsers hold it. Fat JDK image, cold, medians of 8 interleaved against ``skopeo copy``: 1.26x ->
 #: 1.17x. (Archives gain nothing: their parser inflates on its own thread.)
 SWITCH_INTERVAL = 0.001
-R = TypeVar("R")
 
 
 def open_registry_reference(ref: Reference, typed: str, selector: Selector, options: RegistryOptions | None,
@@ -276,7 +276,7 @@ class RegistryImage(Image):
         sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
         try:
             if getattr(scanner, "parallel", False) is True:
-                yield from self._scan_ahead(scanner, skip)
+                yield from self._scan_ahead(cast(SplitScanner[T], scanner), skip)
                 return
             for info in self._resolved.meta.layers:
                 if skip is not None and skip(info):
@@ -288,11 +288,12 @@ class RegistryImage(Image):
             sys.setswitchinterval(previous)
             self._progress.done()
 
-    def _scan_ahead(self, scanner: LayerScanner[T], skip: Callable[[LayerInfo], bool] | None
+    def _scan_ahead(self, scanner: SplitScanner[T], skip: Callable[[LayerInfo], bool] | None
                     ) -> Iterator[tuple[LayerInfo, T | None]]:
         upcoming = iter(self._resolved.meta.layers)
-        window: deque[tuple[LayerInfo, _Ahead[tuple[Any, LayerDigests]] | None]] = deque()
-        scan, settle = scanner.scan, scanner.settle  # type: ignore[attr-defined]
+        window: deque[tuple[LayerInfo, _Stopper, Future[tuple[T, LayerDigests]]] | tuple[LayerInfo, None, None]] \
+            = deque()
+        pool = ThreadPoolExecutor(AHEAD, thread_name_prefix="layer-ahead")
 
         def top_up() -> None:  # skip() is asked in stack order, as the layers are reached
             while len(window) < AHEAD:
@@ -300,30 +301,29 @@ class RegistryImage(Image):
                 if info is None:
                     return
                 if skip is not None and skip(info):
-                    window.append((info, None))  # not downloaded at all
+                    window.append((info, None, None))  # not downloaded at all
                 else:
-                    window.append((info, _Ahead(functools.partial(self._download, info, scan))))
+                    stopper = _Stopper()
+                    window.append((info, stopper, pool.submit(self._download, info, scanner.scan, stopper)))
 
         try:
             top_up()
             while window:
-                info, ahead = window.popleft()
-                if ahead is None:
+                info, _, future = window.popleft()
+                if future is None:
                     top_up()
                     yield info, None
                     continue
-                result, digests = ahead.result()  # the layer's own error, raised here in stack order
-                _guarded(functools.partial(settle, result), self._where(info))
+                result, digests = future.result()  # the layer's own error, raised here in stack order
+                _guarded(functools.partial(scanner.settle, result), self._where(info))
                 self._account(info, digests)
                 top_up()
                 yield info, result
         finally:  # an error, or a consumer that stopped early: no download goes on behind our back
-            for _, pending in window:
-                if pending is not None:
-                    pending.abort()
-            for _, pending in window:
-                if pending is not None:
-                    pending.wait()
+            for _, stopper, _ in window:
+                if stopper is not None:
+                    stopper.abort()
+            pool.shutdown(wait=True)
 
     def scan_one(self, info: LayerInfo, scanner: LayerScanner[T]) -> T:
         """Download and scan one layer alone (``cat`` reads the stack from the top: ``export.topdown``)."""
@@ -346,10 +346,10 @@ class RegistryImage(Image):
         self._account(info, digests)
         return result
 
-    def _download(self, info: LayerInfo, scanner: LayerScanner[T], ahead: _Ahead[Any] | None = None
+    def _download(self, info: LayerInfo, scanner: LayerScanner[T], stopper: _Stopper | None = None
                   ) -> tuple[T, LayerDigests]:
         """Download, inflate and scan one layer (the blob checked against its digest as it ends);
-        on any thread. ``ahead`` is told the blob, so that it can stop the download."""
+        on any thread. ``stopper`` is told the blob, so that the consumer can stop the download."""
         where = self._where(info)
         digest = check_digest(info.digest, f"layer {info.index}'s digest", VerificationError)
         if not isinstance(info.size, int) or info.size < 0:
@@ -357,8 +357,8 @@ class RegistryImage(Image):
         response = self._client.get(f"blobs/{digest}", f"layer {info.index} ({digest})")
         blob = BlobStream(response, digest, info.size, where, self._progress.counter(info.index))
         try:
-            if ahead is not None:
-                ahead.attach(blob)
+            if stopper is not None:
+                stopper.attach(blob)
             return scan_piped(scanner, blob, where, self._limits, algorithms_for(info.diff_id))
         except InspectorError as exc:
             if not isinstance(exc, VerificationError) and not blob.aborted:
@@ -536,21 +536,16 @@ class BlobStream(io.RawIOBase):
         super().close()
 
 
-class _Ahead(Generic[R]):
-    """One layer's download and scan, run on a thread of its own (``RegistryImage._scan_ahead``)."""
+class _Stopper:
+    """Lets the consumer stop a layer download that runs on another thread (``_scan_ahead``)."""
 
-    def __init__(self, work: Callable[..., R]) -> None:
-        self._work = work
-        self._value: R | None = None
-        self._error: BaseException | None = None
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._blob: BlobStream | None = None
         self._stopped = False
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="layer-ahead", daemon=True)
-        self._thread.start()
 
     def attach(self, blob: BlobStream) -> None:
-        """Called by the work once its blob is open: from now on ``abort`` stops that download."""
+        """Called by the download once its blob is open: from now on ``abort`` stops it."""
         with self._lock:
             self._blob = blob
             stopped = self._stopped
@@ -563,21 +558,6 @@ class _Ahead(Generic[R]):
             blob = self._blob
         if blob is not None:
             blob.abort()
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> R:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return cast(R, self._value)
-
-    def _run(self) -> None:
-        try:
-            self._value = self._work(ahead=self)
-        except BaseException as exc:  # noqa: BLE001 - raised again on the consumer's thread, in stack order
-            self._error = exc
 
 
 class _Progress:

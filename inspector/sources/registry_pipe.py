@@ -55,8 +55,9 @@ class _End:
         self.error = error
 
 
-class InflatingPipe(io.RawIOBase):
-    """The uncompressed tar of ``blob``, produced by a worker thread, read here front to back."""
+class InflatingPipe:
+    """The uncompressed tar of ``blob``, produced by a worker thread in whole buffers that are lent,
+    front to back, to the reader (``ForwardReader`` hashes and parses each where it lies)."""
 
     def __init__(self, blob: Blob, limits: Limits) -> None:
         self._blob = blob
@@ -65,39 +66,23 @@ class InflatingPipe(io.RawIOBase):
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         self._spare = DEPTH + 2  # buffers ever allocated: the queue's, the one being filled, the one being read
         self._stop = threading.Event()
-        self._chunk: memoryview = memoryview(b"")
-        self._held: bytearray | None = None
-        self._at = 0
         self._ended: _End | None = None
         self._thread = threading.Thread(target=self._work, name="layer-inflate", daemon=True)
         self._thread.start()
 
-    # --- the main thread's side -------------------------------------------------------------
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        while self._at == len(self._chunk):
-            if not self._next():
-                return 0
-        count = min(len(view), len(self._chunk) - self._at)
-        view[:count] = self._chunk[self._at:self._at + count]
-        self._at += count
-        return count
-
+    # --- the reader's side --------------------------------------------------------------------
     def take(self) -> tuple[bytearray, int] | None:
         """The worker's next buffer and how much of it is filled, now the caller's (None at the end,
         raises what the worker met); the caller hands it back with ``give_back`` when done."""
-        self._give_back()
-        if not self._next():
-            return None
-        buffer, count = self._held, len(self._chunk)
-        assert buffer is not None
-        self._chunk.release()
-        self._chunk = memoryview(b"")
-        self._held = None
-        return buffer, count
+        if self._ended is None:
+            item = self._queue.get()
+            if not isinstance(item, _End):
+                return item
+            self._ended = item
+            self._thread.join()
+        if self._ended.error is not None:
+            raise self._ended.error
+        return None
 
     def give_back(self, buffer: bytearray) -> None:
         """A buffer ``take`` handed out is free to be filled again (from any thread)."""
@@ -110,36 +95,6 @@ class InflatingPipe(io.RawIOBase):
             self._drain_queue()
             self._thread.join(_POLL)
         self._drain_queue()
-
-    def _next(self) -> bool:
-        """Take the worker's next chunk; False at the end; raises what the worker met."""
-        if self._ended is not None:
-            return self._finish()
-        self._give_back()
-        item = self._queue.get()
-        if isinstance(item, _End):
-            self._ended = item
-            self._thread.join()
-            return self._finish()
-        buffer, count = item
-        self._held = buffer
-        self._chunk = memoryview(buffer)[:count]
-        self._at = 0
-        return True
-
-    def _finish(self) -> bool:
-        assert self._ended is not None
-        if self._ended.error is not None:
-            raise self._ended.error
-        return False
-
-    def _give_back(self) -> None:
-        self._chunk.release()
-        self._chunk = memoryview(b"")
-        self._at = 0
-        if self._held is not None:
-            self._free.put(self._held)
-            self._held = None
 
     def _drain_queue(self) -> None:
         while True:
@@ -212,7 +167,7 @@ def scan_piped(scanner: LayerScanner[T], blob: Blob, where: str, limits: Limits,
 def _scan(scanner: LayerScanner[T], blob: Blob, limits: Limits,
           algorithms: tuple[str, ...]) -> tuple[T, LayerDigests]:
     pipe = InflatingPipe(blob, limits)
-    reader = ForwardReader(pipe, hash_it=True, algorithms=algorithms)  # type: ignore[arg-type]
+    reader = ForwardReader(pipe, hash_it=True, algorithms=algorithms)
     try:
         result = scanner(reader)  # type: ignore[arg-type]
         reader.drain()

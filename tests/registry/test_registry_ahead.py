@@ -87,5 +87,5 @@ def test_a_reader_that_stops_early_leaves_no_download_running(bed: Bed, proxy: P
 
 
 def _ahead_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "layer-ahead" and t.is_alive()]
+    return [t for t in threading.enumerate() if t.name.startswith("layer-ahead") and t.is_alive()]
 
