@@ -38,6 +38,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,11 +110,49 @@ class CachedLayer:
     raw: int
     forms: list[Form]
     body: bytes = field(repr=False)
+    seal: str = ""  # the SHA-256 its header carries, checked against the rest of the file when read
+
+
+class DecodedTrees:
+    """Trees decoded from entries, kept in memory for a process that merges many images on the same
+    bases (an audit worker): the next image gets a copy instead of inflating and decoding the entry
+    again. Keyed by the entry's seal, which ``LayerCache`` has just checked against the file's
+    bytes, so an entry rewritten since (by another worker, or by anyone) is decoded afresh.
+    Bounded by the nodes held (least recently used first out); safe to share between threads.
+    """
+
+    def __init__(self, max_nodes: int = 2_000_000) -> None:
+        self.max_nodes = max_nodes
+        self.nodes = 0
+        self._trees: dict[tuple[str, str], tuple[LayerTree, int]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, seal: str, codec: str) -> LayerTree | None:
+        with self._lock:
+            kept = self._trees.pop((seal, codec), None)
+            if kept is None:
+                return None
+            self._trees[(seal, codec)] = kept  # now the most recently used
+        return kept[0].copy()  # kept trees are never handed out, so never changed: copy outside the lock
+
+    def put(self, seal: str, codec: str, tree: LayerTree, nodes: int) -> LayerTree:
+        """Keep ``tree`` (as it is now: it must not have been merged yet); returns a copy to use."""
+        if nodes > self.max_nodes:
+            return tree
+        with self._lock:
+            if (seal, codec) not in self._trees:
+                self._trees[(seal, codec)] = (tree, nodes)
+                self.nodes += nodes
+                while self.nodes > self.max_nodes:  # the oldest first (dicts keep insertion order)
+                    oldest = next(iter(self._trees))
+                    self.nodes -= self._trees.pop(oldest)[1]
+        return tree.copy()
 
 
 class LayerCache:
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, decoded: DecodedTrees | None = None) -> None:
         self.directory = directory or default_directory()
+        self.decoded = decoded  # trees kept in memory between images (an audit worker's), or None
         self.hits = 0
         self.misses = 0
         self.rejected = 0  # corrupt or unreadable entries found (and removed)
@@ -127,7 +166,7 @@ class LayerCache:
         sealed = self._read(path)
         if sealed is None:
             return None
-        meta, body = sealed
+        meta, body, seal = sealed
         try:
             count, nodes, size, raw = (_int(meta.get(k), MAX_RAW if k == "raw" else None)
                                        for k in ("count", "nodes", "size", "raw"))
@@ -136,13 +175,20 @@ class LayerCache:
                 raise BadEntry("forms")
             if raw > ZLIB_MAX_RATIO * max(len(body), 1) + 1024 or raw > (1 << 20) + nodes * MAX_RECORD:
                 raise BadEntry("a body cannot inflate that much")
-            return CachedLayer(path, count, nodes, size, raw, [_form(f) for f in forms], body)
+            return CachedLayer(path, count, nodes, size, raw, [_form(f) for f in forms], body, seal)
         except (BadEntry, AttributeError):
             self._reject(path)
             return None
 
     def tree(self, entry: CachedLayer, codec: ContentCodec) -> LayerTree | None:
-        """Inflate and decode ``entry`` (at most ``entry.raw`` bytes); None (entry removed) if bad."""
+        """Inflate and decode ``entry`` (at most ``entry.raw`` bytes); None (entry removed) if bad.
+
+        With ``decoded``, a tree decoded from the same sealed bytes before is copied instead."""
+        if self.decoded is not None and entry.seal:
+            kept = self.decoded.get(entry.seal, codec.name)
+            if kept is not None:
+                self.hits += 1
+                return kept
         try:
             data = _inflate(entry.body, entry.raw)
             tree = decode_tree(data, codec, entry.nodes)
@@ -152,6 +198,8 @@ class LayerCache:
             self._reject(entry.path)
             return None
         self.hits += 1
+        if self.decoded is not None and entry.seal:
+            return self.decoded.put(entry.seal, codec.name, tree, entry.nodes)
         return tree
 
     def discard(self, entry: CachedLayer) -> None:
@@ -174,7 +222,7 @@ class LayerCache:
         sealed = self._read(path)
         if sealed is None:
             return None
-        meta, body = sealed
+        meta, body, _ = sealed
         try:
             data = _inflate(body, _int(meta.get("raw"), MAX_RAW))
         except (BadEntry, zlib.error, AttributeError, MemoryError):
@@ -196,7 +244,7 @@ class LayerCache:
         sealed = self._read(path)
         if sealed is None:
             return None
-        meta, body = sealed
+        meta, body, _ = sealed
         try:
             raw = _int(meta.get("raw"), max_raw)
             if raw > ZLIB_MAX_RATIO * max(len(body), 1) + 1024:
@@ -220,8 +268,8 @@ class LayerCache:
         algorithm, _, encoded = digest.partition(":")
         return self.directory / kind / f"{algorithm}-{encoded}{suffix}"
 
-    def _read(self, path: Path) -> tuple[dict[str, Any], bytes] | None:
-        """The metadata and compressed body of a sealed file; None if absent or not sound.
+    def _read(self, path: Path) -> tuple[dict[str, Any], bytes, str] | None:
+        """The metadata, compressed body and (checked) seal of a sealed file; None if absent or not sound.
 
         Never blocks (a FIFO planted there), never follows a link (to ``/dev/zero``), never reads
         more than ``MAX_FILE`` bytes.
@@ -256,7 +304,7 @@ class LayerCache:
         except (BadEntry, ValueError, RecursionError):
             self._reject(path)
             return None
-        return meta, body
+        return meta, body, parts[2].decode()
 
     def _write(self, path: Path, meta: dict[str, Any], data: bytes) -> None:
         """Atomically: a reader sees the old entry, the new one, or none; never half of one.

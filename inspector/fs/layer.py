@@ -46,6 +46,7 @@ from .node import (
     WHITEOUT,
     LayerSlot,
     Node,
+    copy_children,
 )
 from .paths import normalize, to_absolute
 
@@ -98,6 +99,15 @@ class LayerTree:
         self.size = 0  # bytes of the uncompressed tar
         self.inodes: dict[int, list[Node]] = {}  # id(node) → every name of that node's inode (hardlinks only)
         self.ints: dict[int, int] = {}  # while scanning: one object per distinct mode and mtime (see _node_from_member)
+
+    def copy(self) -> LayerTree:
+        """An independent copy with a slot of its own (the merge moves a tree's nodes and sets its slot)."""
+        twin = LayerTree()
+        twin.entries, twin.size = self.entries, self.size
+        twin.root.take_attributes(self.root)
+        twin.root.layer, twin.root.opaque = twin.slot, self.root.opaque
+        copy_children(self.root, twin.root, twin.slot)
+        return twin
 
     def lookup(self, parts: tuple[str, ...]) -> Node | None:
         """Find a name written by this layer, without following symlinks."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from .entry import Entry
 from .layer import LayerTree, copy_link_source
-from .node import DIR, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node
+from .node import DIR, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node, copy_children
 from .paths import normalize, to_absolute
 
 MAX_SYMLINK_HOPS = 40  # as Linux's MAXSYMLINKS
@@ -132,20 +132,8 @@ class MergedFS:
         """An independent copy (content facts are shared: they never change once read)."""
         copy = MergedFS()
         copy.layers, copy.size, copy.warnings = self.layers, self.size, list(self.warnings)
-        stack = [(self.root, copy.root)]
-        while stack:
-            source, target = stack.pop()
-            target.take_attributes(source)
-            if source.children is None:
-                continue
-            assert target.children is not None
-            for name, child in source.children.items():
-                twin = Node(child.kind, child.mode, child.uid, child.gid, child.size, child.mtime, child.layer)
-                twin.target, twin.hardlink_to, twin.xattrs = child.target, child.hardlink_to, child.xattrs
-                twin.rdev, twin.content = child.rdev, child.content
-                target.children[name] = twin
-                if child.children is not None:
-                    stack.append((child, twin))
+        copy.root.take_attributes(self.root)
+        copy_children(self.root, copy.root)
         return copy
 
     # reading --------------------------------------------------------------------------------

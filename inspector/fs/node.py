@@ -74,3 +74,27 @@ class Node:
 
     def __repr__(self) -> str:
         return f"Node({self.kind}, {self.mode:04o}, {self.uid}:{self.gid}, {self.layer})"
+
+
+def copy_children(source: Node, target: Node, layer: LayerSlot | None = None) -> int:
+    """Copy every node below ``source`` into the directory ``target`` (iterative: trees go 10,000
+    levels deep); returns how many were made. Contents, xattrs and targets are shared: they never
+    change once read. ``layer``: the slot every copy gets; None keeps each node's own."""
+    made = 0
+    stack = [(source, target)]
+    while stack:
+        here, there = stack.pop()
+        if here.children is None:
+            continue
+        assert there.children is not None
+        for name, child in here.children.items():
+            twin = Node(child.kind, child.mode, child.uid, child.gid, child.size, child.mtime,
+                        child.layer if layer is None else layer)
+            twin.target, twin.hardlink_to, twin.xattrs = child.target, child.hardlink_to, child.xattrs
+            twin.rdev, twin.content, twin.opaque = child.rdev, child.content, child.opaque
+            there.children[name] = twin
+            made += 1
+            if child.children is not None:
+                stack.append((child, twin))
+    return made
+
