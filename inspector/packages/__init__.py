@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import apk, dpkg, os_release, rpm
+from . import apk, dpkg, os_release, rpm, rpm_manifest
 from .interface import DbFiles, Package, PackageFile, ReadResult
 from .os_release import OsRelease
 from .purl import purl, upstream
@@ -18,9 +18,16 @@ __all__ = ["DbFiles", "OsRelease", "Package", "PackageFile", "PackageSet", "Read
 READERS = (dpkg.read, apk.read, rpm.read)
 
 
+#: Every path a reader wants starts with one of these: the scan asks ``wanted`` of every regular
+#: file of every layer, and one ``startswith`` refuses nearly all of them.
+ROOTS = (dpkg.ROOT + "/", *apk.PATHS, *(directory + "/" for directory in rpm.DIRECTORIES),
+         rpm_manifest.PATH, *os_release.PATHS)
+
+
 def wanted(path: str) -> bool:
     """Whether the layer scan should keep this file's bytes (a package database or an os-release)."""
-    return dpkg.wanted(path) or apk.wanted(path) or rpm.wanted(path) or os_release.wanted(path)
+    return path.startswith(ROOTS) and (dpkg.wanted(path) or apk.wanted(path) or rpm.wanted(path)
+                                       or os_release.wanted(path))
 
 
 @dataclass
