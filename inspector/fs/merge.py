@@ -253,8 +253,15 @@ class MergedFS:
             yield Entry.of(path, node)
 
     def count(self) -> int:
-        """How many entries the merged view holds (the root excluded)."""
-        return sum(1 for _ in self.walk())
+        """How many entries the merged view holds (the root excluded): no paths made, nothing sorted."""
+        total = 0
+        stack = [self.root]
+        while stack:
+            children = stack.pop().children
+            if children:
+                total += len(children)
+                stack.extend(child for child in children.values() if child.children)
+        return total
 
 
 def _walk_children(path: str, node: Node) -> Iterator[tuple[str, Node]]:
