@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,11 @@ from .packages import DirectoryResolver, PackageView
 ALGORITHMS = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
 CHUNK = 1 << 20
 MAX_STORE_BYTES = 64 << 20  # one layer's digest record on disk
+#: Digest records parsed in this process, by their checked SHA-256: an audit worker reads the same
+#: base's records for image after image. Bounded by the bytes of their JSON (oldest out).
+MAX_PARSED_BYTES = 32 << 20
+_PARSED: dict[bytes, tuple[dict[str, dict[str, str]], int]] = {}
+_PARSED_LOCK = threading.Lock()
 
 
 @dataclass
@@ -259,6 +265,7 @@ class DigestStore:
         return self.directory / diff_id.replace(":", "-")
 
     def get(self, diff_id: str) -> dict[str, dict[str, str]] | None:
+        """The record of ``diff_id``, checked; callers must not change it (it may be shared)."""
         path = self._path(diff_id)
         if path is None:
             return None
@@ -271,6 +278,11 @@ class DigestStore:
         try:
             if len(raw) > MAX_STORE_BYTES or hashlib.sha256(body).hexdigest().encode() != checksum:
                 raise ValueError("damaged")
+            with _PARSED_LOCK:
+                known = _PARSED.pop(checksum, None)
+                if known is not None:
+                    _PARSED[checksum] = known  # the most recently used now
+                    return known[0]
             data = json.loads(body)
             if not isinstance(data, dict) or not all(
                     isinstance(values, dict)
@@ -283,11 +295,15 @@ class DigestStore:
             except OSError:
                 pass
             return None
+        with _PARSED_LOCK:
+            _PARSED[checksum] = (data, len(body))
+            while sum(size for _, size in _PARSED.values()) > MAX_PARSED_BYTES:
+                del _PARSED[next(iter(_PARSED))]  # the oldest first
         return data
 
     def add(self, diff_id: str, digests: dict[str, dict[str, str]]) -> None:
         """Merge ``digests`` (path → algorithm → hex) into what the store holds for ``diff_id``."""
-        merged = self.get(diff_id) or {}
+        merged = {path: dict(values) for path, values in (self.get(diff_id) or {}).items()}  # get's may be shared
         for path, values in digests.items():
             merged.setdefault(path, {}).update(values)
         self.put(diff_id, merged)
