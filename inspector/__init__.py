@@ -15,7 +15,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import TYPE_CHECKING  # noqa: E402
+TYPE_CHECKING = False  # not imported from typing: ``inspect-image --version`` should not pay for it
 
 from .errors import ImageFormatError, InspectorError, VerificationError  # noqa: E402
 from .lazy import lazy_exports  # noqa: E402

@@ -1,5 +1,5 @@
 """``python -m inspector`` runs the same command as ``inspect-image``."""
 
-from .cli import main
+from .launch import main
 
 main()

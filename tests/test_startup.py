@@ -67,3 +67,27 @@ def test_the_listed_help_of_a_lazy_command_is_its_own() -> None:
     listed = CliRunner().invoke(cli, ["--help"], terminal_width=200).output
     line = next(x for x in listed.splitlines() if x.strip().startswith("audit "))
     assert line.split(None, 1)[1] == cli_audit.command().get_short_help_str(200)
+
+
+@pytest.mark.parametrize("command", [["-m", "inspector"], ["-c", "from inspector.launch import main; main()"]])
+def test_version_is_answered_before_click_is_imported(command: list[str]) -> None:
+    """``--version`` alone is answered by the entry point with the line click's version option prints."""
+    from click.testing import CliRunner
+
+    from inspector.cli import cli
+
+    probe = "; ".join(["import sys, json, atexit",
+                       "atexit.register(lambda: sys.stderr.write('MODULES ' + json.dumps(sorted(sys.modules))))"])
+    code = command[1] if command[0] == "-c" else "import runpy; runpy.run_module('inspector', run_name='__main__')"
+    run = subprocess.run([sys.executable, "-c", f"{probe}\n{code}", "--version"], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == CliRunner().invoke(cli, ["--version"]).output
+    loaded = set(json.loads(run.stderr.split("MODULES ", 1)[1]))
+    assert "click" not in loaded and "typing" not in loaded and "inspector.cli" not in loaded
+
+
+def test_anything_else_goes_to_the_command_line() -> None:
+    run = subprocess.run([sys.executable, "-m", "inspector", "--help", "--version"], capture_output=True, text=True,
+                         timeout=60)
+    assert "Usage:" in run.stdout, "not the fast path: click answers (its --help)"
