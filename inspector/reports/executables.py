@@ -16,7 +16,7 @@ from .interface import Inspection
 BIN_DIRS = {"bin", "sbin"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Executable:
     entry: Entry
     facts: FileFacts | None

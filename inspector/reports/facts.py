@@ -186,7 +186,7 @@ class VendorScan:
             self._carry, self._carry_end = window[-_OVERLAP:], hi
 
 
-@dataclass
+@dataclass(slots=True)
 class ElfFacts:
     elf_class: int  # 32 or 64
     machine: str  # pyelftools' name, e.g. EM_X86_64
@@ -204,7 +204,7 @@ class ElfFacts:
                 "linkage": self.linkage, "interpreter": self.interpreter, "stripped": self.stripped}
 
 
-@dataclass
+@dataclass(slots=True)  # one per executable and kept text of every layer: no __dict__ each
 class FileFacts:
     """Facts about one file's content; shared by all hardlinks to it."""
 

@@ -170,7 +170,7 @@ def ownership_fields(inspection: Inspection, path: str, layer: int) -> dict[str,
     return {"package": view.owner(path), "layer_created_by": view.layer_created_by(layer)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OwnedEntry(Entry):
     """An entry of ``--files``/``--executables`` JSON with its owning package and build step."""
 
@@ -178,7 +178,7 @@ class OwnedEntry(Entry):
     layer_created_by: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = super().to_json()
+        data = Entry.to_json(self)  # not super(): slots=True makes a new class, which zero-argument super() misses
         data.update({"package": self.package, "layer_created_by": self.layer_created_by})
         return data
 
