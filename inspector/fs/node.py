@@ -35,12 +35,13 @@ class Node:
 
     ``content`` is shared by every hardlink to the same data, so a link keeps its data when the
     name it was linked to is removed later, as on a real filesystem.
+
+    What few nodes have (a symlink's ``target``, a hardlink's ``hardlink_to``, ``xattrs``, a
+    device's ``rdev``, a layer directory's ``opaque`` mark) shares one slot, ``_extra``, None for
+    every other node: 32 bytes less per node, 32 MB on an image of a million files.
     """
 
-    __slots__ = (
-        "kind", "mode", "uid", "gid", "size", "mtime", "target", "hardlink_to",
-        "xattrs", "layer", "children", "opaque", "rdev", "content",
-    )
+    __slots__ = ("_extra", "children", "content", "gid", "kind", "layer", "mode", "mtime", "size", "uid")
 
     def __init__(
         self,
@@ -59,13 +60,61 @@ class Node:
         self.size = size
         self.mtime = mtime
         self.layer = layer
-        self.target: str | None = None
-        self.hardlink_to: str | None = None
-        self.xattrs: dict[str, bytes] | None = None
         self.children: dict[str, Node] | None = {} if kind == DIR else None
-        self.opaque = False
-        self.rdev: tuple[int, int] | None = None
         self.content: Any = None
+        self._extra: list[Any] | None = None  # [target, hardlink_to, xattrs, rdev, opaque] once one is set
+
+    def _set(self, index: int, value: Any) -> None:
+        extra = self._extra
+        if extra is None:
+            if value is None or value is False:
+                return  # already so: no list for a node that has none of these
+            extra = self._extra = [None, None, None, None, False]
+        extra[index] = value
+
+    @property
+    def target(self) -> str | None:
+        """A symlink's target, as stored."""
+        return None if self._extra is None else self._extra[0]
+
+    @target.setter
+    def target(self, value: str | None) -> None:
+        self._set(0, value)
+
+    @property
+    def hardlink_to(self) -> str | None:
+        """The absolute path this name was hardlinked to in its layer."""
+        return None if self._extra is None else self._extra[1]
+
+    @hardlink_to.setter
+    def hardlink_to(self, value: str | None) -> None:
+        self._set(1, value)
+
+    @property
+    def xattrs(self) -> dict[str, bytes] | None:
+        return None if self._extra is None else self._extra[2]
+
+    @xattrs.setter
+    def xattrs(self, value: dict[str, bytes] | None) -> None:
+        self._set(2, value)
+
+    @property
+    def rdev(self) -> tuple[int, int] | None:
+        """(major, minor) of a character or block device."""
+        return None if self._extra is None else self._extra[3]
+
+    @rdev.setter
+    def rdev(self, value: tuple[int, int] | None) -> None:
+        self._set(3, value)
+
+    @property
+    def opaque(self) -> bool:
+        """In a layer's own tree: the directory hides everything below it (``.wh..wh..opq``)."""
+        return False if self._extra is None else self._extra[4]
+
+    @opaque.setter
+    def opaque(self, value: bool) -> None:
+        self._set(4, value)
 
     def take_attributes(self, other: Node) -> None:
         """Become ``other`` except for children: what applying a directory over a directory does."""
@@ -90,8 +139,9 @@ def copy_children(source: Node, target: Node, layer: LayerSlot | None = None) ->
         for name, child in here.children.items():
             twin = Node(child.kind, child.mode, child.uid, child.gid, child.size, child.mtime,
                         child.layer if layer is None else layer)
-            twin.target, twin.hardlink_to, twin.xattrs = child.target, child.hardlink_to, child.xattrs
-            twin.rdev, twin.content, twin.opaque = child.rdev, child.content, child.opaque
+            twin.content = child.content
+            if child._extra is not None:
+                twin._extra = list(child._extra)  # its own: a merge changes a copy's opaque mark
             there.children[name] = twin
             made += 1
             if child.children is not None:
