@@ -449,3 +449,17 @@ def test_every_layout_gives_the_same_files_json(layers):
         assert result == first, f"{name} differs from {first_name}"
     # and it is the model's view, rendered
     assert [e["path"] for e in json.loads(first[0])] == list(inspector_view(inspector_fs(layers)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(layer_stacks(lenient=True))
+def test_select_keeps_what_the_walk_would_in_the_walks_order(layers):
+    """``MergedFS.select`` (the reports' filtered walk) gives exactly the walk's entries that pass."""
+    merged = inspector_fs(layers)
+    tests = [lambda name, node: True, lambda name, node: node.kind == "file",
+             lambda name, node: node.kind != "dir" and len(name) % 2 == 0, lambda name, node: False]
+    for keep in tests:
+        expected = [(path, node) for path, node in merged.walk() if keep(path.rsplit("/", 1)[1], node)]
+        got = list(merged.select(keep))
+        assert [p for p, _ in got] == [p for p, _ in expected]
+        assert all(a is b for (_, a), (_, b) in zip(got, expected, strict=True))

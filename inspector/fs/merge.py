@@ -8,7 +8,7 @@ dropping a whole subtree when a directory is replaced. Verified entry for entry 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .entry import Entry
@@ -246,6 +246,27 @@ class MergedFS:
         if parts:
             yield to_absolute(parts), node
         yield from _walk_children(to_absolute(parts).rstrip("/"), node)
+
+    def select(self, keep: Callable[[str, Node], bool]) -> Iterator[tuple[str, Node]]:
+        """The entries of ``walk()`` for which ``keep(name, node)`` is true, in the same order.
+
+        One loop, and a path made only for what is kept and for directories: the reports that look
+        for a few kinds of file (executables, Java homes, world-writable files) walk every entry of
+        every image, and the generators of ``walk`` cost more than their own tests.
+        """
+        top = self.root.children or {}
+        stack: list[tuple[str, dict[str, Node], Iterator[str]]] = [("", top, iter(sorted(top)))]
+        while stack:
+            path, children, names = stack[-1]
+            for name in names:
+                node = children[name]
+                if keep(name, node):
+                    yield f"{path}/{name}", node
+                if node.children:
+                    stack.append((f"{path}/{name}", node.children, iter(sorted(node.children))))
+                    break
+            else:
+                stack.pop()
 
     def entries(self, prefix: str = "/") -> Iterator[Entry]:
         """The public view of ``walk``: ``Entry`` objects in the ``--files`` schema."""

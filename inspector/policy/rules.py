@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ..fs.node import DIR, SYMLINK
+from ..fs.node import DIR, SYMLINK, Node
 from ..reports import (
     Inspection,
     accounts,
@@ -197,10 +197,12 @@ def _modified_file(context: _Context) -> Iterator[Finding]:
         yield Finding("modified-file", path, f"{change}{recorded}{_layer(item)}")
 
 
+def _writable_by_others(name: str, node: Node) -> bool:
+    return node.kind != SYMLINK and bool(node.mode & _OTHER_WRITE)
+
+
 def _world_writable(context: _Context) -> Iterator[Finding]:
-    for path, node in context.inspection.fs.walk():
-        if node.kind == SYMLINK or not node.mode & _OTHER_WRITE:
-            continue
+    for path, node in context.inspection.fs.select(_writable_by_others):
         if node.kind == DIR and node.mode & _STICKY:
             continue  # /tmp: anyone may add, only owners may remove or rename
         yield Finding("world-writable", path, f"{node.kind} writable by anyone, mode {node.mode & 0o7777:04o}, "

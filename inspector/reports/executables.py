@@ -8,7 +8,7 @@ from typing import Any
 
 from ..fs.entry import Entry
 from ..fs.links import follow
-from ..fs.node import FILE, SYMLINK
+from ..fs.node import FILE, SYMLINK, Node
 from . import capabilities
 from .facts import FileFacts
 from .interface import Inspection
@@ -74,7 +74,7 @@ def find_executables(inspection: Inspection) -> list[Executable]:
 def _find_executables(inspection: Inspection) -> list[Executable]:
     path_dirs = {d.rstrip("/") for d in inspection.env.get("PATH", "").split(":") if d}
     found = []
-    for path, node in inspection.fs.walk():
+    for path, node in inspection.fs.select(_maybe_command):
         if node.kind == FILE and node.mode & 0o111:
             facts = node.content if isinstance(node.content, FileFacts) else None
             found.append(Executable(Entry.of(path, node), facts))
@@ -85,6 +85,10 @@ def _find_executables(inspection: Inspection) -> list[Executable]:
                 facts = target.content if isinstance(target.content, FileFacts) else None
                 found.append(Executable(Entry.of(path, node), facts, resolves_to=resolution.path))
     return found
+
+
+def _maybe_command(name: str, node: Node) -> bool:
+    return (node.kind == FILE and bool(node.mode & 0o111)) or node.kind == SYMLINK
 
 
 def _command_dir(directory: str, path_dirs: set[str]) -> bool:

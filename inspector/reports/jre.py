@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fs.links import follow
-from ..fs.node import DIR, FILE
+from ..fs.node import DIR, FILE, Node
 from .facts import FileFacts
 from .interface import Inspection
 
@@ -90,9 +90,7 @@ def _find_runtimes(inspection: Inspection) -> list[JavaRuntime]:
 
 def _candidate_homes(inspection: Inspection) -> set[str]:
     homes = set()
-    for path, node in inspection.fs.walk():
-        if node.kind != FILE:
-            continue
+    for path, node in inspection.fs.select(_java_or_release):
         if path.endswith("/bin/java") and node.mode & 0o111:
             home = posixpath.dirname(posixpath.dirname(path))
             if home.endswith("/jre") and _has_release_or_javac(inspection, posixpath.dirname(home)):
@@ -102,6 +100,10 @@ def _candidate_homes(inspection: Inspection) -> set[str]:
                 and "JAVA_VERSION=" in node.content.text:
             homes.add(posixpath.dirname(path) or "/")
     return homes
+
+
+def _java_or_release(name: str, node: Node) -> bool:
+    return node.kind == FILE and name in ("java", "release")
 
 
 def _has_release_or_javac(inspection: Inspection, home: str) -> bool:
