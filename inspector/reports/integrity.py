@@ -82,31 +82,32 @@ def plan(inspection: Inspection, view: PackageView) -> tuple[list[Check], list[d
     seen: set[tuple[str, str]] = set()
     resolver = view.resolver or DirectoryResolver(inspection)
     for package in view.found.packages:
+        key = package.key
         for item in package.files:
-            if not item.digest or item.algorithm not in ALGORITHMS or (item.path, package.key) in seen:
+            if not item.digest or item.algorithm not in ALGORITHMS or (item.path, key) in seen:
                 continue
-            seen.add((item.path, package.key))
+            seen.add((item.path, key))
             here = resolver.entry(item.path)
             link, node = here if here is not None else (None, None)
             if link is not None and node is not None and node.kind == SYMLINK and node.target is not None:
                 # apk records a symlink's digest as that of its target's text (rpm records none)
                 actual = hashlib.new(item.algorithm or "", node.target.encode("utf-8", "surrogateescape")).hexdigest()
                 if actual == item.digest:
-                    checks.append(Check(item.path, link, package.key, item.digest, item.algorithm or "",
+                    checks.append(Check(item.path, link, key, item.digest, item.algorithm or "",
                                         item.conffile, node.layer.index, link, actual))
                     continue
             found = here if here is not None and here[1].kind != SYMLINK else resolver.lookup(item.path)
             if found is None:
-                missing.append({"path": item.path, "package": package.key})
+                missing.append({"path": item.path, "package": key})
                 continue
             real, node = found
             if node.kind != FILE:
-                replaced.append({"path": item.path, "resolved_path": real, "package": package.key,
+                replaced.append({"path": item.path, "resolved_path": real, "package": key,
                                  "expected": item.digest, "actual": None, "type": node.kind,
                                  "layer": node.layer.index,
                                  "layer_created_by": view.layer_created_by(node.layer.index)})
                 continue
-            checks.append(Check(item.path, real, package.key, item.digest, item.algorithm or "", item.conffile,
+            checks.append(Check(item.path, real, key, item.digest, item.algorithm or "", item.conffile,
                                 node.layer.index, node.hardlink_to or real, node=node))
     return checks, missing, replaced
 
