@@ -73,9 +73,6 @@ def analyze(inspection: Inspection) -> PackageView:
     return view
 
 
-_UNSEEN = object()  #: a directory ``DirectoryResolver`` has not looked up yet (None: looked up, not there)
-
-
 class DirectoryResolver:
     """Resolve package paths through the image's directory links, one lookup per directory.
 
@@ -93,28 +90,25 @@ class DirectoryResolver:
 
     def _place(self, path: str) -> tuple[str, Node] | None:
         """The real path (with its slash) and node of the directory ``path`` names its last part in."""
-        prefix = path[:path.rfind("/") + 1]
-        place = self._places.get(prefix, _UNSEEN)
-        return self._place_at(prefix) if place is _UNSEEN else place  # type: ignore[return-value]
+        return self._place_at(path[:path.rfind("/") + 1])
 
     def _place_at(self, prefix: str) -> tuple[str, Node] | None:
         """``_place`` of a path's text up to and with its last slash (the head ``posixpath.split`` gives is
         the same whatever follows that slash)."""
-        place = self._places.get(prefix, _UNSEEN)
-        if place is _UNSEEN:
-            found = self.directory(posixpath.split(prefix)[0])
-            place = self._places[prefix] = None if found is None else (posixpath.join(found[0], ""), found[1])
-        return place  # type: ignore[return-value]
+        places = self._places
+        if prefix in places:
+            return places[prefix]
+        found = self.directory(posixpath.split(prefix)[0])
+        place = places[prefix] = None if found is None else (posixpath.join(found[0], ""), found[1])
+        return place
 
     def moves(self, path: str) -> bool:
         """Whether ``path``'s directory exists under another path (a link on the way), so that
         ``real_path`` may differ from ``path`` (owners of the fat JDK image's 9,700 packaged files were
         0.15 s of its summary, one ``real_path`` each)."""
         prefix = path[:path.rfind("/") + 1]
-        place = self._places.get(prefix, _UNSEEN)
-        if place is _UNSEEN:
-            place = self._place_at(prefix)
-        return place is not None and place[0] != prefix  # type: ignore[index]
+        place = self._place_at(prefix)
+        return place is not None and place[0] != prefix
 
     def directory(self, path: str) -> tuple[str, Node] | None:
         if path not in self._dirs:
@@ -138,15 +132,13 @@ class DirectoryResolver:
         """Where ``path`` is in the image and its node, its last component not followed (integrity
         asks this of every recorded file of every image: one split, one lookup per directory)."""
         cut = path.rfind("/") + 1
-        place = self._places.get(path[:cut], _UNSEEN)
-        if place is _UNSEEN:
-            place = self._place_at(path[:cut])
+        place = self._place_at(path[:cut])
         if place is None:
             return None
-        children = place[1].children  # type: ignore[index]
+        children = place[1].children
         name = path[cut:]
         child = children.get(name) if children is not None and name else None
-        return None if child is None else (place[0] + name, child)  # type: ignore[index]
+        return None if child is None else (place[0] + name, child)
 
     def real_path(self, path: str) -> str | None:
         """Where ``path`` is in the image, its last component not followed (None: not there)."""
