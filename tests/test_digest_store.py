@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inspector.lru import BoundedLru
 from inspector.reports import integrity
 from inspector.reports.integrity import DigestStore
 
@@ -38,12 +39,11 @@ def test_a_damaged_record_is_refused_even_after_it_was_read(tmp_path: Path) -> N
 
 
 def test_records_kept_in_memory_are_bounded(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(integrity, "_PARSED", {})
-    monkeypatch.setattr(integrity, "MAX_PARSED_BYTES", 200)
+    monkeypatch.setattr(integrity, "_PARSED", BoundedLru(200))
     store = DigestStore(tmp_path)
     for number in range(10):
         diff_id = f"sha256:{number:064x}"
         store.put(diff_id, {f"/f{number}": {"md5": "a" * 32}})
         assert store.get(diff_id) is not None
     kept = integrity._PARSED
-    assert 0 < len(kept) < 10 and sum(size for _, size in kept.values()) <= 200
+    assert 0 < len(kept) < 10 and kept.weight <= 200

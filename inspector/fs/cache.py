@@ -38,7 +38,6 @@ import json
 import os
 import stat
 import tempfile
-import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..limits import DEFAULT, Limits
+from ..lru import BoundedLru
 from .layer import LayerTree
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node
 
@@ -122,31 +122,19 @@ class DecodedTrees:
     """
 
     def __init__(self, max_nodes: int = 2_000_000) -> None:
-        self.max_nodes = max_nodes
-        self.nodes = 0
-        self._trees: dict[tuple[str, str], tuple[LayerTree, int]] = {}
-        self._lock = threading.Lock()
+        self._kept: BoundedLru[tuple[str, str], LayerTree] = BoundedLru(max_nodes)
+
+    @property
+    def nodes(self) -> int:
+        return self._kept.weight
 
     def get(self, seal: str, codec: str) -> LayerTree | None:
-        with self._lock:
-            kept = self._trees.pop((seal, codec), None)
-            if kept is None:
-                return None
-            self._trees[(seal, codec)] = kept  # now the most recently used
-        return kept[0].copy()  # kept trees are never handed out, so never changed: copy outside the lock
+        tree = self._kept.get((seal, codec))
+        return None if tree is None else tree.copy()  # kept trees are never handed out, so never changed
 
     def put(self, seal: str, codec: str, tree: LayerTree, nodes: int) -> LayerTree:
-        """Keep ``tree`` (as it is now: it must not have been merged yet); returns a copy to use."""
-        if nodes > self.max_nodes:
-            return tree
-        with self._lock:
-            if (seal, codec) not in self._trees:
-                self._trees[(seal, codec)] = (tree, nodes)
-                self.nodes += nodes
-                while self.nodes > self.max_nodes:  # the oldest first (dicts keep insertion order)
-                    oldest = next(iter(self._trees))
-                    self.nodes -= self._trees.pop(oldest)[1]
-        return tree.copy()
+        """Keep ``tree`` (as it is now: it must not have been merged yet); returns the tree to use."""
+        return tree.copy() if self._kept.put((seal, codec), tree, nodes) else tree
 
 
 class LayerCache:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 FILE, DIR, SYMLINK, CHAR, BLOCK, FIFO = "file", "dir", "symlink", "char", "block", "fifo"
 #: Only inside a single layer's tree: hides the same name in lower layers (overlay's 0/0 char device).
@@ -28,6 +30,28 @@ class LayerSlot:
 
 
 NO_LAYER = LayerSlot(-1)
+
+
+class _Rare(Generic[T]):
+    """One of the attributes few nodes have, kept in the node's ``_extra`` list at ``index``; a node
+    that has none of them has no list (setting the default to a node without one makes none)."""
+
+    __slots__ = ("default", "index")
+
+    def __init__(self, index: int, default: T) -> None:
+        self.index, self.default = index, default
+
+    def __get__(self, node: Node, owner: type | None = None) -> T:
+        extra = node._extra
+        return self.default if extra is None else extra[self.index]
+
+    def __set__(self, node: Node, value: T) -> None:
+        extra = node._extra
+        if extra is None:
+            if value is None or value is False:
+                return
+            extra = node._extra = [None, None, None, None, False]
+        extra[self.index] = value
 
 
 class Node:
@@ -64,57 +88,15 @@ class Node:
         self.content: Any = None
         self._extra: list[Any] | None = None  # [target, hardlink_to, xattrs, rdev, opaque] once one is set
 
-    def _set(self, index: int, value: Any) -> None:
-        extra = self._extra
-        if extra is None:
-            if value is None or value is False:
-                return  # already so: no list for a node that has none of these
-            extra = self._extra = [None, None, None, None, False]
-        extra[index] = value
-
-    @property
-    def target(self) -> str | None:
-        """A symlink's target, as stored."""
-        return None if self._extra is None else self._extra[0]
-
-    @target.setter
-    def target(self, value: str | None) -> None:
-        self._set(0, value)
-
-    @property
-    def hardlink_to(self) -> str | None:
-        """The absolute path this name was hardlinked to in its layer."""
-        return None if self._extra is None else self._extra[1]
-
-    @hardlink_to.setter
-    def hardlink_to(self, value: str | None) -> None:
-        self._set(1, value)
-
-    @property
-    def xattrs(self) -> dict[str, bytes] | None:
-        return None if self._extra is None else self._extra[2]
-
-    @xattrs.setter
-    def xattrs(self, value: dict[str, bytes] | None) -> None:
-        self._set(2, value)
-
-    @property
-    def rdev(self) -> tuple[int, int] | None:
-        """(major, minor) of a character or block device."""
-        return None if self._extra is None else self._extra[3]
-
-    @rdev.setter
-    def rdev(self, value: tuple[int, int] | None) -> None:
-        self._set(3, value)
-
-    @property
-    def opaque(self) -> bool:
-        """In a layer's own tree: the directory hides everything below it (``.wh..wh..opq``)."""
-        return False if self._extra is None else self._extra[4]
-
-    @opaque.setter
-    def opaque(self, value: bool) -> None:
-        self._set(4, value)
+    #: A symlink's target, as stored.
+    target: _Rare[str | None] = _Rare(0, None)
+    #: The absolute path this name was hardlinked to in its layer.
+    hardlink_to: _Rare[str | None] = _Rare(1, None)
+    xattrs: _Rare[dict[str, bytes] | None] = _Rare(2, None)
+    #: (major, minor) of a character or block device.
+    rdev: _Rare[tuple[int, int] | None] = _Rare(3, None)
+    #: In a layer's own tree: the directory hides everything below it (``.wh..wh..opq``).
+    opaque: _Rare[bool] = _Rare(4, False)
 
     def take_attributes(self, other: Node) -> None:
         """Become ``other`` except for children: what applying a directory over a directory does."""
@@ -125,11 +107,10 @@ class Node:
         return f"Node({self.kind}, {self.mode:04o}, {self.uid}:{self.gid}, {self.layer})"
 
 
-def copy_children(source: Node, target: Node, layer: LayerSlot | None = None) -> int:
+def copy_children(source: Node, target: Node, layer: LayerSlot | None = None) -> None:
     """Copy every node below ``source`` into the directory ``target`` (iterative: trees go 10,000
-    levels deep); returns how many were made. Contents, xattrs and targets are shared: they never
+    levels deep). Contents, xattrs and targets are shared: they never
     change once read. ``layer``: the slot every copy gets; None keeps each node's own."""
-    made = 0
     stack = [(source, target)]
     while stack:
         here, there = stack.pop()
@@ -143,8 +124,6 @@ def copy_children(source: Node, target: Node, layer: LayerSlot | None = None) ->
             if child._extra is not None:
                 twin._extra = list(child._extra)  # its own: a merge changes a copy's opaque mark
             there.children[name] = twin
-            made += 1
             if child.children is not None:
                 stack.append((child, twin))
-    return made
 

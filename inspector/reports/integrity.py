@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import tempfile
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from ..errors import InspectorError
 from ..fs.cache import is_digest
 from ..fs.node import FILE, SYMLINK, Node
 from ..fs.paths import normalize, to_absolute
+from ..lru import BoundedLru
 from ..packages.prehash import Prehash
 from ..sources.interface import Image, LayerInfo
 from ..tarwalk import TarWalk
@@ -40,8 +40,7 @@ MAX_STORE_BYTES = 64 << 20  # one layer's digest record on disk
 #: Digest records parsed in this process, by their checked SHA-256: an audit worker reads the same
 #: base's records for image after image. Bounded by the bytes of their JSON (oldest out).
 MAX_PARSED_BYTES = 32 << 20
-_PARSED: dict[bytes, tuple[dict[str, dict[str, str]], int]] = {}
-_PARSED_LOCK = threading.Lock()
+_PARSED: BoundedLru[bytes, dict[str, dict[str, str]]] = BoundedLru(MAX_PARSED_BYTES)
 
 
 @dataclass
@@ -279,11 +278,9 @@ class DigestStore:
         try:
             if len(raw) > MAX_STORE_BYTES or hashlib.sha256(body).hexdigest().encode() != checksum:
                 raise ValueError("damaged")
-            with _PARSED_LOCK:
-                known = _PARSED.pop(checksum, None)
-                if known is not None:
-                    _PARSED[checksum] = known  # the most recently used now
-                    return known[0]
+            known = _PARSED.get(checksum)
+            if known is not None:
+                return known
             data = json.loads(body)
             if not isinstance(data, dict) or not all(
                     isinstance(values, dict)
@@ -296,10 +293,7 @@ class DigestStore:
             except OSError:
                 pass
             return None
-        with _PARSED_LOCK:
-            _PARSED[checksum] = (data, len(body))
-            while sum(size for _, size in _PARSED.values()) > MAX_PARSED_BYTES:
-                del _PARSED[next(iter(_PARSED))]  # the oldest first
+        _PARSED.put(checksum, data, len(body))
         return data
 
     def add(self, diff_id: str, digests: dict[str, dict[str, str]]) -> None:

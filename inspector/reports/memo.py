@@ -13,8 +13,7 @@ parsed every time), least recently used first out.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
+from ..lru import BoundedLru
 from ..packages import PackageSet
 from ..packages import read_packages as _read_packages
 from ..packages.interface import DbFiles
@@ -23,7 +22,7 @@ MAX_KEPT = 4
 MAX_INPUT_BYTES = 64 << 20
 
 _Key = tuple[tuple[str, bytes], ...]
-_kept: OrderedDict[_Key, PackageSet] = OrderedDict()
+_kept: BoundedLru[_Key, PackageSet] = BoundedLru(MAX_KEPT)
 
 
 def read_packages(files: DbFiles) -> PackageSet:
@@ -35,11 +34,8 @@ def read_packages(files: DbFiles) -> PackageSet:
     key: _Key = tuple(sorted(files.items()))
     found = _kept.get(key)
     if found is None:
-        found = _kept[key] = _read_packages(files)
-        while len(_kept) > MAX_KEPT:
-            _kept.popitem(last=False)
-    else:
-        _kept.move_to_end(key)
+        found = _read_packages(files)
+        _kept.put(key, found)
     return PackageSet(found.os, list(found.packages), list(found.warnings))
 
 
