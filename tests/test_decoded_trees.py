@@ -128,3 +128,27 @@ def test_the_memory_is_bounded_oldest_out(tmp_path: Path) -> None:
 def test_decode_still_refuses_what_it_did_not_write() -> None:
     with pytest.raises(BadEntry):
         decode_tree(b'{"entries": 1}', FACTS_CODEC)
+
+
+def test_a_tree_ten_thousand_levels_deep_is_kept_copied_and_selected(tmp_path: Path) -> None:
+    """A hostile layer nests directories as deep as the limits allow: keeping, copying and the
+    reports' filtered walk are iterative, never recursion."""
+    from inspector.fs.node import DIR, FILE, Node
+
+    tree = LayerTree()
+    here = tree.root
+    for _ in range(10_000):
+        child = Node(DIR, layer=tree.slot)
+        here.children["d"] = child  # type: ignore[index]
+        here = child
+    here.children["x"] = Node(FILE, 0o755, layer=tree.slot)  # type: ignore[index]
+    tree.entries = 10_001
+    cache = LayerCache(tmp_path / "cache", decoded=DecodedTrees())
+    cache.put(DIFF_ID, FACTS_CODEC, tree)
+    _tree(cache)
+    copy = _tree(cache)  # from memory this time
+    merged = MergedFS()
+    merged.apply(copy)
+    found = list(merged.select(lambda name, node: node.kind == FILE))
+    assert [path.count("/d") for path, _ in found] == [10_000]
+    assert merged.count() == 10_001
