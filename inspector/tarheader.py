@@ -26,6 +26,8 @@ by reference (``TarMember.globals``), never copied per member.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 from zlib import adler32
 
 from .errors import ImageFormatError
@@ -307,6 +309,31 @@ def parse_pax(payload: bytes, offset: int) -> dict[str, str]:
     return records
 
 
+#: The mode-and-owner fields and the mtime fields already read, by their raw bytes. A layer repeats a
+#: handful of each, so most members parse neither, and the nodes of a million files share a few int
+#: objects instead of holding two new ones each (60 bytes a node). Bounded: emptied when full, so
+#: an image of all-different values costs a lookup per member and no memory.
+_OWNERS: dict[bytes, tuple[int, int, int]] = {}
+_TIMES: dict[bytes, int] = {}
+_REMEMBERED = 4096
+
+
+def _plain_octal(field: bytes) -> int:
+    return int(field.replace(b"\0", b" "), 8)
+
+
+def _owner(field: bytes) -> tuple[int, int, int]:
+    return _plain_octal(field[0:8]), _plain_octal(field[8:16]), _plain_octal(field[16:24])
+
+
+def _remember(seen: dict[bytes, Any], field: bytes, parse: Callable[[bytes], Any]) -> Any:
+    value = parse(field)  # ValueError: the caller's general path decides
+    if len(seen) >= _REMEMBERED:
+        seen.clear()
+    seen[field] = value
+    return value
+
+
 def make_member(block: bytes, offset: int, pending: Pending | None, globals_: dict[str, str] | None,
                 data_at: int) -> TarMember:
     """The member whose (checked) main header is ``block``, at ``offset``; its data starts at ``data_at``."""
@@ -317,10 +344,14 @@ def make_member(block: bytes, offset: int, pending: Pending | None, globals_: di
         # 11 digits, so they always fit their bounds (< 2**36).
         numbers = block[100:148]
         if not numbers.translate(None, _OCTAL_OR_PAD):
-            numbers = numbers.replace(b"\0", b" ")
             try:
-                mode, uid, gid = int(numbers[0:8], 8), int(numbers[8:16], 8), int(numbers[16:24], 8)
-                size, mtime = int(numbers[24:36], 8), int(numbers[36:48], 8)
+                owner = _OWNERS.get(numbers[:24])
+                if owner is None:
+                    owner = _remember(_OWNERS, numbers[:24], _owner)
+                mtime = _TIMES.get(numbers[36:48])
+                if mtime is None:
+                    mtime = _remember(_TIMES, numbers[36:48], _plain_octal)
+                size = int(numbers[24:36].replace(b"\0", b" "), 8)
             except ValueError:  # an empty field, or digits after a NUL: the general path decides
                 pass
             else:
@@ -330,7 +361,8 @@ def make_member(block: bytes, offset: int, pending: Pending | None, globals_: di
                 name = block[:end if end >= 0 else 100].decode("utf-8", "surrogateescape")
                 member.name = (name.rstrip("/") or name) if kind == DIRTYPE else name
                 member.type = kind
-                member.mode, member.uid, member.gid, member.mtime = mode, uid, gid, mtime
+                member.mode, member.uid, member.gid = owner
+                member.mtime = mtime
                 member.size = size
                 member.stored = 0 if kind in HEADER_ONLY else size
                 member.linkname = _text(block[157:257]) if block[157] else ""

@@ -66,3 +66,29 @@ def test_members_with_only_time_records_read_as_tarfile_reads_them():
     ours = [(m.name, m.mtime, m.size, m.offset, m.offset_data, m.pax_headers) for m in walk]
     assert ours == expected
     assert [m[0] for m in ours] == ["file0", "file1", "renamed"]
+
+
+def test_remembered_numbers_read_as_tarfile_reads_them_past_the_bound():
+    """Modes, owners and times are remembered by their raw bytes (issue 20): more distinct values
+    than are remembered, repeats after the memory was emptied, and spellings that mean the same
+    number (NUL or space padded) all read as tarfile reads them."""
+    from inspector import tarheader
+
+    count = tarheader._REMEMBERED + 500
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for index in range(count):
+            info = tarfile.TarInfo(f"f{index}")
+            info.mode, info.uid, info.gid = 0o644 + index % 3, index % 7, index  # every owner distinct
+            info.mtime = 1_600_000_000 + (index if index < count // 2 else index % 5)  # then repeats
+            tar.addfile(info, io.BytesIO(b""))
+    header = bytearray(buffer.getvalue()[:512])
+    assert header[107] == 0
+    header[107] = ord(" ")  # the first member's mode ends with a space instead of tarfile's NUL
+    header[148:156] = f"{sum(header[:148]) + 256 + sum(header[156:]):06o}\0 ".encode()
+    fixed = bytes(header) + buffer.getvalue()[512:]
+    with tarfile.open(fileobj=io.BytesIO(fixed)) as tar:
+        expected = [(m.name, m.mode, m.uid, m.gid, m.mtime) for m in tar]
+    for _ in range(2):  # the second pass starts with what the first left remembered
+        assert [(m.name, m.mode, m.uid, m.gid, m.mtime) for m in TarWalk(io.BytesIO(fixed))] == expected
+        assert len(tarheader._OWNERS) <= tarheader._REMEMBERED and len(tarheader._TIMES) <= tarheader._REMEMBERED
