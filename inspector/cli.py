@@ -306,8 +306,10 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
         from .reports.summary import summary
 
         data = summary(inspection)
+        warnings = inspection.fs.warnings
+        del inspection  # the tree: a million files' worth, no longer needed to write the summary
         if summary_kept is not None and store is not None:
-            report_cache.keep(img, summary_kept, store, data, inspection.fs.warnings, report_cache.SUMMARY)
+            report_cache.keep(img, summary_kept, store, data, warnings, report_cache.SUMMARY)
         _emit(data, fmt == "json", _summary_table, out, findings)
     _policy_exit(findings)
 
@@ -470,9 +472,9 @@ def _summary_table(data: dict[str, Any], out: Any) -> None:
 
 def _emit(data: Any, as_json: bool, table: Any, out: Any, findings: list[policy.Finding] | None = None) -> None:
     if as_json:
-        from .output.json_format import document
+        from .output.json_format import write_document
 
-        out.write(document(data if findings is None else policy.attach(data, findings)) + "\n")
+        write_document(data if findings is None else policy.attach(data, findings), out)
     else:
         table(data, out)
 

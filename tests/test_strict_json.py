@@ -121,3 +121,38 @@ def test_ordinary_json_is_unchanged(tmp_path: Path) -> None:
     code, out, err = run_cli(write_image(tmp_path, spec, "legacy", "img"), "--files", "--json")
     assert code == 0, err
     assert '"path": "/opt/café-日本"' in out
+
+
+def test_a_large_document_is_written_in_pieces_with_the_same_bytes() -> None:
+    """The summary of a million files is written from pieces (issue 20: no list of every token):
+    the same bytes as one ``json.dumps``, with terminal controls escaped in every piece, printable
+    characters left as they are, and a newline at the end."""
+    import io
+
+    from inspector.output.json_format import document, write_document
+
+    hostile = "\u202ename\x7f\x9b\U0001F600é"
+    value = {"items": [{"path": f"/f{i}", "name": hostile, "n": i, "ok": i % 2 == 0, "none": None}
+                       for i in range(20_000)]}  # about 200,000 tokens: many pieces
+    out = io.StringIO()
+    write_document(value, out)
+    text = out.getvalue()
+    assert text == document(value) + "\n"
+    assert strict_loads(text) == value
+    assert json.loads(text) == json.loads(json.dumps(value, indent=2))
+    raw = json.dumps(value, indent=2, ensure_ascii=False)
+    assert len(text) == len(raw) + 1 + 20_000 * (len("\\u202e\\u007f\\u009b") - 3)
+    assert "\u202e" not in text and "\x7f" not in text and "\x9b" not in text
+    assert "\U0001F600é" in text  # printable: left as it is
+
+
+def test_a_document_json_cannot_express_writes_nothing() -> None:
+    import io
+
+    from inspector.errors import ImageFormatError
+    from inspector.output.json_format import write_document
+
+    out = io.StringIO()
+    with pytest.raises(ImageFormatError, match="cannot express"):
+        write_document({"items": [{"n": i} for i in range(20_000)] + [{"n": float("nan")}]}, out)
+    assert out.getvalue() == ""

@@ -32,6 +32,8 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 #: (bytes that were not UTF-8), and the line and paragraph separators.
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _NOT_ASCII_PRINTABLE = re.compile(r"[^\x20-\x7e]")  # the characters that get a closer look
+#: The same in ``json.dumps`` output, where a raw C0 control is only ever whitespace between tokens.
+_NOT_ASCII_OR_DEL = re.compile(r"[^\x00-\x7e]")
 
 
 class Safe(str):
@@ -79,15 +81,15 @@ def json_text(document: str) -> str:
     """JSON text from ``json.dumps(..., ensure_ascii=False)`` with the characters a terminal acts on
     written as ``\\uXXXX`` escapes: the same JSON value, byte-identical when there are none.
     (``json.dumps`` escapes C0 controls itself, but passes DEL, C1 and bidi controls raw.)"""
-    if document.isprintable():
+    if document.isascii() and "\x7f" not in document:  # indented JSON has newlines: not isprintable()
         return document
-    return _NOT_ASCII_PRINTABLE.sub(_json_escape, document)
+    return _NOT_ASCII_OR_DEL.sub(_json_escape, document)
 
 
 def _json_escape(match: re.Match[str]) -> str:
     char = match.group()
     code = ord(char)
-    if code < 0x20 or not unsafe(char):  # raw C0 in json.dumps output is whitespace between tokens
+    if not unsafe(char):
         return char
     if code > 0xFFFF:  # JSON spells it as a UTF-16 surrogate pair
         code -= 0x10000

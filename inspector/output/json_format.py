@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from itertools import islice
 from typing import Any, TextIO
 
 from ..errors import ImageFormatError
@@ -36,7 +37,32 @@ def dumps(value: Any) -> str:
 
 def document(value: Any) -> str:
     """A whole report, indented for people who read it too."""
-    return _strict(value, indent=2)
+    return "".join(_document_pieces(value))
+
+
+def write_document(value: Any, out: TextIO) -> None:
+    """``document(value)`` and a newline written to ``out``, all or nothing: a value JSON cannot
+    express raises before the first byte is written."""
+    pieces = _document_pieces(value)
+    pieces.append("\n")
+    out.writelines(pieces)
+
+
+#: Tokens joined into one piece of ``document``. ``json.dumps`` with an indent holds every token
+#: (about four per value) in one list before joining them: 170 MB for the summary of an image of a
+#: million files, against 12 MB of text.
+_TOKENS_PER_PIECE = 8192
+
+
+def _document_pieces(value: Any) -> list[str]:
+    tokens = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=2).iterencode(value)
+    pieces = []
+    try:
+        while piece := "".join(islice(tokens, _TOKENS_PER_PIECE)):
+            pieces.append(json_text(piece))
+    except ValueError as exc:  # NaN or Infinity got past the readers: refuse, never emit it
+        raise ImageFormatError(f"the image holds a number JSON cannot express ({exc})") from exc
+    return pieces
 
 
 def _strict(value: Any, **options: Any) -> str:

@@ -282,11 +282,12 @@ def report(rows: list[Bench], series: dict[str, Series], ratios: list[Ratio]) ->
             continue
         s = series[row.key]
         low, high = s.spread()
-        ratio = s.median() / series[row.baseline].median() if row.baseline else None
-        cpu = cpu_ratio(row.key, row.baseline) if row.baseline else None
+        based = bool(row.baseline) and row.baseline in series  # --rows may leave the baseline out
+        ratio = s.median() / series[row.baseline].median() if based else None
+        cpu = cpu_ratio(row.key, row.baseline) if based else None
         lines.append((row.label, f"{s.median():.3f}", f"{low:.2f}-{high:.2f}", f"{s.cpu():.2f}",
-                      f"{s.peak_rss():.1f}", shown(ratio) if row.baseline else "(base)",
-                      shown(cpu) if row.baseline else "", short[row.baseline] if row.baseline else "",
+                      f"{s.peak_rss():.1f}", shown(ratio) if based else "(base)",
+                      shown(cpu) if based else "", short[row.baseline] if based else "",
                       _goal_text(row, s.median(), ratio, s.peak_rss(), cpu)))
     for extra in ratios:
         if extra.numerator in series and extra.denominator in series:
