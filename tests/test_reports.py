@@ -266,7 +266,7 @@ JLINK_TOOLS = ("java", "jcmd", "jfr", "jinfo", "jmap", "jps", "jrunscript", "jst
     (b"xDebian\0", []),  # not preceded by a NUL
 ])
 def test_a_vendor_is_a_whole_c_string(text: bytes, expected: list[str]) -> None:
-    assert facts_read(io.BytesIO(b"\x7fELF" + bytes(100) + text), vendor=True).vendors == expected
+    assert list(facts_read(io.BytesIO(b"\x7fELF" + bytes(100) + text), vendor=True).vendors) == expected
 
 
 @pytest.mark.parametrize("placement", [

@@ -65,12 +65,12 @@ def elf32(segments: list[Segment], size: int, placed: dict[int, bytes]) -> bytes
 
 def restricted(data: bytes, chunk: int = 1 << 20) -> list[str]:
     """The vendors found as the probe finds them (the size known from the tar header)."""
-    return _read(Chunked(data, chunk), vendor=True, size_hint=len(data)).vendors
+    return list(_read(Chunked(data, chunk), vendor=True, size_hint=len(data)).vendors)
 
 
 def whole(data: bytes) -> list[str]:
     """The vendors found by the whole-file search (no size known: nothing to check headers against)."""
-    return _read(io.BytesIO(data), vendor=True).vendors
+    return list(_read(io.BytesIO(data), vendor=True).vendors)
 
 
 class Chunked(io.BytesIO):

@@ -14,7 +14,7 @@ import hashlib
 import re
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any
 
 from ..fs.cache import ContentCodec
@@ -212,7 +212,7 @@ class FileFacts:
     elf: ElfFacts | None = None
     shebang: str | None = None
     text: str | None = None  # a small text file kept whole (JDK release files)
-    vendors: list[str] = field(default_factory=list)  # vendor strings found in libjvm.so
+    vendors: tuple[str, ...] = ()  # vendor strings found in libjvm.so (one shared empty tuple for the rest)
     sha256: str | None = None  # content digest, when the probe was asked to hash this file
     sha1: str | None = None  # only for SPDX (which requires SHA-1): the ``probe_sha1`` variant
 
@@ -305,7 +305,7 @@ def facts_from_json(data: Any) -> FileFacts:
             raise ValueError("cached ELF facts are malformed")
         text_or_none(elf[3])
     return FileFacts(kind=data["kind"], shebang=text_or_none(data.get("shebang")), text=text_or_none(data.get("text")),
-                     vendors=list(vendors), sha256=text_or_none(data.get("sha256")),
+                     vendors=tuple(vendors), sha256=text_or_none(data.get("sha256")),
                      sha1=text_or_none(data.get("sha1")), elf=None if elf is None else ElfFacts(*elf))
 
 
@@ -346,7 +346,7 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
             hasher1.update(chunk)
         size += len(chunk)
     if scan is not None:
-        facts.vendors = scan.vendors()
+        facts.vendors = tuple(scan.vendors())
     if hasher is not None:
         facts.sha256 = "sha256:" + hasher.hexdigest()
     if hasher1 is not None:
