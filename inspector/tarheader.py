@@ -310,9 +310,9 @@ def parse_pax(payload: bytes, offset: int) -> dict[str, str]:
 
 
 #: The mode-and-owner fields and the mtime fields already read, by their raw bytes. A layer repeats a
-#: handful of each, so most members parse neither, and the nodes of a million files share a few int
-#: objects instead of holding two new ones each (60 bytes a node). Bounded: emptied when full, so
-#: an image of all-different values costs a lookup per member and no memory.
+#: handful of each, so most members parse neither (a tenth of the fast path's time on a 100,000-member
+#: layer). Bounded: emptied when full, so an image of all-different values costs a lookup per member
+#: and no memory.
 _OWNERS: dict[bytes, tuple[int, int, int]] = {}
 _TIMES: dict[bytes, int] = {}
 _REMEMBERED = 4096
