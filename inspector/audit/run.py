@@ -3,7 +3,8 @@
 Phase 1 reads every image's manifest and config; images an earlier run already wrote to ``--out``
 are dropped then (by manifest digest when known, else by reference). Phase 2 scans each unique
 layer once, largest first, into the per-layer cache. Phase 3 merges each image from the cache and
-writes its line as soon as it is ready (so a killed audit keeps every line it finished).
+writes its line as soon as it is ready (so a killed audit keeps every line it finished); an image
+starts as soon as its own layers are in, while the last large layers of phase 2 are still scanned.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
 from dataclasses import dataclass, field
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 from .executors import open_executor
 from .ndjson import Done, LineWriter, Record, read_done
@@ -95,32 +96,82 @@ def audit(options: AuditOptions, stdout: IO[bytes], progress_stream: IO[str] = s
                 else:
                     todo.append(plan)
             totals.phases.append(time.perf_counter() - mark)
-            mark = time.perf_counter()
             if settings.use_cache:
-                layers = unique_layers(todo)
-                totals.unique_layers = len(layers)
-                scans = _run(executor, [(scan_layer, (ref, layer.index, settings)) for ref, layer in layers],
-                             progress.step("scanning unique layers"))
-                totals.layers_scanned = sum(1 for s in scans if s.scanned)
-                totals.layers_cached = sum(1 for s in scans if not s.scanned and s.error is None)
-            totals.phases.append(time.perf_counter() - mark)
-            mark = time.perf_counter()
-            step = progress.step("auditing images")
-            number = 0
-            for wave in waves(todo) if settings.use_cache else [todo]:
-                futures = [executor.submit(audit_image, plan.reference, settings) for plan in wave]
-                for future in as_completed(futures):
+                _layers_then_images(executor, todo, settings, writer, totals, progress)
+            else:
+                mark = time.perf_counter()
+                totals.phases.append(0.0)
+                step = progress.step("auditing images")
+                futures = [executor.submit(audit_image, plan.reference, settings) for plan in todo]
+                for number, future in enumerate(as_completed(futures), 1):
                     outcome = future.result()
                     writer.write(outcome.line)
                     totals.count(outcome)
-                    number += 1
                     step(number, len(todo))
-            totals.phases.append(time.perf_counter() - mark)
+                totals.phases.append(time.perf_counter() - mark)
     finally:
         progress.clear()
         writer.close()
     totals.seconds = time.perf_counter() - started
     return totals
+
+
+def _layers_then_images(executor: Executor, todo: list[Plan], settings: Settings, writer: LineWriter,
+                        totals: AuditTotals, progress: _Progress) -> None:
+    """Phases 2 and 3 without a wall between them: every unique layer is submitted first (largest
+    first), and each image as soon as the layers it needs are in the cache and, unless it leads its
+    base (``waves``), once its base's leader is done. A worker that would wait for the last large
+    layer audits the images that are ready instead. With one worker the order is what it was: every
+    layer, then the leaders, then the rest."""
+    started = time.perf_counter()
+    layers = unique_layers(todo)
+    totals.unique_layers = len(layers)
+    layer_step, image_step = progress.step("scanning unique layers"), progress.step("auditing images")
+    running: dict[Future[Any], Plan | None] = {  # None: a layer's scan
+        executor.submit(scan_layer, ref, layer.index, settings): None for ref, layer in layers}
+    unscanned = {layer.diff_id for _, layer in layers}
+    scanned_at = started  # when the last layer was in
+    leaders = waves(todo)[0]
+    led = {id(plan) for plan in leaders}
+    bases_done: set[str | None] = set()
+    waiting = leaders + [plan for plan in todo if id(plan) not in led]
+    images_done = 0
+
+    def ready(plan: Plan) -> bool:
+        if plan.layerwise and any(layer.diff_id in unscanned for layer in plan.layers):
+            return False
+        return id(plan) in led or _base(plan) in bases_done
+
+    while True:
+        for plan in [plan for plan in waiting if ready(plan)]:
+            waiting.remove(plan)
+            running[executor.submit(audit_image, plan.reference, settings)] = plan
+        if not running:
+            break
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            image = running.pop(future)
+            if image is None:
+                scan: LayerOutcome = future.result()
+                unscanned.discard(scan.diff_id)
+                totals.layers_scanned += scan.scanned
+                totals.layers_cached += not scan.scanned and scan.error is None
+                layer_step(len(layers) - len(unscanned), len(layers))
+                scanned_at = time.perf_counter()
+                continue
+            outcome: Outcome = future.result()
+            writer.write(outcome.line)
+            totals.count(outcome)
+            if id(image) in led:
+                bases_done.add(_base(image))
+            images_done += 1
+            image_step(images_done, len(todo))
+    assert not waiting, "an image was never ready"
+    totals.phases += [scanned_at - started, time.perf_counter() - scanned_at]
+
+
+def _base(plan: Plan) -> str | None:
+    return plan.layers[0].diff_id if plan.layers else None
 
 
 def unique_layers(plans: Iterable[Plan]) -> list[tuple[str, Layer]]:
@@ -142,7 +193,7 @@ def waves(plans: list[Plan]) -> list[list[Plan]]:
     of one base computing them at the same time."""
     first: dict[str | None, Plan] = {}
     for plan in plans:
-        first.setdefault(plan.layers[0].diff_id if plan.layers else None, plan)
+        first.setdefault(_base(plan), plan)
     leaders = {id(plan) for plan in first.values()}
     rest = [plan for plan in plans if id(plan) not in leaders]
     return [list(first.values()), rest] if rest else [list(first.values())]
