@@ -63,7 +63,8 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(audit_run, "audit_image", audit_image)
 
 
-def _drive(monkeypatch: pytest.MonkeyPatch, order: list[str]) -> tuple[list[str], audit_run.AuditTotals]:
+def _drive(monkeypatch: pytest.MonkeyPatch, order: list[str],
+           scanned: int = 6) -> tuple[list[str], audit_run.AuditTotals]:
     """Run the scheduler; each time it waits, finish the first task of ``order`` already submitted."""
     executor = HeldExecutor()
     totals = audit_run.AuditTotals(images=len(PLANS))
@@ -83,7 +84,7 @@ def _drive(monkeypatch: pytest.MonkeyPatch, order: list[str]) -> tuple[list[str]
     assert not pending
     lines = out.getvalue().decode().splitlines()
     assert sorted(lines) == sorted(f'{{"reference": "{ref}"}}' for ref in PLANS)  # each image once
-    assert totals.layers_scanned == totals.unique_layers == 6 and len(totals.phases) == 2
+    assert totals.unique_layers == 6 and totals.layers_scanned == scanned and len(totals.phases) == 2
     return executor.log, totals
 
 
@@ -111,3 +112,14 @@ def test_no_image_before_its_layers_nor_a_sibling_before_its_leader(stand_ins: N
             assert log.index(f"finish {owners[layer.diff_id]}") < submitted, (ref, layer)
     assert log.index("finish image jdk-a") < log.index("submit image jdk-b")  # each base's leader first
     assert log.index("finish image slim-c") < log.index("submit image slim-d")
+
+
+def test_a_failed_layer_scan_still_releases_its_images(stand_ins: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan that failed before it learned its diff ID (the image could not be opened again) answers
+    with none: its images still run, and report the layer themselves (phase 3 reads it again)."""
+    def failing(reference: str, index: int, settings: Any) -> LayerOutcome:
+        return LayerOutcome("", False, error="cannot open the image")
+
+    monkeypatch.setattr(audit_run, "scan_layer", failing)
+    log, totals = _drive(monkeypatch, BIG_FIRST, scanned=0)
+    assert totals.layers_cached == 0 and all(f"finish image {ref}" in log for ref in PLANS)

@@ -122,51 +122,67 @@ def _layers_then_images(executor: Executor, todo: list[Plan], settings: Settings
     first), and each image as soon as the layers it needs are in the cache and, unless it leads its
     base (``waves``), once its base's leader is done. A worker that would wait for the last large
     layer audits the images that are ready instead. With one worker the order is what it was: every
-    layer, then the leaders, then the rest."""
+    layer, then the leaders, then the rest. Each completion touches only the images waiting on it,
+    so a fleet of thousands costs no more than its layer references."""
     started = time.perf_counter()
     layers = unique_layers(todo)
     totals.unique_layers = len(layers)
     layer_step, image_step = progress.step("scanning unique layers"), progress.step("auditing images")
-    running: dict[Future[Any], Plan | None] = {  # None: a layer's scan
-        executor.submit(scan_layer, ref, layer.index, settings): None for ref, layer in layers}
+    running: dict[Future[Any], Plan | str | None] = {  # a layer's scan: the diff ID it was asked for
+        executor.submit(scan_layer, ref, layer.index, settings): layer.diff_id for ref, layer in layers}
     unscanned = {layer.diff_id for _, layer in layers}
     scanned_at = started  # when the last layer was in
     leaders = waves(todo)[0]
     led = {id(plan) for plan in leaders}
+    missing: dict[int, set[str | None]] = {}  # id(plan) -> the unscanned layers it needs
+    needed_by: dict[str | None, list[Plan]] = {}
+    followers: dict[str | None, list[Plan]] = {}  # base -> siblings whose layers are in, waiting for its leader
     bases_done: set[str | None] = set()
-    waiting = leaders + [plan for plan in todo if id(plan) not in led]
     images_done = 0
 
-    def ready(plan: Plan) -> bool:
-        if plan.layerwise and any(layer.diff_id in unscanned for layer in plan.layers):
-            return False
-        return id(plan) in led or _base(plan) in bases_done
-
-    while True:
-        for plan in [plan for plan in waiting if ready(plan)]:
-            waiting.remove(plan)
+    def start(plan: Plan) -> None:
+        """Submit ``plan`` if its leader is done (or it leads), else hold it for its leader."""
+        if id(plan) in led or _base(plan) in bases_done:
             running[executor.submit(audit_image, plan.reference, settings)] = plan
-        if not running:
-            break
+        else:
+            followers.setdefault(_base(plan), []).append(plan)
+
+    for plan in leaders + [plan for plan in todo if id(plan) not in led]:
+        needs = {layer.diff_id for layer in plan.layers if layer.diff_id in unscanned} if plan.layerwise else set()
+        if needs:
+            missing[id(plan)] = needs
+            for diff_id in needs:
+                needed_by.setdefault(diff_id, []).append(plan)
+        else:
+            start(plan)
+    while running:
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in finished:
             image = running.pop(future)
-            if image is None:
+            if not isinstance(image, Plan):  # keyed by what was asked: a failed scan may not know it
                 scan: LayerOutcome = future.result()
-                unscanned.discard(scan.diff_id)
+                unscanned.discard(image)
                 totals.layers_scanned += scan.scanned
                 totals.layers_cached += not scan.scanned and scan.error is None
                 layer_step(len(layers) - len(unscanned), len(layers))
                 scanned_at = time.perf_counter()
+                for plan in needed_by.pop(image, []):
+                    needs = missing[id(plan)]
+                    needs.discard(image)
+                    if not needs:
+                        del missing[id(plan)]
+                        start(plan)
                 continue
             outcome: Outcome = future.result()
             writer.write(outcome.line)
             totals.count(outcome)
-            if id(image) in led:
-                bases_done.add(_base(image))
             images_done += 1
             image_step(images_done, len(todo))
-    assert not waiting, "an image was never ready"
+            if id(image) in led:
+                bases_done.add(_base(image))
+                for plan in followers.pop(_base(image), []):
+                    start(plan)
+    assert images_done == len(todo), "an image was never ready"
     totals.phases += [scanned_at - started, time.perf_counter() - scanned_at]
 
 
