@@ -127,7 +127,7 @@ def test_out_appends_and_skips_what_it_holds(fleet: list[str], tmp_path: Path) -
 
 
 def test_resume_after_sigterm_audits_every_image_exactly_once(tmp_path: Path) -> None:
-    fleet = write_fleet(tmp_path / "fleet", 16)
+    fleet = write_fleet(tmp_path / "fleet", 32)  # a wide window between the second line and the last
     out_file = tmp_path / "audit.ndjson"
     env = {**cli_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     command = [sys.executable, "-m", "inspector", "audit", *fleet, "--jobs", "1", "--out", str(out_file)]

@@ -120,7 +120,7 @@ def _layers_then_images(executor: Executor, todo: list[Plan], settings: Settings
                         totals: AuditTotals, progress: _Progress) -> None:
     """Phases 2 and 3 without a wall between them: every unique layer is submitted first (largest
     first), and each image as soon as the layers it needs are in the cache and, unless it leads its
-    base (``waves``), once its base's leader is done. A worker that would wait for the last large
+    base (``leaders``), once its base's leader is done. A worker that would wait for the last large
     layer audits the images that are ready instead. With one worker the order is what it was: every
     layer, then the leaders, then the rest. Each completion touches only the images waiting on it,
     so a fleet of thousands costs no more than its layer references."""
@@ -128,12 +128,12 @@ def _layers_then_images(executor: Executor, todo: list[Plan], settings: Settings
     layers = unique_layers(todo)
     totals.unique_layers = len(layers)
     layer_step, image_step = progress.step("scanning unique layers"), progress.step("auditing images")
-    running: dict[Future[Any], Plan | str | None] = {  # a layer's scan: the diff ID it was asked for
+    running: dict[Future[Any], Plan | str | None] = {  # a layer's scan: the diff ID it was asked for (never None)
         executor.submit(scan_layer, ref, layer.index, settings): layer.diff_id for ref, layer in layers}
     unscanned = {layer.diff_id for _, layer in layers}
     scanned_at = started  # when the last layer was in
-    leaders = waves(todo)[0]
-    led = {id(plan) for plan in leaders}
+    first = leaders(todo)
+    led = {id(plan) for plan in first}
     missing: dict[int, set[str | None]] = {}  # id(plan) -> the unscanned layers it needs
     needed_by: dict[str | None, list[Plan]] = {}
     followers: dict[str | None, list[Plan]] = {}  # base -> siblings whose layers are in, waiting for its leader
@@ -147,7 +147,7 @@ def _layers_then_images(executor: Executor, todo: list[Plan], settings: Settings
         else:
             followers.setdefault(_base(plan), []).append(plan)
 
-    for plan in leaders + [plan for plan in todo if id(plan) not in led]:
+    for plan in first + [plan for plan in todo if id(plan) not in led]:
         needs = {layer.diff_id for layer in plan.layers if layer.diff_id in unscanned} if plan.layerwise else set()
         if needs:
             missing[id(plan)] = needs
@@ -203,16 +203,14 @@ def unique_layers(plans: Iterable[Plan]) -> list[tuple[str, Layer]]:
     return sorted(first.values(), key=lambda item: -(item[1].size or 0))
 
 
-def waves(plans: list[Plan]) -> list[list[Plan]]:
-    """One image per base layer first, then the rest: the first image of a base fills what its
-    siblings then reuse (the packages' file digests, kept per layer), instead of several images
-    of one base computing them at the same time."""
+def leaders(plans: list[Plan]) -> list[Plan]:
+    """The first image of each base layer: it runs before its siblings, filling what they then reuse
+    (the packages' file digests, kept per layer), instead of several images of one base computing
+    them at the same time."""
     first: dict[str | None, Plan] = {}
     for plan in plans:
         first.setdefault(_base(plan), plan)
-    leaders = {id(plan) for plan in first.values()}
-    rest = [plan for plan in plans if id(plan) not in leaders]
-    return [list(first.values()), rest] if rest else [list(first.values())]
+    return list(first.values())
 
 
 def _run(executor: Executor, calls: list[tuple[Callable[..., T], tuple[object, ...]]],
