@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from itertools import islice
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from ..errors import ImageFormatError
 from ..fs.entry import Entry
@@ -40,7 +40,7 @@ def document(value: Any) -> str:
     return "".join(_document_pieces(value))
 
 
-def write_document(value: Any, out: TextIO) -> None:
+def write_document(value: Any, out: IO[str]) -> None:
     """``document(value)`` and a newline written to ``out``, all or nothing: a value JSON cannot
     express raises before the first byte is written."""
     pieces = _document_pieces(value)
@@ -60,13 +60,18 @@ def _document_pieces(value: Any) -> list[str]:
     try:
         while piece := "".join(islice(tokens, _TOKENS_PER_PIECE)):
             pieces.append(json_text(piece))
-    except ValueError as exc:  # NaN or Infinity got past the readers: refuse, never emit it
-        raise ImageFormatError(f"the image holds a number JSON cannot express ({exc})") from exc
+    except ValueError as exc:
+        raise _inexpressible(exc) from exc
     return pieces
 
 
 def _strict(value: Any, **options: Any) -> str:
     try:
         return json_text(json.dumps(value, ensure_ascii=False, allow_nan=False, **options))
-    except ValueError as exc:  # NaN or Infinity got past the readers: refuse, never emit it
-        raise ImageFormatError(f"the image holds a number JSON cannot express ({exc})") from exc
+    except ValueError as exc:
+        raise _inexpressible(exc) from exc
+
+
+def _inexpressible(exc: ValueError) -> ImageFormatError:
+    """NaN or Infinity got past the readers: refused, never emitted as a bare ``NaN``."""
+    return ImageFormatError(f"the image holds a number JSON cannot express ({exc})")

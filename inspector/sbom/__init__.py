@@ -8,15 +8,14 @@ with the standard library's ``json``: the documents are a few dozen kinds of fie
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import IO, Any
 
-from ..errors import ImageFormatError, InspectorError
+from ..errors import InspectorError
 from ..fs import build_filesystem
 from ..fs.cache import CacheUse, LayerCache
 from ..limits import DEFAULT, Limits
-from ..output.escape import json_text
+from ..output.json_format import write_document
 from ..reports import facts
 from ..reports.executables import find_executables
 from ..reports.integrity import DigestStore, check_integrity, hash_members
@@ -142,13 +141,9 @@ def _hash_missing(image: Image, inspection: Inspection, files: dict[str, FileIte
 
 
 def write(document: dict[str, Any], out: IO[str]) -> None:
-    """Strict JSON (``allow_nan=False``), two-space indented, keys in the writers' order; DEL, C1 and
-    bidi characters as ``\\u`` escapes (the same value; harmless if the file is shown in a terminal)."""
-    try:
-        text = json.dumps(document, ensure_ascii=False, allow_nan=False, indent=2)
-    except ValueError as exc:
-        raise ImageFormatError(f"the image holds a number JSON cannot express ({exc})") from exc
-    out.write(json_text(text) + "\n")
+    """Strict JSON, two-space indented, keys in the writers' order, as every JSON view is written
+    (``output.json_format.write_document``: DEL, C1 and bidi characters as ``\\u`` escapes)."""
+    write_document(document, out)
 
 
 def write_file(document: dict[str, Any], path: str) -> None:
