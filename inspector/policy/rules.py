@@ -69,7 +69,7 @@ class _Context:
 
     @cached_property
     def by_path(self) -> dict[str, Executable]:
-        return {e.entry.path: e for e in self.executables}
+        return {e.path: e for e in self.executables}
 
 
 def evaluate(inspection: Inspection, packages: dict[str, Any] | None, policy: Policy) -> list[Finding]:
@@ -110,16 +110,16 @@ def _package_manager(context: _Context) -> Iterator[Finding]:
 
 def _setuid(context: _Context) -> Iterator[Finding]:
     for exe in context.executables:
-        entry = exe.entry
         if exe.setuid or exe.setgid:  # a link's own mode never counts (``Executable._mode``)
             bits = " and ".join(name for on, name in ((exe.setuid, "setuid"), (exe.setgid, "setgid")) if on)
-            yield Finding("setuid", entry.path, f"{bits} executable, mode {entry.mode:04o}, "
-                                                f"owner {entry.uid}:{entry.gid}")
+            node = exe.node
+            yield Finding("setuid", exe.path, f"{bits} executable, mode {node.mode:04o}, "
+                                              f"owner {node.uid}:{node.gid}")
 
 
 def _capabilities(context: _Context) -> Iterator[Finding]:
     for exe in context.executables:
-        raw = exe.entry.xattrs.get("security.capability")
+        raw = (exe.node.xattrs or {}).get("security.capability")
         if exe.resolves_to is not None or raw is None:
             continue
         decoded = decode_capability(raw)
@@ -128,7 +128,7 @@ def _capabilities(context: _Context) -> Iterator[Finding]:
             evidence = f"file capabilities {text}"
         else:  # the kernel may still grant what it can parse: a value we cannot read is no pass
             evidence = f"a security.capability attribute we cannot decode ({len(raw)} bytes)"
-        yield Finding("capabilities", exe.entry.path, evidence)
+        yield Finding("capabilities", exe.path, evidence)
 
 
 def user_uid(inspection: Inspection, user: str) -> tuple[int | None, str]:

@@ -94,8 +94,8 @@ def compare(a: Inspection, b: Inspection, options: DiffOptions) -> DiffResult:
         left = {p: _entry_record(p, n) for p, n in a.fs.walk(options.prefix) if options.wanted(p)}
         right = {p: _entry_record(p, n) for p, n in b.fs.walk(options.prefix) if options.wanted(p)}
     else:
-        left = {e.entry.path: _exe_record(e) for e in find_executables(a) if options.wanted(e.entry.path)}
-        right = {e.entry.path: _exe_record(e) for e in find_executables(b) if options.wanted(e.entry.path)}
+        left = {e.path: _exe_record(e) for e in find_executables(a) if options.wanted(e.path)}
+        right = {e.path: _exe_record(e) for e in find_executables(b) if options.wanted(e.path)}
     result.removed = [left[p] for p in left if p not in right]
     result.added = [right[p] for p in right if p not in left]
     for path in left:
@@ -168,7 +168,7 @@ def _summary(a: Inspection, b: Inspection, result: DiffResult) -> dict[str, Any]
         return {"added": sorted(after - before), "removed": sorted(before - after)}
 
     def privileged(exes: list[Executable], bit: int) -> set[str]:
-        return {e.entry.path for e in exes if e.resolves_to is None and e.entry.mode & bit}
+        return {e.path for e in exes if e.resolves_to is None and e.node.mode & bit}
 
     def jdk_tools(runtimes: list[JavaRuntime]) -> set[str]:
         return {f"{r.home}/bin/{tool}" for r in runtimes for tool in r.tools}

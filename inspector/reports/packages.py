@@ -170,10 +170,9 @@ def unowned_executables(inspection: Inspection, view: PackageView,
     """Regular executables that no package owns, with the layer and build step that wrote them."""
     found = []
     for executable in executables if executables is not None else find_executables(inspection):
-        entry = executable.entry
-        if executable.resolves_to is None and view.owner(entry.path) is None:
-            found.append({"path": entry.path, "layer": entry.layer,
-                          "layer_created_by": view.layer_created_by(entry.layer)})
+        if executable.resolves_to is None and view.owner(executable.path) is None:
+            found.append({"path": executable.path, "layer": executable.layer,
+                          "layer_created_by": view.layer_created_by(executable.layer)})
     return found
 
 

@@ -32,15 +32,15 @@ def shell_verdict(executables: list[Executable]) -> ShellVerdict:
     """Shells and package managers among the executables (links to them count: /bin/sh → dash)."""
     verdict = ShellVerdict()
     busybox = {e.facts.sha256 for e in executables
-               if posixpath.basename(e.entry.path) == "busybox" and e.facts is not None and e.facts.sha256}
+               if posixpath.basename(e.path) == "busybox" and e.facts is not None and e.facts.sha256}
     real: set[str] = set()
     for exe in executables:
-        name = posixpath.basename(exe.entry.path)
+        name = posixpath.basename(exe.path)
         if name in SHELLS:
-            verdict.shells.append(exe.entry.path)
+            verdict.shells.append(exe.path)
         manager = PACKAGE_MANAGERS.get(name)
         if manager:
-            verdict.package_manager_paths.append(exe.entry.path)
+            verdict.package_manager_paths.append(exe.path)
             if manager not in verdict.package_managers:
                 verdict.package_managers.append(manager)
             if not _busybox_applet(exe, busybox):

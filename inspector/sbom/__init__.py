@@ -63,14 +63,14 @@ def gather(image: Image, with_files: bool, sha1: bool = False, limits: Limits = 
 
     files: dict[str, FileItem] = {}
     for executable in executables:
-        entry = executable.entry
-        if executable.resolves_to is not None or not (with_files or entry.path in unowned):
+        path, written_by = executable.path, executable.layer
+        if executable.resolves_to is not None or not (with_files or path in unowned):
             continue
         known = executable.facts
-        files[entry.path] = FileItem(
-            entry.path, entry.layer, diff_id(entry.layer), view.layer_created_by(entry.layer),
-            view.owner(entry.path), sha256=_hex(known.sha256 if known else None),
-            sha1=_hex(known.sha1 if known else None), executable=True, unowned=entry.path in unowned)
+        files[path] = FileItem(
+            path, written_by, diff_id(written_by), view.layer_created_by(written_by),
+            view.owner(path), sha256=_hex(known.sha256 if known else None),
+            sha1=_hex(known.sha1 if known else None), executable=True, unowned=path in unowned)
     for modified in integrity.modified:
         path = modified["resolved_path"]
         item = files.get(path)
