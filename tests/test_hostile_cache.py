@@ -144,8 +144,15 @@ def _record(position: int, value: Any) -> Callable[[dict, dict], None]:
 
 
 def _content(change: Callable[[Any], Any]) -> Callable[[dict, dict], None]:
+    """``change`` applied to each file's facts: inside the ``{"facts": ...}`` record of the packages
+    codec (``packages.capture``), where the decoder looks; a key beside it would be ignored."""
+    def inner(record: Any) -> Any:
+        if isinstance(record, dict) and "facts" in record:
+            return {**record, "facts": change(record["facts"])}
+        return change(record)
+
     def mutate(meta: dict, body: dict) -> None:
-        body["contents"] = [change(c) for c in body["contents"]]
+        body["contents"] = [inner(c) for c in body["contents"]]
 
     return mutate
 
@@ -229,3 +236,38 @@ def test_concurrent_writers_of_one_entry_leave_a_sound_entry(image, tmp_path):
     assert not [p for p in layers.iterdir() if p.name.startswith(".tmp-")], "no temporary file left behind"
     code, out, err = _run(image, "--executables", "--format", "json", env=env)
     assert code == 0 and err == "" and out.encode() == outputs[0][0]
+
+
+DIGEST_LIES = {
+    "not hex": "sha256:" + "z" * 64,
+    "too short": "sha256:abc",
+    "another algorithm": "md5:" + "0" * 32,
+    "a terminal escape": "\x1b[31m" + "0" * 64,
+}
+
+
+@pytest.mark.parametrize("lie", DIGEST_LIES)
+def test_a_cached_digest_that_lies_is_never_served(image, tmp_path, lie):
+    """A sealed entry whose file digest is not a SHA-256 digest: the SBOM (which prints executables'
+    digests) shows what the image holds, from a fresh read, as before the entry was spoiled."""
+    env = cli_env()
+    env["XDG_CACHE_HOME"] = str(tmp_path / "home")
+    env["SOURCE_DATE_EPOCH"] = "1700000000"
+    view = ("sbom", image, "--files")
+    code, sound, err = _run(*view, env=env)
+    assert code == 0 and err == "", err
+    assert "sha256" in sound.lower() or "SHA-256" in sound
+    layers = tmp_path / "home" / "inspect-image" / "layers"
+    spoiled = []
+
+    def spoil(facts: Any) -> Any:
+        if isinstance(facts, dict) and facts.get("sha256"):
+            spoiled.append(facts["sha256"])
+            return {**facts, "sha256": DIGEST_LIES[lie]}
+        return facts
+
+    _every_entry(layers, _reseal(_content(spoil)))
+    assert spoiled, "the entry holds the executable's digest"
+    code, out, err = _run(*view, env=env)
+    assert code == 0 and err == "", err
+    assert out == sound

@@ -213,8 +213,15 @@ class FileFacts:
     shebang: str | None = None
     text: str | None = None  # a small text file kept whole (JDK release files)
     vendors: tuple[str, ...] = ()  # vendor strings found in libjvm.so (one shared empty tuple for the rest)
-    sha256: str | None = None  # content digest, when the probe was asked to hash this file
+    #: The content's SHA-256 as 32 raw bytes, when the probe was asked to hash this file: 48 bytes
+    #: less than its ``sha256:`` text for each of the 100,000 executables of a million-file image.
+    digest: bytes | None = None
     sha1: str | None = None  # only for SPDX (which requires SHA-1): the ``probe_sha1`` variant
+
+    @property
+    def sha256(self) -> str | None:
+        """The content digest as ``sha256:<hex>``."""
+        return None if self.digest is None else "sha256:" + self.digest.hex()
 
 
 #: Which regular files to hash (for diffs): ``(path, node) -> bool``.
@@ -305,8 +312,20 @@ def facts_from_json(data: Any) -> FileFacts:
             raise ValueError("cached ELF facts are malformed")
         text_or_none(elf[3])
     return FileFacts(kind=data["kind"], shebang=text_or_none(data.get("shebang")), text=text_or_none(data.get("text")),
-                     vendors=tuple(vendors), sha256=text_or_none(data.get("sha256")),
+                     vendors=tuple(vendors), digest=_digest_from_json(data.get("sha256")),
                      sha1=text_or_none(data.get("sha1")), elf=None if elf is None else ElfFacts(*elf))
+
+
+_SHA256_TEXT = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _digest_from_json(value: Any) -> bytes | None:
+    """A cached ``sha256:<hex>`` as raw bytes; anything else is a corrupt entry."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _SHA256_TEXT.fullmatch(value):
+        raise ValueError("a cached digest is not sha256:<64 hex digits>")
+    return bytes.fromhex(value[7:])
 
 
 #: How the standard probe's results are cached per layer (``fs.cache``); "facts2" since /etc/passwd
@@ -348,7 +367,7 @@ def _read(stream: IO[bytes], executable: bool = False, vendor: bool = False, tex
     if scan is not None:
         facts.vendors = tuple(scan.vendors())
     if hasher is not None:
-        facts.sha256 = "sha256:" + hasher.hexdigest()
+        facts.digest = hasher.digest()
     if hasher1 is not None:
         facts.sha1 = hasher1.hexdigest()
     if text:
