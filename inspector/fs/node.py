@@ -54,6 +54,23 @@ class _Rare(Generic[T]):
         extra[self.index] = value
 
 
+#: ``(layer, uid, gid)`` triples already made, so the nodes sharing one share one tuple: an image
+#: has few owners per layer. Bounded (emptied when full), so a hostile image of all-different owners
+#: costs a tuple per node, never an unbounded table.
+_STAMPS: dict[tuple[LayerSlot, int, int], tuple[LayerSlot, int, int]] = {}
+_MAX_STAMPS = 4096
+
+
+def _stamp(layer: LayerSlot, uid: int, gid: int) -> tuple[LayerSlot, int, int]:
+    key = (layer, uid, gid)
+    stamp = _STAMPS.get(key)
+    if stamp is None:
+        if len(_STAMPS) >= _MAX_STAMPS:
+            _STAMPS.clear()
+        stamp = _STAMPS[key] = key
+    return stamp
+
+
 class Node:
     """A file, directory, link or device: the attributes a tar header carries, plus where it came from.
 
@@ -62,10 +79,14 @@ class Node:
 
     What few nodes have (a symlink's ``target``, a hardlink's ``hardlink_to``, ``xattrs``, a
     device's ``rdev``, a layer directory's ``opaque`` mark) shares one slot, ``_extra``, None for
-    every other node: 32 bytes less per node, 32 MB on an image of a million files.
+    every other node: 32 bytes less per node, 32 MB on an image of a million files. The layer that
+    wrote the node and its owner share another, ``_stamp``, one tuple for all the nodes of a layer
+    with the same owner: eight slots make a 96-byte object where ten made 112 (objects are sized in
+    steps of 16 bytes), 15 MB less on that image. The attributes read per node by every walk
+    (``kind``, ``mode``, ``children``, ``content``, ``size``) keep slots of their own.
     """
 
-    __slots__ = ("_extra", "children", "content", "gid", "kind", "layer", "mode", "mtime", "size", "uid")
+    __slots__ = ("_extra", "_stamp", "children", "content", "kind", "mode", "mtime", "size")
 
     def __init__(
         self,
@@ -79,14 +100,40 @@ class Node:
     ) -> None:
         self.kind = kind
         self.mode = mode
-        self.uid = uid
-        self.gid = gid
+        self._stamp = _stamp(layer, uid, gid)
         self.size = size
         self.mtime = mtime
-        self.layer = layer
         self.children: dict[str, Node] | None = {} if kind == DIR else None
         self.content: Any = None
         self._extra: list[Any] | None = None  # [target, hardlink_to, xattrs, rdev, opaque] once one is set
+
+    @property
+    def layer(self) -> LayerSlot:
+        """The layer that wrote this node."""
+        return self._stamp[0]
+
+    @layer.setter
+    def layer(self, value: LayerSlot) -> None:
+        _, uid, gid = self._stamp
+        self._stamp = _stamp(value, uid, gid)
+
+    @property
+    def uid(self) -> int:
+        return self._stamp[1]
+
+    @uid.setter
+    def uid(self, value: int) -> None:
+        layer, _, gid = self._stamp
+        self._stamp = _stamp(layer, value, gid)
+
+    @property
+    def gid(self) -> int:
+        return self._stamp[2]
+
+    @gid.setter
+    def gid(self, value: int) -> None:
+        layer, uid, _ = self._stamp
+        self._stamp = _stamp(layer, uid, value)
 
     #: A symlink's target, as stored.
     target: _Rare[str | None] = _Rare(0, None)
@@ -100,8 +147,8 @@ class Node:
 
     def take_attributes(self, other: Node) -> None:
         """Become ``other`` except for children: what applying a directory over a directory does."""
-        self.mode, self.uid, self.gid = other.mode, other.uid, other.gid
-        self.mtime, self.xattrs, self.layer = other.mtime, other.xattrs, other.layer
+        self.mode, self._stamp = other.mode, other._stamp
+        self.mtime, self.xattrs = other.mtime, other.xattrs
 
     def __repr__(self) -> str:
         return f"Node({self.kind}, {self.mode:04o}, {self.uid}:{self.gid}, {self.layer})"
@@ -118,8 +165,8 @@ def copy_children(source: Node, target: Node, layer: LayerSlot | None = None) ->
             continue
         assert there.children is not None
         for name, child in here.children.items():
-            twin = Node(child.kind, child.mode, child.uid, child.gid, child.size, child.mtime,
-                        child.layer if layer is None else layer)
+            twin = Node(child.kind, child.mode, 0, 0, child.size, child.mtime)
+            twin._stamp = child._stamp if layer is None else _stamp(layer, child.uid, child.gid)
             twin.content = child.content
             if child._extra is not None:
                 twin._extra = list(child._extra)  # its own: a merge changes a copy's opaque mark
