@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import IO, Any, cast
 
 from .errors import ImageFormatError
+from .scratch import scratch
 from .tarheader import (
     BLOCK,
     EXTENSIONS,
@@ -72,7 +73,7 @@ class _Cursor:
         self._base = stream.tell() if self._seekable else 0
         readinto = getattr(stream, "readinto", None)
         self._readinto = readinto if readinto is not None else self._read_into
-        self._buf = bytearray(CHUNK_MAX)
+        self._buf = scratch(CHUNK_MAX)
         self._view = memoryview(self._buf)
         self._start = 0  # stream position of _buf[0]
         self._len = 0  # valid bytes in _buf

@@ -13,6 +13,8 @@ import queue
 import threading
 from collections.abc import Callable
 
+from ..scratch import Writable, scratch
+
 #: 4 MiB buffers: the hashing thread needs the GIL back after each one, which costs up to a switch
 #: interval (5 ms) while the parser holds it. On the bench's fat JDK archive, against 1 MiB buffers
 #: (medians of 5, interleaved): the summary 1.78 -> 1.66 s, the ``--files`` JSON listing 2.73 -> 2.25 s.
@@ -31,22 +33,22 @@ class BackgroundHash:
     def __init__(self, algorithms: tuple[str, ...] = ("sha256",), size: int = BUFFER) -> None:
         self._hashers = {name: hashlib.new(name) for name in algorithms}
         self._size = size
-        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._free: queue.SimpleQueue[Writable] = queue.SimpleQueue()
         self._spare = POOL
-        self._work: queue.SimpleQueue[tuple[bytearray, int, Callable[[bytearray], None] | None] | None] = \
+        self._work: queue.SimpleQueue[tuple[Writable, int, Callable[[Writable], None] | None] | None] = \
             queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="layer-hash", daemon=True)
         self._thread.start()
         self._digests: dict[str, str] | None = None
 
-    def buffer(self) -> bytearray:
+    def buffer(self) -> Writable:
         """A buffer to fill; blocks while the hash is ``POOL`` buffers behind."""
         if self._spare:
             self._spare -= 1
-            return bytearray(self._size)
+            return scratch(self._size)
         return self._free.get()
 
-    def submit(self, buffer: bytearray, count: int, done: Callable[[bytearray], None] | None = None) -> None:
+    def submit(self, buffer: Writable, count: int, done: Callable[[Writable], None] | None = None) -> None:
         """Hash ``buffer[:count]``; the buffer must not be written again until ``buffer()`` returns it,
         or, for a buffer that is not this hasher's own, until ``done(buffer)`` is called."""
         self._work.put((buffer, count, done))

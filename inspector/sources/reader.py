@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import IO, Any, Protocol, runtime_checkable
 
+from ..scratch import Writable, scratch
 from .hashing import BUFFER, BackgroundHash
 
 CHUNK = BUFFER
@@ -24,9 +25,9 @@ class Lender(Protocol):
     """A stream that lends whole buffers instead of copying into the reader's (``take``), and takes
     each back once the reader is done with it (``give_back``, from any thread)."""
 
-    def take(self) -> tuple[bytearray, int] | None: ...
+    def take(self) -> tuple[Writable, int] | None: ...
 
-    def give_back(self, buffer: bytearray) -> None: ...
+    def give_back(self, buffer: Writable) -> None: ...
 
 
 class CountingReader(io.RawIOBase):
@@ -59,7 +60,7 @@ class ForwardReader(io.RawIOBase):
         self._budget = budget  # called with the bytes read so far; raises to stop a decompression bomb
         self._hash = BackgroundHash(algorithms) if hash_it else None
         self._lender = inner if isinstance(inner, Lender) else None
-        self._own = bytearray(CHUNK) if self._hash is None and self._lender is None else None
+        self._own = scratch(CHUNK) if self._hash is None and self._lender is None else None
         self._lease: _Lease | None = None  # the taken buffer the chunk is in
         self._chunk = memoryview(b"")
         self._at = 0  # read position inside the chunk
@@ -169,7 +170,7 @@ class ForwardReader(io.RawIOBase):
 class _Lease:
     """A buffer held by this reader and by the hash thread: it goes back when both let go of it."""
 
-    def __init__(self, buffer: bytearray, give_back: Callable[[bytearray], None], holders: int) -> None:
+    def __init__(self, buffer: Writable, give_back: Callable[[Writable], None], holders: int) -> None:
         self._buffer = buffer
         self._give_back = give_back
         self._holders = holders

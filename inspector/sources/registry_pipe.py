@@ -26,6 +26,7 @@ import threading
 from typing import IO, Any, Protocol
 
 from ..limits import Limits
+from ..scratch import Writable, scratch
 from .compression import open_uncompressed
 from .interface import LayerScanner, T
 from .reader import CountingReader, ForwardReader
@@ -62,8 +63,8 @@ class InflatingPipe:
     def __init__(self, blob: Blob, limits: Limits) -> None:
         self._blob = blob
         self._limits = limits
-        self._queue: queue.Queue[tuple[bytearray, int] | _End] = queue.Queue(DEPTH)
-        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._queue: queue.Queue[tuple[Writable, int] | _End] = queue.Queue(DEPTH)
+        self._free: queue.SimpleQueue[Writable] = queue.SimpleQueue()
         self._spare = DEPTH + 2  # buffers ever allocated: the queue's, the one being filled, the one being read
         self._stop = threading.Event()
         self._ended: _End | None = None
@@ -71,7 +72,7 @@ class InflatingPipe:
         self._thread.start()
 
     # --- the reader's side --------------------------------------------------------------------
-    def take(self) -> tuple[bytearray, int] | None:
+    def take(self) -> tuple[Writable, int] | None:
         """The worker's next buffer and how much of it is filled, now the caller's (None at the end,
         raises what the worker met); the caller hands it back with ``give_back`` when done."""
         if self._ended is None:
@@ -84,7 +85,7 @@ class InflatingPipe:
             raise self._ended.error
         return None
 
-    def give_back(self, buffer: bytearray) -> None:
+    def give_back(self, buffer: Writable) -> None:
         """A buffer ``take`` handed out is free to be filled again (from any thread)."""
         self._free.put(buffer)
 
@@ -133,10 +134,10 @@ class InflatingPipe:
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
             self._put(_End(exc))
 
-    def _buffer(self) -> bytearray | None:
+    def _buffer(self) -> Writable | None:
         if self._spare:
             self._spare -= 1
-            return bytearray(CHUNK)
+            return scratch(CHUNK)
         while not self._stop.is_set():
             try:
                 return self._free.get(timeout=_POLL)
@@ -144,7 +145,7 @@ class InflatingPipe:
                 continue
         return None
 
-    def _put(self, item: tuple[bytearray, int] | _End) -> bool:
+    def _put(self, item: tuple[Writable, int] | _End) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=_POLL)
@@ -177,7 +178,7 @@ def _scan(scanner: LayerScanner[T], blob: Blob, limits: Limits,
         reader.close()
 
 
-def _readinto(inner: IO[bytes], buffer: bytearray) -> int:
+def _readinto(inner: IO[bytes], buffer: Writable) -> int:
     return inner.readinto(buffer) or 0  # type: ignore[attr-defined]
 
 
