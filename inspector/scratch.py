@@ -17,5 +17,15 @@ Writable = bytearray | mmap.mmap
 
 
 def scratch(size: int) -> mmap.mmap:
-    """A zeroed buffer of ``size`` bytes, outside the C heap."""
-    return mmap.mmap(-1, size)
+    """A zeroed buffer of ``size`` bytes, outside the C heap.
+
+    Private, as heap memory is: a process forked while it exists (the audit's pool) gets its own copy
+    on write, not the same pages (an anonymous ``mmap`` is shared by default). Running out of memory
+    is a ``MemoryError``, as for a ``bytearray``: the layer readers take an ``OSError`` for a broken
+    stream and would report a sound layer as truncated."""
+    try:
+        if hasattr(mmap, "MAP_PRIVATE"):
+            return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        return mmap.mmap(-1, size)  # Windows: no flags, and its anonymous maps are not inherited
+    except OSError as exc:
+        raise MemoryError(f"cannot map a {size:,}-byte buffer: {exc}") from exc

@@ -11,12 +11,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import io
+import os
 import subprocess
 import sys
 import tarfile
 
 import pytest
 
+from inspector.scratch import scratch
 from testdata.hostile_tar import docker_archive
 
 from .conftest import cli_env
@@ -75,3 +77,28 @@ def test_reading_ten_layers_leaves_under_4_mb_free_in_the_heap(tmp_path):
     assert done.returncode == 0, done.stderr
     free = int(done.stdout.split()[-1])
     assert free < 4 << 20, f"{free / 2**20:.1f} MB free in the heap after the layers were read"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_scratch_buffer_is_not_shared_with_a_forked_process():
+    """The audit's pool may fork while a layer's buffers exist: the child's writes stay its own."""
+    buffer = scratch(1 << 20)
+    buffer[:6] = b"parent"
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child only writes and exits
+        buffer[:6] = b"child!"
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert bytes(buffer[:6]) == b"parent"
+
+
+def test_no_memory_for_a_scratch_buffer_is_a_memory_error_not_a_broken_stream():
+    """An ``OSError`` from a layer's reader means a broken stream (reported as a truncated layer);
+    running out of memory must not read as that."""
+    script = ("import resource\n"
+              "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+              "from inspector.scratch import scratch\n"
+              "try:\n    scratch(4 << 30)\nexcept MemoryError:\n    print('MemoryError')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=cli_env(),
+                          timeout=60, check=False)
+    assert done.stdout.strip() == "MemoryError", done.stderr
