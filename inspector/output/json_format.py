@@ -32,7 +32,14 @@ class JsonRenderer:
 
 def dumps(value: Any) -> str:
     """One canonical spelling, so identical images give identical bytes whatever the source."""
-    return _strict(value, separators=(", ", ": "))
+    try:
+        return json_text(_CANONICAL.encode(value))
+    except ValueError as exc:
+        raise _inexpressible(exc) from exc
+
+
+#: ``dumps``'s encoder, made once: ``--files`` writes one object per entry of the image.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
 
 def document(value: Any) -> str:
@@ -63,13 +70,6 @@ def _document_pieces(value: Any) -> list[str]:
     except ValueError as exc:
         raise _inexpressible(exc) from exc
     return pieces
-
-
-def _strict(value: Any, **options: Any) -> str:
-    try:
-        return json_text(json.dumps(value, ensure_ascii=False, allow_nan=False, **options))
-    except ValueError as exc:
-        raise _inexpressible(exc) from exc
 
 
 def _inexpressible(exc: ValueError) -> ImageFormatError:
