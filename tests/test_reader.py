@@ -330,7 +330,8 @@ def hash_pieces(hasher: BackgroundHash, pieces) -> list[bytearray]:
         buffer = hasher.buffer()
         assert len(buffer) == BUFFER
         buffer[:len(piece)] = piece
-        buffer[len(piece):len(piece) + 5] = b"stale"  # bytes past ``count`` are not hashed
+        room = min(5, len(buffer) - len(piece))  # a buffer keeps its size (a mapped one cannot grow)
+        buffer[len(piece):len(piece) + room] = b"stale"[:room]  # bytes past ``count`` are not hashed
         hasher.submit(buffer, len(piece))
         given.append(buffer)
     return given
