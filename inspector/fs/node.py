@@ -74,6 +74,24 @@ def _stamp(layer: LayerSlot, uid: int, gid: int) -> tuple[LayerSlot, int, int]:
     return stamp
 
 
+class _Stamped(Generic[T]):
+    """One part of a node's shared ``(layer, uid, gid)`` stamp; setting it takes another stamp."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __get__(self, node: Node, owner: type | None = None) -> T:
+        value: T = node._stamp[self.index]  # type: ignore[assignment]  # the part this descriptor names
+        return value
+
+    def __set__(self, node: Node, value: T) -> None:
+        parts: list[Any] = list(node._stamp)
+        parts[self.index] = value
+        node._stamp = _stamp(*parts)
+
+
 class Node:
     """A file, directory, link or device: the attributes a tar header carries, plus where it came from.
 
@@ -112,33 +130,10 @@ class Node:
         self.content: Any = None
         self._extra: tuple[Any, ...] | None = None  # (target, hardlink_to, xattrs, rdev, opaque) once one is set
 
-    @property
-    def layer(self) -> LayerSlot:
-        """The layer that wrote this node."""
-        return self._stamp[0]
-
-    @layer.setter
-    def layer(self, value: LayerSlot) -> None:
-        _, uid, gid = self._stamp
-        self._stamp = _stamp(value, uid, gid)
-
-    @property
-    def uid(self) -> int:
-        return self._stamp[1]
-
-    @uid.setter
-    def uid(self, value: int) -> None:
-        layer, _, gid = self._stamp
-        self._stamp = _stamp(layer, value, gid)
-
-    @property
-    def gid(self) -> int:
-        return self._stamp[2]
-
-    @gid.setter
-    def gid(self, value: int) -> None:
-        layer, uid, _ = self._stamp
-        self._stamp = _stamp(layer, uid, value)
+    #: The layer that wrote this node, and its owner: the three parts of ``_stamp``.
+    layer: _Stamped[LayerSlot] = _Stamped(0)
+    uid: _Stamped[int] = _Stamped(1)
+    gid: _Stamped[int] = _Stamped(2)
 
     #: A symlink's target, as stored.
     target: _Rare[str | None] = _Rare(0, None)
