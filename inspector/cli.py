@@ -297,7 +297,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             return
     _warn(img.meta.notes + inspection.fs.warnings)
     if files is not None and fmt == "json":  # each entry with its package and build step (README, "--files")
-        renderer(fmt).files(package_reports.annotate(inspection, select_entries(inspection.fs, files)), out)
+        renderer(fmt).files(package_reports.owned_entries(inspection, files), out)
     elif files is not None:  # a policy was given: the image was read with its contents, list it all the same
         renderer(fmt).files(select_entries(inspection.fs, files), out)
     elif views:

@@ -50,3 +50,17 @@ class Entry:
             "xattrs": {name: value.hex() for name, value in sorted(self.xattrs.items())},
             "device": list(self.device) if self.device else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedEntry(Entry):
+    """An entry of ``--files``/``--executables`` JSON with its owning package and build step
+    (``reports.packages`` fills them in)."""
+
+    package: str | None = None
+    layer_created_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = Entry.to_json(self)  # not super(): slots=True makes a new class, which zero-argument super() misses
+        data.update({"package": self.package, "layer_created_by": self.layer_created_by})
+        return data

@@ -12,41 +12,45 @@ through looping links can name endlessly many paths, so the paths it may reach a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fnmatch import fnmatchcase
+from typing import TypeVar
 
 from ..errors import BadReferenceError
 from .entry import Entry
 from .merge import MergedFS
-from .node import DIR
+from .node import DIR, Node
 from .paths import normalize, to_absolute
 
 #: Paths a pattern may reach while it is expanded (30 links to "." and six ``*`` reach 30^6).
 MAX_CANDIDATES = 1_000_000
+#: What a listing is made of: ``Entry`` by default, ``OwnedEntry`` for ``--files --format json``.
+E = TypeVar("E", bound=Entry)
 _MAGIC = re.compile(r"[*?[]")
 
 
-def select_entries(fs: MergedFS, spec: str) -> Iterator[Entry]:
+def select_entries(fs: MergedFS, spec: str,
+                   make: Callable[[str, Node], E] = Entry.of) -> Iterator[E]:  # type: ignore[assignment]
     """The entries ``spec`` (a path or a pattern) names, each followed by its subtree, sorted by path.
 
     Checked before the first entry is returned, so a missing path or an empty match is an error
     before anything is written: ``BadReferenceError`` (exit 2).
     """
     if not normalize(spec):
-        return fs.entries("/")
+        return (make(path, node) for path, node in fs.walk("/"))
     if _MAGIC.search(spec) and fs.resolve(spec, follow_last=False) is None:  # a literal name wins
         matches = _expand(fs, spec)
         if not matches:
             raise BadReferenceError(f"{spec}: the pattern matches nothing in the image")
-        return _listing(fs, _outermost(matches), follow_last=False)
+        return _listing(fs, _outermost(matches), False, make)
     follow_last = spec.endswith("/") or spec.rstrip("/").endswith(("/.", "/.."))
     found = fs.resolve(spec, follow_last=follow_last)
     if found is None:
         raise BadReferenceError(f"{spec} does not exist in the image")
-    return _listing(fs, [to_absolute(normalize(spec))], follow_last)
+    return _listing(fs, [to_absolute(normalize(spec))], follow_last, make)
 
 
-def _listing(fs: MergedFS, paths: list[str], follow_last: bool) -> Iterator[Entry]:
+def _listing(fs: MergedFS, paths: list[str], follow_last: bool, make: Callable[[str, Node], E]) -> Iterator[E]:
     """Each path and what is below it, under the name asked for (the real path may differ)."""
     for shown in paths:
         found = fs.resolve(shown, follow_last=follow_last)
@@ -55,10 +59,10 @@ def _listing(fs: MergedFS, paths: list[str], follow_last: bool) -> Iterator[Entr
         real = found[0]
         base, shown_base = real.rstrip("/"), shown.rstrip("/")
         if real == "/":  # "/bin/.." is the root: list what is below it, not the root itself
-            yield from (Entry.of(shown_base + path, node) for path, node in fs.walk("/"))
+            yield from (make(shown_base + path, node) for path, node in fs.walk("/"))
             continue
         for path, node in fs.walk(real):
-            yield Entry.of(shown_base + path[len(base):], node)
+            yield make(shown_base + path[len(base):], node)
 
 
 def _expand(fs: MergedFS, pattern: str) -> list[str]:
