@@ -65,7 +65,7 @@ def test_the_fast_spelling_is_the_documented_object_byte_for_byte(entry: Entry) 
     assert text.isascii() or not any(char in text for char in "\x7f\x85\x9b\u202e\u2066"), text  # escaped
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Richer(Entry):
     extra: str = "more"
 

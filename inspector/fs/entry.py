@@ -8,7 +8,10 @@ from typing import Any
 from .node import Node
 
 
-@dataclass(frozen=True, slots=True)  # slots: a summary holds one per executable (a million-file image: 90,000)
+#: slots: a listing makes one per entry of the image. Not frozen: a frozen dataclass sets each field
+#: through ``object.__setattr__``, which made building an entry 8 times slower (1.8 µs against 0.23 µs,
+#: 1.5 s of a million-entry ``--files``). An entry is a copy: changing it changes nothing in the image.
+@dataclass(slots=True)
 class Entry:
     """One name in the merged view. ``layer`` is the 0-based index of the layer that last wrote it."""
 
@@ -52,7 +55,7 @@ class Entry:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OwnedEntry(Entry):
     """An entry of ``--files``/``--executables`` JSON with its owning package and build step
     (``reports.packages`` fills them in)."""
