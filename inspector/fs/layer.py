@@ -90,7 +90,7 @@ _MAX_SHARED_INTS = 4096
 class LayerTree:
     """What one layer adds, removes and hides, as a tree rooted at ``root``."""
 
-    __slots__ = ("entries", "inodes", "ints", "root", "size", "slot")
+    __slots__ = ("entries", "inodes", "ints", "last_dir", "root", "size", "slot")
 
     def __init__(self) -> None:
         self.slot = LayerSlot()  # the stack position, known once the layer is merged
@@ -99,6 +99,9 @@ class LayerTree:
         self.size = 0  # bytes of the uncompressed tar
         self.inodes: dict[int, list[Node]] = {}  # id(node) → every name of that node's inode (hardlinks only)
         self.ints: dict[int, int] = {}  # while scanning: one object per distinct mode and mtime (see _node_from_member)
+        #: while scanning: the directory the last member went to, as (its path in the layer, its node,
+        #: its absolute path with a trailing slash): the next member is nearly always beside it.
+        self.last_dir: tuple[str, Node, str] = ("", self.root, "/")
 
     def copy(self) -> LayerTree:
         """An independent copy with a slot of its own (the merge moves a tree's nodes and sets its slot)."""
@@ -158,6 +161,7 @@ def _walk(stream: IO[bytes], tree: LayerTree, probe: ContentProbe | None, limits
         _apply_member(tree, member, tar, probe, limits)
     tree.size = tar.offset
     tree.ints = {}
+    tree.last_dir = ("", tree.root, "/")
     _check_complete(stream, tar.offset)
 
 
@@ -209,20 +213,38 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
     if member.type == PAX_GLOBAL:
         return  # the engine ignores global headers (tests/engine/test_tar_globals.py)
     index = tree.slot
-    parts = normalize(member.name)
-    if len(parts) > limits.max_depth:
-        raise ImageFormatError(f"a member name is {len(parts):,} directories deep, more than {limits.max_depth:,} "
-                               f"(raise the limit with --max-depth): {member.name[:80]}…")
-    if not parts:  # the root's own entry: the engine skips "./" and "." but applies "/" to the
-        if member.isdir() and member.name.strip("/") == "":  # layer's directory (checked with
-            tree.root.mode = member.mode & 0o7777  # docker export): its setgid reaches implied dirs
-        return
-    base = intern(parts[-1])  # a million entries repeat a few thousand names: keep one copy of each
-    if base.startswith(WHITEOUT_PREFIX):
-        _apply_whiteout(tree, parts, index)
-        return
-    parent = _implied_parent(tree, parts[:-1], index)
-    node = _node_from_member(tree, member, parts, index)
+    name = member.name
+    slash = name.rfind("/")
+    base = name[slash + 1:]
+    key, parent, prefix = tree.last_dir
+    if (name[:slash] if slash >= 0 else "") != key or base in _UNCLEAN_BASES or "\x00" in base or \
+            base.startswith(WHITEOUT_PREFIX):
+        # Not the directory the previous member went to, or a name to clean or a whiteout: the long way.
+        # Whatever it changes, the memory below is reset first: a whiteout or a root entry may remove
+        # or replace the remembered directory and leaves the memory at the root, which stays.
+        tree.last_dir = ("", tree.root, "/")
+        parts = normalize(name)
+        if len(parts) > limits.max_depth:
+            raise ImageFormatError(f"a member name is {len(parts):,} directories deep, more than "
+                                   f"{limits.max_depth:,} (raise the limit with --max-depth): {name[:80]}…")
+        if not parts:  # the root's own entry: the engine skips "./" and "." but applies "/" to the
+            if member.isdir() and name.strip("/") == "":  # layer's directory (checked with docker
+                tree.root.mode = member.mode & 0o7777  # export): its setgid reaches implied dirs
+            return
+        base = parts[-1]
+        if base.startswith(WHITEOUT_PREFIX):
+            _apply_whiteout(tree, parts, index)
+            return
+        parent = _implied_parent(tree, parts[:-1], index)
+        key = "/".join(parts[:-1])
+        prefix = f"/{key}/" if key else "/"
+        tree.last_dir = (key, parent, prefix)
+    # else: a name in the directory the previous member went to (nearly every member of a layer).
+    # Nothing since can have replaced that directory: a member changes only its own directory's
+    # entries, and every member that goes elsewhere takes the long way and moves this memory.
+    # Its depth passed the limit then, and this name is one deeper than that directory.
+    base = intern(base)  # a million entries repeat a few thousand names: keep one copy of each
+    node = _node_from_member(tree, member, prefix + base, index)
     existing = parent.children.get(base)  # type: ignore[union-attr]
     if existing is not None and existing.kind == DIR and node.kind == DIR:
         existing.take_attributes(node)
@@ -230,9 +252,13 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
     parent.children[base] = node  # type: ignore[index]
     if node.kind == FILE and probe is not None and node.hardlink_to is None and not member.sparse:
         # a sparse file's holes are never inflated: its content is not read (see README, Limits)
-        reader = probe(to_absolute(parts), node, member)
+        reader = probe(prefix + base, node, member)
         if reader is not None:
             node.content = reader(tar.reader(member))
+
+
+#: Last components that ``normalize`` would clean or refuse: the fast way in ``_apply_member`` leaves them to it.
+_UNCLEAN_BASES = frozenset(("", ".", ".."))
 
 
 def _apply_whiteout(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -> None:
@@ -264,12 +290,12 @@ def _implied_parent(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -
     return node
 
 
-def _node_from_member(tree: LayerTree, member: TarMember, parts: tuple[str, ...], index: LayerSlot) -> Node:
+def _node_from_member(tree: LayerTree, member: TarMember, path: str, index: LayerSlot) -> Node:
     if member.type == LNKTYPE:
         return _hardlink(tree, member, index)
     kind = _TYPES.get(member.type)
     if kind is None:
-        raise ImageFormatError(f"unsupported tar entry type {member.type!r} for {to_absolute(parts)}")
+        raise ImageFormatError(f"unsupported tar entry type {member.type!r} for {path}")
     ints = tree.ints  # modes and times repeat: one int object each, not one per node
     mode = member.mode & 0o7777
     mtime = int(member.mtime)
