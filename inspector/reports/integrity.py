@@ -43,7 +43,7 @@ MAX_PARSED_BYTES = 32 << 20
 _PARSED: BoundedLru[bytes, dict[str, dict[str, str]]] = BoundedLru(MAX_PARSED_BYTES)
 
 
-@dataclass
+@dataclass(slots=True)  # one per packaged file of every image an audit reads: 17,000 on a JDK base
 class Check:
     path: str  # as the package spells it
     resolved: str  # where it is in the image
