@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from .node import Node
 
@@ -29,7 +29,7 @@ class Entry:
     device: tuple[int, int] | None  # (major, minor) of char and block devices
 
     @classmethod
-    def of(cls, path: str, node: Node) -> Entry:
+    def of(cls, path: str, node: Node) -> Self:
         return cls(path, node.kind, node.mode, node.uid, node.gid, node.size, node.mtime, node.target,
                    node.hardlink_to, node.layer.index, dict(node.xattrs or {}), node.rdev)
 

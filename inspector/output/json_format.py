@@ -50,9 +50,9 @@ def entry_text(entry: Entry) -> str:
             f'"layer": {entry.layer}, "mtime": {"null" if entry.mtime is None else entry.mtime}, '
             f'"xattrs": {_xattrs_text(xattrs) if xattrs else "{}"}, '
             f'"device": {f"[{device[0]}, {device[1]}]" if device else "null"}')
-    if kind is OwnedEntry:
-        text += (f', "package": {_string_or_null(entry.package)}, '  # type: ignore[attr-defined]
-                 f'"layer_created_by": {_string_or_null(entry.layer_created_by)}')  # type: ignore[attr-defined]
+    if isinstance(entry, OwnedEntry):
+        text += (f', "package": {_string_or_null(entry.package)}, '
+                 f'"layer_created_by": {_string_or_null(entry.layer_created_by)}')
     return json_text(text + "}")
 
 

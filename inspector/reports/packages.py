@@ -202,9 +202,9 @@ def owned_entries(inspection: Inspection, spec: str) -> Iterator[OwnedEntry]:
     owner, created_by = view.owner, view.layer_created_by
 
     def make(path: str, node: Node) -> OwnedEntry:
-        layer = node.layer.index
-        return OwnedEntry(path, node.kind, node.mode, node.uid, node.gid, node.size, node.mtime, node.target,
-                          node.hardlink_to, layer, dict(node.xattrs or {}), node.rdev, owner(path), created_by(layer))
+        entry = OwnedEntry.of(path, node)
+        entry.package, entry.layer_created_by = owner(path), created_by(entry.layer)
+        return entry
 
     return select_entries(inspection.fs, spec, make)
 
