@@ -37,7 +37,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -304,6 +303,8 @@ class LayerCache:
         header = b" ".join([MAGIC, str(FORMAT).encode(), hashlib.sha256(rest).hexdigest().encode()])
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile  # here: 5 ms of imports (shutil, random, bz2) that a run writing nothing skips
+
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(handle, "wb") as out:

@@ -11,8 +11,6 @@ handler that stops the query after a bounded number of steps.
 from __future__ import annotations
 
 import os
-import sqlite3
-import tempfile
 
 from .interface import MAX_PACKAGES
 
@@ -26,6 +24,8 @@ class SqliteError(ValueError):
 def read_blobs(main: bytes, wal: bytes | None, warnings: list[str], db: str) -> list[bytes]:
     if not main.startswith(b"SQLite format 3\0"):
         raise SqliteError("not an SQLite 3 database")
+    import sqlite3  # here: every summary imports the package readers, few images hold an rpm sqlite database
+    import tempfile
     with tempfile.TemporaryDirectory(prefix="inspect-image-rpmdb-") as directory:
         path = os.path.join(directory, "rpmdb.sqlite")
         with open(path, "wb") as out:
