@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from inspector.errors import ImageFormatError
 from inspector.fs.entry import Entry, OwnedEntry
 from inspector.output.json_format import JsonRenderer, dumps, entry_text
 
@@ -76,6 +77,14 @@ class _Richer(Entry):
 def test_an_entry_type_that_says_more_keeps_its_own_json() -> None:
     richer = _Richer(*(getattr(_entry("/x"), name) for name in Entry.__dataclass_fields__))
     assert json.loads(entry_text(richer))["extra"] == "more"
+
+
+def test_a_time_json_cannot_express_is_an_error_never_nan() -> None:
+    """Entries are plain objects a library caller may change: the fast path must not print ``nan``."""
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(ImageFormatError):
+            entry_text(_entry("/x", mtime=value))
+    assert entry_text(_entry("/x", mtime=1.5)) == dumps(_entry("/x", mtime=1.5).to_json())
 
 
 def test_the_listing_is_the_generic_encoding_of_each_entry() -> None:

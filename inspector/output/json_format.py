@@ -40,14 +40,17 @@ def entry_text(entry: Entry) -> str:
     the node's ints. ``tests/test_files_json.py`` holds both spellings equal for hostile names.
     """
     kind = type(entry)
-    if kind is not Entry and kind is not OwnedEntry:  # a subclass may say more: its own to_json
+    mtime = entry.mtime
+    if (kind is not Entry and kind is not OwnedEntry) or (mtime is not None and type(mtime) is not int):
+        # a subclass may say more (its own to_json); a time that is not an int (a float NaN set by a
+        # library caller) goes through the encoder's checks: strict JSON or an error, never "nan"
         return dumps(entry.to_json())
     xattrs = entry.xattrs
     device = entry.device
     text = (f'{{"path": {encode_basestring(entry.path)}, "type": {_quoted(entry.type)}, '
             f'"mode": "{entry.mode:04o}", "uid": {entry.uid}, "gid": {entry.gid}, "size": {entry.size}, '
             f'"target": {_string_or_null(entry.target)}, "hardlink_to": {_string_or_null(entry.hardlink_to)}, '
-            f'"layer": {entry.layer}, "mtime": {"null" if entry.mtime is None else entry.mtime}, '
+            f'"layer": {entry.layer}, "mtime": {"null" if mtime is None else mtime}, '
             f'"xattrs": {_xattrs_text(xattrs) if xattrs else "{}"}, '
             f'"device": {f"[{device[0]}, {device[1]}]" if device else "null"}')
     if isinstance(entry, OwnedEntry):
