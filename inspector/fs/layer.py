@@ -72,6 +72,26 @@ def is_reentrant(probe: ContentProbe | None) -> bool:
     return probe is None or getattr(probe, "reentrant", False) is True
 
 
+#: What a probe says of the regular files it reads without an execute bit: only those whose name is
+#: one of ``names`` or whose path starts with one of ``prefixes`` (see ``plain_interest``).
+Interest = tuple[frozenset[str], tuple[str, ...]]
+
+
+def plain_interest(probe: ContentProbe, names: frozenset[str], prefixes: tuple[str, ...]) -> ContentProbe:
+    """Mark ``probe`` as one that returns None for every regular file without an execute bit whose
+    name is not in ``names`` and whose path starts with none of ``prefixes``. The scan then asks it
+    of those files only: on a million-file image, most files are data nobody reads, and three tests
+    in line cost a fifth of the calls they spare (0.74 µs a file for the summary's probe)."""
+    probe.plain_interest = (names, prefixes)  # type: ignore[attr-defined]
+    return probe
+
+
+def interest_of(probe: ContentProbe | None) -> Interest | None:
+    """The probe's ``plain_interest``, or None: ask it of every regular file."""
+    found = getattr(probe, "plain_interest", None)
+    return found if isinstance(found, tuple) else None
+
+
 _TYPES = {
     REGTYPE: FILE,
     AREGTYPE: FILE,
@@ -154,11 +174,12 @@ def _walk(stream: IO[bytes], tree: LayerTree, probe: ContentProbe | None, limits
           entries_before: int) -> None:
     """The walk itself: each member counted against the image's entry limit, then applied."""
     tar = TarWalk(stream, globals=True)
+    interest = interest_of(probe)
     for member in tar:
         tree.entries += (len(member.records or ()) or 1) if member.type == PAX_GLOBAL else 1
         if tree.entries + entries_before > limits.max_entries:
             raise too_many_entries(limits)
-        _apply_member(tree, member, tar, probe, limits)
+        _apply_member(tree, member, tar, probe, limits, interest)
     tree.size = tar.offset
     tree.ints = {}
     tree.last_dir = ("", tree.root, "/")
@@ -209,7 +230,7 @@ def _check_complete(stream: IO[bytes], offset: int) -> None:
 
 
 def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
-                  probe: ContentProbe | None, limits: Limits) -> None:
+                  probe: ContentProbe | None, limits: Limits, interest: Interest | None = None) -> None:
     if member.type == PAX_GLOBAL:
         return  # the engine ignores global headers (tests/engine/test_tar_globals.py)
     index = tree.slot
@@ -252,7 +273,11 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
     parent.children[base] = node  # type: ignore[index]
     if node.kind == FILE and probe is not None and node.hardlink_to is None and not member.sparse:
         # a sparse file's holes are never inflated: its content is not read (see README, Limits)
-        reader = probe(prefix + base, node, member)
+        path = prefix + base
+        if interest is not None and not node.mode & 0o111 and base not in interest[0] \
+                and not path.startswith(interest[1]):
+            return  # a file the probe said it never reads
+        reader = probe(path, node, member)
         if reader is not None:
             node.content = reader(tar.reader(member))
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from ..fs.cache import ContentCodec
-from ..fs.layer import is_reentrant, reentrant
+from ..fs.layer import interest_of, is_reentrant, plain_interest, reentrant
 from ..fs.node import DIR, FILE, Node
-from . import apk, dpkg, os_release, rpm, rpm_manifest
+from . import ROOTS, apk, dpkg, os_release, rpm, rpm_manifest
 from . import wanted as package_file
 
 MAX_DB_BYTES = 256 << 20  # one rpmdb; larger databases are reported, not read
@@ -66,7 +66,12 @@ def capture_probe(base: Callable[..., Any] | None) -> Callable[..., Any]:
             return lambda stream: _capture(stream, bound)
         return base(path, node, member) if base is not None else None
 
-    return reentrant(probe) if is_reentrant(base) else probe
+    if is_reentrant(base):
+        reentrant(probe)
+    below = interest_of(base) if base is not None else (frozenset(), ())
+    if below is not None:  # what the base reads, and every path a package database may be at
+        plain_interest(probe, below[0], below[1] + ROOTS)
+    return probe
 
 
 def capture_codec(base: ContentCodec) -> ContentCodec:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..fs.cache import ContentCodec
-from ..fs.layer import reentrant
+from ..fs.layer import plain_interest, reentrant
 from ..fs.node import Node
 from ..packages.capture import capture_codec, capture_probe
 
@@ -250,15 +250,23 @@ def make_probe(hash_filter: HashFilter | None = None,
             return lambda stream: _read(stream, vendor=name == "libjvm.so", digest=digest, size_hint=node.size)
         return None
 
-    return reentrant(probe)  # type: ignore[return-value]  # it keeps nothing between calls
+    reentrant(probe)  # it keeps nothing between calls
+    if hash_filter is None or hash_filter is executables_only:  # then nothing else is hashed: say what is read
+        plain_interest(probe, frozenset(TEXT_FILES | {"libjvm.so"}), tuple(ACCOUNT_FILES))
+    return probe
+
+
+def executables_only(path: str, node: Node) -> bool:
+    """The hash filter of the reports' probe: executables only (they are read whole anyway)."""
+    return bool(node.mode & 0o111)
 
 
 #: The probe the reports use: executables are read whole anyway (ELF head and tail), so hashing
 #: them too costs no read and lets ``diff`` compare them from the same (cacheable) scan. Package
 #: databases are kept too (``packages.capture``), for ``--packages`` and the summary.
-probe = capture_probe(make_probe(lambda path, node: bool(node.mode & 0o111)))
+probe = capture_probe(make_probe(executables_only))
 #: The same, plus SHA-1 of executables: only ``sbom --format spdx-json`` asks (SPDX requires SHA-1).
-probe_sha1 = capture_probe(make_probe(lambda path, node: bool(node.mode & 0o111), sha1=True))
+probe_sha1 = capture_probe(make_probe(executables_only, sha1=True))
 
 
 def _kept_as_text(path: str, name: str, node: Node) -> bool:
@@ -277,7 +285,7 @@ def _texts(path: str, node: Node, member: Any = None) -> Callable[[IO[bytes]], F
 #: What ``--files --format json`` needs to name each file's package: the package databases and the
 #: text files beside them, not the ELF headers, hashes and vendor search of every executable (on the
 #: bench's fat JDK those doubled the listing's time).
-texts_probe = capture_probe(reentrant(_texts))
+texts_probe = capture_probe(plain_interest(reentrant(_texts), frozenset(TEXT_FILES), tuple(ACCOUNT_FILES)))
 
 
 def facts_to_json(facts: FileFacts) -> dict[str, Any]:
