@@ -230,42 +230,27 @@ def _check_complete(stream: IO[bytes], offset: int) -> None:
 
 
 def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
-                  probe: ContentProbe | None, limits: Limits, interest: Interest | None = None) -> None:
+                  probe: ContentProbe | None, limits: Limits, interest: Interest | None) -> None:
     if member.type == PAX_GLOBAL:
         return  # the engine ignores global headers (tests/engine/test_tar_globals.py)
-    index = tree.slot
     name = member.name
     slash = name.rfind("/")
     base = name[slash + 1:]
     key, parent, prefix = tree.last_dir
     if (name[:slash] if slash >= 0 else "") != key or base in _UNCLEAN_BASES or "\x00" in base or \
             base.startswith(WHITEOUT_PREFIX):
-        # Not the directory the previous member went to, or a name to clean or a whiteout: the long way.
-        # Whatever it changes, the memory below is reset first: a whiteout or a root entry may remove
-        # or replace the remembered directory and leaves the memory at the root, which stays.
-        tree.last_dir = ("", tree.root, "/")
-        parts = normalize(name)
-        if len(parts) > limits.max_depth:
-            raise ImageFormatError(f"a member name is {len(parts):,} directories deep, more than "
-                                   f"{limits.max_depth:,} (raise the limit with --max-depth): {name[:80]}…")
-        if not parts:  # the root's own entry: the engine skips "./" and "." but applies "/" to the
-            if member.isdir() and name.strip("/") == "":  # layer's directory (checked with docker
-                tree.root.mode = member.mode & 0o7777  # export): its setgid reaches implied dirs
+        # not the directory the previous member went to, or a name to clean, or a whiteout
+        placed = _place(tree, member, limits)
+        if placed is None:
             return
-        base = parts[-1]
-        if base.startswith(WHITEOUT_PREFIX):
-            _apply_whiteout(tree, parts, index)
-            return
-        parent = _implied_parent(tree, parts[:-1], index)
-        key = "/".join(parts[:-1])
-        prefix = f"/{key}/" if key else "/"
-        tree.last_dir = (key, parent, prefix)
+        parent, base, prefix = placed
     # else: a name in the directory the previous member went to (nearly every member of a layer).
     # Nothing since can have replaced that directory: a member changes only its own directory's
-    # entries, and every member that goes elsewhere takes the long way and moves this memory.
+    # entries, and every member that goes elsewhere takes ``_place`` and moves this memory.
     # Its depth passed the limit then, and this name is one deeper than that directory.
     base = intern(base)  # a million entries repeat a few thousand names: keep one copy of each
-    node = _node_from_member(tree, member, prefix + base, index)
+    path = prefix + base
+    node = _node_from_member(tree, member, path, tree.slot)
     existing = parent.children.get(base)  # type: ignore[union-attr]
     if existing is not None and existing.kind == DIR and node.kind == DIR:
         existing.take_attributes(node)
@@ -273,13 +258,37 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
     parent.children[base] = node  # type: ignore[index]
     if node.kind == FILE and probe is not None and node.hardlink_to is None and not member.sparse:
         # a sparse file's holes are never inflated: its content is not read (see README, Limits)
-        path = prefix + base
         if interest is not None and not node.mode & 0o111 and base not in interest[0] \
                 and not path.startswith(interest[1]):
             return  # a file the probe said it never reads
         reader = probe(path, node, member)
         if reader is not None:
             node.content = reader(tar.reader(member))
+
+
+def _place(tree: LayerTree, member: TarMember, limits: Limits) -> tuple[Node, str, str] | None:
+    """The long way to a member's directory: its name cleaned and checked, whiteouts and the root's
+    own entry applied here (None: nothing more to do), else its directory (made if missing), its
+    last name, and its directory's absolute path with a trailing slash, which ``tree.last_dir``
+    remembers for the members beside it. Whatever this member changes, the memory is reset first:
+    a whiteout or a root entry may remove or replace the remembered directory."""
+    tree.last_dir = ("", tree.root, "/")
+    name = member.name
+    parts = normalize(name)
+    if len(parts) > limits.max_depth:
+        raise ImageFormatError(f"a member name is {len(parts):,} directories deep, more than "
+                               f"{limits.max_depth:,} (raise the limit with --max-depth): {name[:80]}…")
+    if not parts:  # the root's own entry: the engine skips "./" and "." but applies "/" to the
+        if member.isdir() and name.strip("/") == "":  # layer's directory (checked with docker
+            tree.root.mode = member.mode & 0o7777  # export): its setgid reaches implied dirs
+        return None
+    if parts[-1].startswith(WHITEOUT_PREFIX):
+        _apply_whiteout(tree, parts, tree.slot)
+        return None
+    parent = _implied_parent(tree, parts[:-1], tree.slot)
+    key = "/".join(parts[:-1])
+    tree.last_dir = (key, parent, f"/{key}/" if key else "/")
+    return parent, parts[-1], tree.last_dir[2]
 
 
 #: Last components that ``normalize`` would clean or refuse: the fast way in ``_apply_member`` leaves them to it.

@@ -37,7 +37,7 @@ def select_entries(fs: MergedFS, spec: str,
     before anything is written: ``BadReferenceError`` (exit 2).
     """
     if not normalize(spec):
-        return (make(path, node) for path, node in fs.walk("/"))
+        return _listing(fs, ["/"], False, make)
     if _MAGIC.search(spec) and fs.resolve(spec, follow_last=False) is None:  # a literal name wins
         matches = _expand(fs, spec)
         if not matches:

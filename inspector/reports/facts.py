@@ -26,6 +26,8 @@ HEAD_BYTES = 64 << 10  # ELF and program headers, PT_INTERP, a shebang: all near
 TAIL_BYTES = 64 << 10  # section headers: at the end of the file for every common linker
 RELEASE_MAX = 64 << 10
 CHUNK = 1 << 20
+#: The file whose read-only data names the JVM's vendor (``VendorScan``).
+VENDOR_FILE = "libjvm.so"
 TEXT_FILES = {"release", "os-release"}  # JDK release files; the distribution's os-release
 #: Kept as text (at most ``RELEASE_MAX`` bytes) for owner and group names (``reports.accounts``).
 ACCOUNT_FILES = {"/etc/passwd", "/etc/group"}
@@ -240,19 +242,19 @@ def make_probe(hash_filter: HashFilter | None = None,
         name = path[path.rfind("/") + 1:]
         if node.mode & 0o111:
             digest = hash_filter is not None and hash_filter(path, node)
-            return lambda stream: _read(stream, executable=True, vendor=name == "libjvm.so", digest=digest,
+            return lambda stream: _read(stream, executable=True, vendor=name == VENDOR_FILE, digest=digest,
                                         sha1=sha1 and digest, size_hint=node.size)
         if _kept_as_text(path, name, node):
             digest = hash_filter is not None and hash_filter(path, node)
             return lambda stream: _read(stream, text=True, digest=digest)
         digest = hash_filter is not None and hash_filter(path, node)
-        if name == "libjvm.so" or digest:
-            return lambda stream: _read(stream, vendor=name == "libjvm.so", digest=digest, size_hint=node.size)
+        if name == VENDOR_FILE or digest:
+            return lambda stream: _read(stream, vendor=name == VENDOR_FILE, digest=digest, size_hint=node.size)
         return None
 
     reentrant(probe)  # it keeps nothing between calls
     if hash_filter is None or hash_filter is executables_only:  # then nothing else is hashed: say what is read
-        plain_interest(probe, frozenset(TEXT_FILES | {"libjvm.so"}), tuple(ACCOUNT_FILES))
+        plain_interest(probe, frozenset(TEXT_FILES | {VENDOR_FILE}), tuple(ACCOUNT_FILES))
     return probe
 
 
