@@ -14,6 +14,7 @@ import io
 import tarfile
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -93,3 +94,18 @@ def test_remembering_the_directory_changes_no_tree(drawn: list[Member]) -> None:
     members = [("dir" if not path else "file" if ".wh." in path else kind, path, link) for kind, path, link in drawn]
     remembered, long_way = _both(members)
     assert remembered == long_way
+
+
+def test_the_depth_limit_holds_for_names_beside_the_last_one() -> None:
+    """A name taken the short way is one deeper than a directory that passed the limit: at the limit
+    it is accepted, one deeper is refused, whichever way it was reached."""
+    from inspector.errors import ImageFormatError
+    from inspector.limits import Limits
+
+    limits = Limits(max_depth=3)
+    at_limit = [("file", "a/b/c", ""), ("file", "a/b/d", ""), ("dir", "a/b/e", "")]
+    for spelled in ("", "./"):
+        tree = scan_layer(io.BytesIO(_tar(at_limit, spelled)), limits=limits)
+        assert set(_dump(tree.root)) >= {"/a/b/c", "/a/b/d", "/a/b/e"}
+        with pytest.raises(ImageFormatError, match="4 directories deep"):
+            scan_layer(io.BytesIO(_tar([*at_limit, ("file", "a/b/e/f", "")], spelled)), limits=limits)
