@@ -24,6 +24,7 @@ from .sources.registry_ref import RegistryOptions
 if TYPE_CHECKING:
     from . import reports
     from .fs.cache import LayerCache
+    from .fs.helper import LayerHelper
     from .sources import Image
 
 # Everything that reads or renders an image is imported inside the command that needs it: starting the
@@ -198,11 +199,13 @@ def cli() -> None:
                    f"{', '.join(policy.RULES)}, or all.")
 @click.option("--policy", "policy_file", metavar="FILE",
               help="A TOML policy file: the rules to enforce (fail-on) and allow-listed path globs per rule.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 1024), default=None, metavar="N",
+              help="Processes that scan layers at once (default: the CPUs; 1: this process alone).")
 @_format_options
 @source_options
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
                     show_config: bool, show_packages: bool, show_layers: bool, fail_on: tuple[str, ...],
-                    policy_file: str | None, fmt: str, as_json: bool, source: SourceArgs) -> None:
+                    policy_file: str | None, jobs: int | None, fmt: str, as_json: bool, source: SourceArgs) -> None:
     """Inspect IMAGE: a summary, or one view of it.
 
     The summary says whether the entrypoint can start, which shells, package managers and Java
@@ -280,10 +283,15 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             from .reports.facts import TEXTS_CODEC, texts_probe
 
             use = CacheUse(store, TEXTS_CODEC, richer=(reports.FACTS_CODEC,)) if store else None
-            inspection = reports.inspect_image(img, source.limits, use, content_probe=texts_probe)
+            helper = _helper(source, image, img, "texts_probe", "TEXTS_CODEC", ("FACTS_CODEC",), store, jobs)
+            inspection = reports.inspect_image(img, source.limits, use, content_probe=texts_probe, helper=helper)
+        elif want_packages:  # + the packaged files' digests, as the layers pass
+            inspection = package_reports.inspect_image(img, source.limits,
+                                                       CacheUse(store, reports.FACTS_CODEC) if store else None)
         else:
-            scan = package_reports.inspect_image if want_packages else reports.inspect_image  # + files' digests
-            inspection = scan(img, source.limits, CacheUse(store, reports.FACTS_CODEC) if store else None)
+            helper = _helper(source, image, img, "probe", "FACTS_CODEC", (), store, jobs)
+            inspection = reports.inspect_image(img, source.limits,
+                                               CacheUse(store, reports.FACTS_CODEC) if store else None, helper=helper)
         report = None
         if want_packages:  # integrity may read some layers again: while the image is open
             report = package_reports.packages_report(img, inspection, store.directory if store else None)
@@ -312,6 +320,17 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             report_cache.keep(img, summary_kept, store, data, warnings, report_cache.SUMMARY)
         _emit(data, fmt == "json", _summary_table, out, findings)
     _policy_exit(findings)
+
+
+def _helper(source: SourceArgs, image: str, img: Image, probe: str, codec: str, richer: tuple[str, ...],
+            store: LayerCache | None, jobs: int | None) -> LayerHelper | None:
+    """A second process scanning the top layers while this one scans the base (``parallel``), when
+    the image is worth one; ``probe`` and the codecs are names in ``reports.facts``."""
+    from .audit.executors import default_jobs
+    from .parallel import Job, NamedProbe, start_helper
+
+    named = NamedProbe("inspector.reports.facts", probe, codec, richer)
+    return start_helper(Job(source, image, named, store is not None), img, jobs or default_jobs())
 
 
 @cli.command("diff", epilog="\b\nExamples:\n"

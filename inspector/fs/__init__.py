@@ -10,17 +10,19 @@ from ..limits import DEFAULT, Limits
 from ..sources.interface import Image, LayerInfo
 from .cache import CacheUse
 from .entry import Entry
+from .helper import LayerHelper, Scanned
 from .layer import ContentProbe, LayerTree, is_reentrant, scan_layer, too_many_entries
 from .merge import MergedFS
 from .node import Node
 
-__all__ = ["ContentProbe", "Entry", "LayerTree", "MergedFS", "Node", "build_filesystem", "build_filesystems",
-           "scan_layer", "shared_base"]
+__all__ = ["ContentProbe", "Entry", "LayerHelper", "LayerTree", "MergedFS", "Node", "Scanned", "build_filesystem",
+           "build_filesystems", "scan_layer", "shared_base"]
 
 
 def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Limits = DEFAULT,
                      cache: CacheUse | None = None,
-                     observe: Callable[[LayerTree, MergedFS], None] | None = None) -> MergedFS:
+                     observe: Callable[[LayerTree, MergedFS], None] | None = None,
+                     helper: LayerHelper | None = None) -> MergedFS:
     """Scan every layer of ``image`` once, in one pass over its bytes, and merge them in order.
 
     Every layer read is hashed and checked against its diff ID: an uncompressed layer of a
@@ -30,7 +32,12 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
     ``--verify``; layers read now are stored once their bytes matched their diff ID.
     ``observe(tree, merged)`` sees each layer's own tree just before it is merged (the HTML report's
     per-layer counts and wasted bytes).
+
+    A ``helper`` (``fs.helper``) may scan some layers in another process meanwhile: each layer it
+    took is merged here in its place in the stack, as if this process had read it (its counts go
+    into the image's verification, the cache entry was written there); it is closed on return.
     """
+    assert helper is None or observe is None, "a layer scanned elsewhere passes no observer"
     check_declared_layers(image, limits)
     image.verification.hash_layers = True
     scanner = LayerScanner(probe, limits)
@@ -41,9 +48,15 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
 
     def skip(info: LayerInfo) -> bool:
         nonlocal reserved
-        assert cache is not None
         check_layer_count(info.index + 1, limits, image)
-        tree = cache.answer(image, info, scanner.seen + reserved, limits)
+        scanned = helper.take(info) if helper is not None else None
+        if scanned is not None and scanner.seen + reserved + scanned.tree.entries > limits.max_entries:
+            scanned = None  # read here: the scan fails part-way with the layer named, as it would alone
+        if scanned is not None:
+            tree: LayerTree | None = scanned.tree
+            _count_elsewhere(image, info, scanned)
+        else:
+            tree = cache.answer(image, info, scanner.seen + reserved, limits) if cache is not None else None
         if tree is None:
             return False
         answers[info.index] = tree
@@ -52,14 +65,16 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
 
     merged = MergedFS()
     stored: set[str] = set()
-    for info, tree in image.scan_layers(scanner, skip=skip if cache is not None else None):
+
+    def merge(info: LayerInfo, tree: LayerTree | None) -> None:
+        nonlocal reserved
         check_layer_count(info.index + 1, limits, image)
-        cached = answers.pop(info.index, None)
-        if cached is not None:
-            reserved -= cached.entries
+        answered = answers.pop(info.index, None)
+        if answered is not None:
+            reserved -= answered.entries
         if tree is None:
-            assert cached is not None, "a layer was skipped that the cache did not answer for"
-            tree = cached
+            assert answered is not None, "a layer was skipped that neither the cache nor the helper answered for"
+            tree = answered
             scanner.settle(tree)
         elif cache is not None and info.diff_id and info.diff_id not in stored:
             cache.remember(image, info, tree)  # before merging: the merge moves its nodes
@@ -67,7 +82,24 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
         if observe is not None:
             observe(tree, merged)
         merged.apply(tree)
+
+    try:
+        for info, tree in image.scan_layers(scanner, skip=skip if cache is not None or helper is not None else None):
+            merge(info, tree)
+    finally:
+        if helper is not None:
+            helper.close()
     return merged
+
+
+def _count_elsewhere(image: Image, info: LayerInfo, scanned: Scanned) -> None:
+    """What checking a layer's bytes in the helper found, into this image's verification counts."""
+    verification = image.verification
+    verification.layers_checked += scanned.layers_checked
+    verification.layers_unchecked += scanned.layers_unchecked
+    verification.blobs_checked += scanned.blobs_checked
+    if scanned.verified:
+        verification.verified.add(info.index)
 
 
 def build_filesystems(first: Image, second: Image, probe: ContentProbe | None = None,

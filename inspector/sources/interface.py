@@ -87,6 +87,11 @@ class Image(ABC):
     #: IDs (the engine did when it stored them): a cached scan may then answer on the diff ID alone.
     diff_ids_vouched: bool = False
 
+    #: True when opening the same reference again, in another process, reads the same stored files
+    #: by their own handles (an archive or a layout on disk): not standard input, a pipe, the engine
+    #: or a registry. A helper process may then scan some layers itself (``parallel``).
+    reopenable: bool = False
+
     @property
     @abstractmethod
     def meta(self) -> ImageMeta:

@@ -112,4 +112,6 @@ def _stored(store: Store, selector: Selector, ref: Reference, source: str, verif
     if source == "archive":
         resolved.meta.source = "oci-archive" if store.exists("oci-layout") and not store.exists("manifest.json") \
             else "docker-archive"
-    return StoredImage(store, resolved, verification, limits)
+    image = StoredImage(store, resolved, verification, limits)
+    image.reopenable = True  # a path to a regular file or a directory (see _open_path)
+    return image

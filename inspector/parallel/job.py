@@ -1,0 +1,138 @@
+"""What the helper process runs: open the same image again, take layers from the top of the stack
+down while the merging process has not reached them, scan each, and send it back.
+
+Everything a layer scan here does is what ``fs.build_filesystem`` would have done there: the same
+probe and limits, the bytes hashed and checked against the layer's diff ID, the cache asked first
+and written after, as ``fs.cache.CacheUse`` allows. A layer that fails here (a bad tar, a digest
+mismatch, a limit) is reported as not done: the merging process then reads it itself and fails, or
+not, exactly as it would have alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..fs import LayerScanner
+from ..fs.cache import CacheUse, ContentCodec, LayerCache
+from ..fs.helper import Scanned
+from ..fs.layer import ContentProbe
+from ..fs.transfer import pack
+
+if TYPE_CHECKING:
+    from ..limits import Limits
+    from ..sources.interface import Image
+
+#: Bytes of one result's head (its index and counts; the tree follows as a message of its own).
+MAX_HEAD = 4096
+
+
+class Opener(Protocol):
+    """What opens the image again in the helper: ``cli.SourceArgs`` (picklable: plain options)."""
+
+    limits: Limits
+
+    def open(self, image: str, cache: LayerCache | None) -> Image: ...
+
+
+@dataclass(frozen=True)
+class NamedProbe:
+    """A content probe and its cache codec by module and name: a probe is a closure, which does not
+    pickle, but its module's attribute does."""
+
+    module: str
+    probe: str
+    codec: str
+    richer: tuple[str, ...] = ()  # codecs whose cache entries also answer for this one
+
+    def resolve(self) -> tuple[ContentProbe, ContentCodec, tuple[ContentCodec, ...]]:
+        module = importlib.import_module(self.module)
+        return (getattr(module, self.probe), getattr(module, self.codec),
+                tuple(getattr(module, name) for name in self.richer))
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Opener
+    reference: str
+    probe: NamedProbe
+    use_cache: bool
+
+
+class Claims(Protocol):
+    """Two shared integers: [0] the layer the merging process took last, [1] the helper's lowest."""
+
+    def __getitem__(self, index: int) -> int: ...
+
+    def __setitem__(self, index: int, value: int) -> None: ...
+
+
+class Lock(Protocol):
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *args: object) -> Any: ...
+
+
+def serve(job: Job, claims: Claims, lock: Lock, results: Connection) -> None:
+    """The helper process's whole life: scan layers from the top down until the two meet."""
+    try:
+        store = LayerCache() if job.use_cache else None
+        with job.source.open(job.reference, store) as image:
+            image.verification.hash_layers = True
+            probe, codec, richer = job.probe.resolve()
+            use = CacheUse(store, codec, richer=richer) if store is not None and not image.verification.full else None
+            seen = 0  # entries sent back: past the limit, stop (the merging process holds them)
+            while (index := claim(claims, lock)) is not None:
+                scanned = _scan(image, index, probe, use, job.source.limits, seen)
+                if scanned is None:
+                    results.send_bytes(pickle.dumps((index, None)))
+                    break  # the merging process reads this layer itself; the rest below it too
+                packed = pack(scanned.tree)
+                head = (len(packed), image.meta.layers[index].diff_id, scanned.verified, scanned.layers_checked,
+                        scanned.layers_unchecked, scanned.blobs_checked, scanned.from_cache)
+                results.send_bytes(pickle.dumps((index, head)))
+                results.send_bytes(packed)
+                seen += scanned.tree.entries
+    except BaseException:  # noqa: BLE001, S110 - the merging process reads whatever was not sent
+        pass
+    finally:
+        results.close()
+
+
+def claim(claims: Claims, lock: Lock) -> int | None:
+    """The next layer down for the helper, unless the merging process has reached it."""
+    with lock:
+        index = claims[1] - 1
+        if index <= claims[0]:
+            return None
+        claims[1] = index
+        return index
+
+
+def _scan(image: Image, index: int, probe: ContentProbe, use: CacheUse | None, limits: Limits,
+          seen: int) -> Scanned | None:
+    try:
+        info = image.meta.layers[index]
+        if use is not None:
+            tree = use.answer(image, info, seen, limits)
+            if tree is not None:
+                return Scanned(tree, verified=False, from_cache=True)
+        verification = image.verification
+        before = verification.layers_checked, verification.layers_unchecked, verification.blobs_checked
+        scanner = LayerScanner(probe, limits)
+        scanner.seen = seen
+        for got, tree in image.scan_layers(scanner, skip=lambda other: other.index != index):
+            if tree is None:
+                continue
+            if use is not None:
+                use.remember(image, got, tree)  # only if its bytes matched its diff ID just now
+            return Scanned(tree, verified=index in verification.verified,
+                           layers_checked=verification.layers_checked - before[0],
+                           layers_unchecked=verification.layers_unchecked - before[1],
+                           blobs_checked=verification.blobs_checked - before[2])
+        return None
+    except Exception:  # noqa: BLE001 - the merging process reads the layer again and reports it
+        return None
