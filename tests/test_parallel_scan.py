@@ -1,0 +1,296 @@
+"""Two processes scan one image (``inspector.parallel``): a helper takes layers from the top of the
+stack down while this process takes them from the base up, and this process merges them in order.
+
+What a user sees must not change: the same summary and listing, byte for byte, the same
+verification counts, the same error line and exit code for a bad layer or an image over the entry
+limit. And the helper's work must be checked, not trusted: a layer it could not do, or one whose
+file changed under it, is read by the merging process itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inspector.cli import SourceArgs
+from inspector.errors import InspectorError
+from inspector.fs import Scanned, build_filesystem
+from inspector.fs.layer import LayerTree, scan_layer
+from inspector.fs.node import Node
+from inspector.fs.transfer import CHUNK, pack, unpack
+from inspector.limits import DEFAULT, Limits
+from inspector.parallel import Job, NamedProbe, ProcessHelper
+from inspector.reports.facts import probe
+from inspector.sources import open_image
+from testdata.imagebuilder import E, ImageSpec, layer_tar, opaque, whiteout
+from tests.conftest import write_image
+
+SCRIPT = b"#!/bin/sh\necho hi\n"
+
+
+def _layers() -> list[list[E]]:
+    """Six layers that exercise what a merge must get right across layers."""
+    return [
+        [E("etc/", "dir"), E("etc/os-release", data=b'ID=debian\nVERSION_ID="12"\n'),
+         E("etc/passwd", data=b"root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532::/home:/sbin/nologin\n"),
+         E("usr/", "dir"), E("usr/bin/", "dir"), E("usr/bin/tool", data=SCRIPT, mode=0o755),
+         E("usr/bin/gone", data=SCRIPT, mode=0o755), E("opt/", "dir"), E("opt/keep", data=b"k")],
+        [E("usr/bin/linked", "hardlink", target="usr/bin/tool"), whiteout("usr/bin/gone"),
+         E("dev/", "dir"), E("dev/null", "char", devmajor=1, devminor=3), E("run/fifo", "fifo")],
+        [opaque("opt"), E("opt/new", data=b"n", uid=1000, gid=1000, mtime=0),
+         E("usr/bin/sh", "symlink", target="/bin/busybox"),
+         E("usr/bin/cap", data=SCRIPT, mode=0o755, xattrs={"security.capability": b"\x01\x00\x00\x02"})],
+        [E("usr/lib/jvm/java-21/release", data=b'JAVA_VERSION="21.0.2"\nIMPLEMENTOR="Eclipse Adoptium"\n'),
+         E("usr/lib/jvm/java-21/bin/java", data=SCRIPT, mode=0o755)],
+        [E("srv/" + "d/" * 40 + "deep", data=SCRIPT, mode=0o755),
+         E("usr/bin/setuid", data=SCRIPT, mode=0o4755)],
+        [E("app/", "dir"), E("app/run", data=SCRIPT, mode=0o755), E("app/twin", "hardlink", target="app/run"),
+         whiteout("etc/os-release")],
+    ]
+
+
+SPEC = ImageSpec(_layers(), {"Entrypoint": ["/usr/lib/jvm/java-21/bin/java", "-jar"], "User": "65532"}, ["app:1"])
+
+
+# --- the tree as bytes and back -------------------------------------------------------------------
+
+def _dump(tree: LayerTree) -> dict[str, Any]:
+    """Every node's attributes by path, and which paths share one content object."""
+    shown: dict[str, Any] = {}
+    owners: dict[int, list[str]] = {}
+    stack: list[tuple[str, Node]] = [("", tree.root)]
+    while stack:
+        path, node = stack.pop()
+        shown[path or "/"] = (node.kind, node.mode, node.uid, node.gid, node.size, node.mtime, node.target,
+                              node.hardlink_to, node.xattrs, node.rdev, node.opaque, repr(node.content),
+                              node.layer is tree.slot)
+        if node.content is not None:
+            owners.setdefault(id(node.content), []).append(path)
+        for name, child in (node.children or {}).items():
+            stack.append((f"{path}/{name}", child))
+    shown["(shared contents)"] = sorted(sorted(paths) for paths in owners.values())
+    shown["(entries, size)"] = (tree.entries, tree.size)
+    return shown
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_a_scanned_layer_comes_back_from_bytes_the_same(index: int) -> None:
+    tree = scan_layer(io.BytesIO(layer_tar(_layers()[index])), probe)
+    back = unpack(pack(tree))
+    assert _dump(back) == _dump(tree)
+    assert back.slot is not tree.slot
+
+
+def test_hardlinks_keep_sharing_one_content_and_implied_directories_keep_no_time() -> None:
+    tree = scan_layer(io.BytesIO(layer_tar(_layers()[5] + _layers()[0])), probe)
+    back = unpack(pack(tree))
+    run, twin = back.lookup(("app", "run")), back.lookup(("app", "twin"))
+    assert run is not None and twin is not None and run.content is not None and run.content is twin.content
+    implied = back.lookup(("usr", "bin"))  # declared in its own layer; /app's parents are not
+    assert implied is not None and back.root.children is not None
+    assert _dump(back) == _dump(tree)
+
+
+def test_a_tree_ten_thousand_levels_deep_and_several_chunks_wide() -> None:
+    tree = LayerTree()
+    node = tree.root
+    for level in range(10_000):
+        child = Node("dir", 0o755, level, level, 0, level, tree.slot)
+        assert node.children is not None
+        node.children[f"d{level}"] = child
+        node = child
+    assert node.children is not None
+    for number in range(CHUNK * 2 + 7):
+        node.children[f"f{number}"] = Node("file", 0o644, 0, 0, number, None if number % 3 else 5, tree.slot)
+    assert _dump(unpack(pack(tree))) == _dump(tree)
+
+
+def test_a_number_an_array_cannot_hold_fails_to_pack_and_is_left_to_the_merging_process() -> None:
+    tree = LayerTree()
+    assert tree.root.children is not None
+    tree.root.children["big"] = Node("file", 0o644, 1 << 64, 0, 0, 0, tree.slot)
+    with pytest.raises(OverflowError):
+        pack(tree)
+
+
+_NAMES = st.sampled_from(["a", "b", "a/b", "a/c", "b/c", "a/b/c", "d"])
+
+
+@st.composite
+def _members(draw: st.DrawFn) -> list[E]:
+    found: list[E] = []
+    for _ in range(draw(st.integers(1, 14))):
+        name = draw(_NAMES)
+        kind = draw(st.sampled_from(["file", "dir", "symlink", "hardlink", "whiteout", "opaque", "fifo"]))
+        mode = draw(st.sampled_from([0o644, 0o755, 0o4755]))
+        uid = draw(st.sampled_from([0, 1, 65532, 1 << 40]))
+        mtime = draw(st.sampled_from([0, 1_600_000_000, -5]))
+        if kind == "whiteout":
+            found.append(whiteout(name))
+        elif kind == "opaque":
+            found.append(opaque(name))
+        elif kind in ("symlink", "hardlink"):
+            found.append(E(name, kind, target=draw(_NAMES), uid=uid, mtime=mtime))
+        else:
+            found.append(E(name, kind, data=SCRIPT if kind == "file" else b"", mode=mode, uid=uid, mtime=mtime))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(_members())
+def test_any_scanned_layer_comes_back_the_same(members: list[E]) -> None:
+    try:
+        tree = scan_layer(io.BytesIO(layer_tar(members)), probe)
+    except InspectorError:
+        return  # the scan refused it: nothing to send
+    assert _dump(unpack(pack(tree))) == _dump(tree)
+
+
+# --- the helper, driven directly ------------------------------------------------------------------
+
+def _source(limits: Limits = DEFAULT) -> SourceArgs:
+    return SourceArgs(None, None, "missing", None, False, True, limits)
+
+
+def _job(reference: str, limits: Limits = DEFAULT) -> Job:
+    return Job(_source(limits), reference, NamedProbe("inspector.reports.facts", "probe", "FACTS_CODEC"), False)
+
+
+class Recording(ProcessHelper):
+    """A helper that remembers which layers it answered for."""
+
+    def __init__(self, job: Job, layers: int) -> None:
+        super().__init__(job, layers)
+        self.layers = layers
+        self.answered: list[int] = []
+
+    def wait_for_claims(self, count: int = 1) -> None:
+        """Let the helper claim ``count`` layers from the top before this process starts: on an image
+        this small, the merging process could otherwise reach the top before the helper opened it."""
+        deadline = time.monotonic() + 30
+        while True:
+            with self._lock:
+                if self._claims[1] <= self.layers - count:
+                    return
+            assert time.monotonic() < deadline, "the helper never claimed its layers"
+            time.sleep(0.005)
+
+    def take(self, info: Any) -> Scanned | None:
+        got = super().take(info)
+        if got is not None:
+            self.answered.append(info.index)
+        return got
+
+
+def _merged(reference: str, helper: ProcessHelper | None = None, limits: Limits = DEFAULT) -> tuple[str, dict]:
+    """The merged view as the listing shows it, and the verification counts."""
+    from inspector.fs.select import select_entries
+
+    with open_image(reference, limits=limits) as image:
+        merged = build_filesystem(image, probe, limits, helper=helper)
+        listing = "\n".join(repr(e) for e in select_entries(merged, "/"))
+        return listing, image.verification.to_json() | {"verified": sorted(image.verification.verified)}
+
+
+def _recording(reference: str, job_reference: str | None = None, limits: Limits = DEFAULT) -> Recording:
+    with open_image(reference) as image:
+        total = len(image.meta.layers)
+    return Recording(_job(job_reference or reference, limits), total)
+
+
+@pytest.mark.parametrize("layout", ["legacy", "docker25", "oci-none", "oci-gzip", "oci-archive"])
+def test_layers_the_helper_scanned_merge_to_what_one_process_makes(tmp_path: Path, layout: str) -> None:
+    reference = write_image(tmp_path, SPEC, layout)
+    alone = _merged(reference)
+    helper = _recording(reference)
+    helper.wait_for_claims()
+    together = _merged(reference, helper)
+    assert 5 in helper.answered  # the top layer, claimed before this process started
+    assert together == alone
+
+
+def test_a_layer_the_helper_could_not_verify_fails_here_with_the_same_error(tmp_path: Path) -> None:
+    def flip(index: int, data: bytes) -> bytes:
+        at = data.find(b"echo hi") if index == 5 else -1
+        return data if at < 0 else data[:at] + b"X" + data[at + 1:]
+
+    reference = write_image(tmp_path, SPEC, "legacy", layer_bytes_hook=flip)
+    with pytest.raises(InspectorError) as alone:
+        _merged(reference)
+    helper = _recording(reference)
+    helper.wait_for_claims()
+    with pytest.raises(InspectorError) as together:
+        _merged(reference, helper)
+    assert str(together.value) == str(alone.value) and "layer 5" in str(alone.value)
+    assert helper.answered == []
+
+
+def test_a_helper_that_opened_another_image_is_not_believed(tmp_path: Path) -> None:
+    """The archive replaced between the two opens: the helper's layers carry other diff IDs."""
+    reference = write_image(tmp_path, SPEC, "legacy", name="genuine")
+    changed = _layers()
+    changed[5] = [E("app/", "dir"), E("app/run", data=b"#!/bin/sh\necho forged\n", mode=0o755)]
+    forged = write_image(tmp_path, ImageSpec(changed, SPEC.config, ["app:1"]), "legacy", name="forged")
+    alone = _merged(reference)
+    helper = _recording(reference, job_reference=forged)
+    helper.wait_for_claims(2)
+    assert _merged(reference, helper) == alone
+    assert 5 not in helper.answered  # its top layer is not this image's top layer
+    assert 4 in helper.answered  # the same bytes under the same diff ID: those are believed
+
+
+def test_a_helper_that_cannot_open_the_image_leaves_every_layer_here(tmp_path: Path) -> None:
+    reference = write_image(tmp_path, SPEC, "legacy")
+    alone = _merged(reference)
+    with open_image(reference) as image:
+        total = len(image.meta.layers)
+    helper = Recording(_job(str(tmp_path / "missing.tar")), total)
+    assert _merged(reference, helper) == alone
+    assert helper.answered == []
+
+
+def test_the_helper_stops_at_the_entry_limit_and_the_error_is_the_same(tmp_path: Path) -> None:
+    entries = sum(len(layer) for layer in _layers())
+    limits = Limits(max_entries=entries - 3)
+    reference = write_image(tmp_path, SPEC, "legacy")
+    with pytest.raises(InspectorError) as alone:
+        _merged(reference, limits=limits)
+    helper = _recording(reference, limits=limits)
+    helper.wait_for_claims()
+    with pytest.raises(InspectorError) as together:
+        _merged(reference, helper, limits=limits)
+    assert str(together.value) == str(alone.value) and "entries" in str(alone.value)
+
+
+# --- what a user sees -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["legacy", "oci-gzip", "oci-archive"])
+@pytest.mark.parametrize("view", [(), ("--files",), ("--files", "/usr/bin")])
+def test_the_summary_and_the_listing_are_the_same_with_one_process_or_two(
+        tmp_path: Path, run_cli: Any, layout: str, view: tuple[str, ...]) -> None:
+    reference = write_image(tmp_path, SPEC, layout)
+    outputs = [run_cli(reference, *view, "--format", "json", "--no-cache", "--jobs", jobs) for jobs in ("1", "2")]
+    assert outputs[0][0] == 0, outputs[0][2]
+    assert outputs[1] == outputs[0]
+    if not view:
+        assert json.loads(outputs[0][1])["verification"]["layers_checked"] == 6
+
+
+def test_a_cold_run_with_two_processes_fills_the_cache_that_answers_the_next(
+        tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    reference = write_image(tmp_path, SPEC, "oci-gzip")
+    cold = run_cli(reference, "--files", "--format", "json", "--jobs", "2")
+    layers = [p for p in (tmp_path / "cache" / "inspect-image" / "layers").rglob("*") if p.is_file()]
+    warm = run_cli(reference, "--files", "--format", "json", "--jobs", "1")
+    alone = run_cli(reference, "--files", "--format", "json", "--no-cache", "--jobs", "1")
+    assert cold[0] == 0, cold[2]
+    assert cold == warm == alone
+    assert len(layers) == 6  # one entry per layer, whichever process scanned it
