@@ -251,7 +251,8 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             return
         if files is not None and fmt != "json" and rules is None:  # no file contents needed: skip the probes
             use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC,)) if store else None
-            merged = build_filesystem(img, limits=source.limits, cache=use)
+            helper = _helper(source, image, img, "bare", store, jobs)
+            merged = build_filesystem(img, limits=source.limits, cache=use, helper=helper)
             _warn(img.meta.notes + merged.warnings)
             renderer(fmt).files(select_entries(merged, files), out)
             return
@@ -283,13 +284,13 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             from .reports.facts import TEXTS_CODEC, texts_probe
 
             use = CacheUse(store, TEXTS_CODEC, richer=(reports.FACTS_CODEC,)) if store else None
-            helper = _helper(source, image, img, "texts_probe", "TEXTS_CODEC", ("FACTS_CODEC",), store, jobs)
+            helper = _helper(source, image, img, "texts", store, jobs)
             inspection = reports.inspect_image(img, source.limits, use, content_probe=texts_probe, helper=helper)
         elif want_packages:  # + the packaged files' digests, as the layers pass
             inspection = package_reports.inspect_image(img, source.limits,
                                                        CacheUse(store, reports.FACTS_CODEC) if store else None)
         else:
-            helper = _helper(source, image, img, "probe", "FACTS_CODEC", (), store, jobs)
+            helper = _helper(source, image, img, "facts", store, jobs)
             inspection = reports.inspect_image(img, source.limits,
                                                CacheUse(store, reports.FACTS_CODEC) if store else None, helper=helper)
         report = None
@@ -322,15 +323,24 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     _policy_exit(findings)
 
 
-def _helper(source: SourceArgs, image: str, img: Image, probe: str, codec: str, richer: tuple[str, ...],
-            store: LayerCache | None, jobs: int | None) -> LayerHelper | None:
+#: The scans a helper process may run for ``inspect``, as (probe, cache codec, richer codecs), each
+#: ``module:attribute`` (``parallel.NamedProbe``): the same as this process runs for that view.
+_SCANS: dict[str, tuple[str | None, str, tuple[str, ...]]] = {
+    "facts": ("inspector.reports.facts:probe", "inspector.reports.facts:FACTS_CODEC", ()),
+    "texts": ("inspector.reports.facts:texts_probe", "inspector.reports.facts:TEXTS_CODEC",
+              ("inspector.reports.facts:FACTS_CODEC",)),
+    "bare": (None, "inspector.fs.cache:BARE", ("inspector.reports.facts:FACTS_CODEC",)),
+}
+
+
+def _helper(source: SourceArgs, image: str, img: Image, scan: str, store: LayerCache | None,
+            jobs: int | None) -> LayerHelper | None:
     """A second process scanning the top layers while this one scans the base (``parallel``), when
-    the image is worth one; ``probe`` and the codecs are names in ``reports.facts``."""
+    the image can have one."""
     from .audit.executors import default_jobs
     from .parallel import Job, NamedProbe, start_helper
 
-    named = NamedProbe("inspector.reports.facts", probe, codec, richer)
-    return start_helper(Job(source, image, named, store is not None), img, jobs or default_jobs())
+    return start_helper(Job(source, image, NamedProbe(*_SCANS[scan]), store is not None), img, jobs or default_jobs())
 
 
 @cli.command("diff", epilog="\b\nExamples:\n"

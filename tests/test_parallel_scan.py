@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.cli import SourceArgs
+from inspector.cli import _SCANS, SourceArgs
 from inspector.errors import InspectorError
 from inspector.fs import Scanned, build_filesystem
 from inspector.fs.layer import LayerTree, scan_layer
@@ -160,7 +160,7 @@ def _source(limits: Limits = DEFAULT) -> SourceArgs:
 
 
 def _job(reference: str, limits: Limits = DEFAULT) -> Job:
-    return Job(_source(limits), reference, NamedProbe("inspector.reports.facts", "probe", "FACTS_CODEC"), False)
+    return Job(_source(limits), reference, NamedProbe(*_SCANS["facts"]), False)
 
 
 class Recording(ProcessHelper):
@@ -272,7 +272,7 @@ def test_the_helper_stops_at_the_entry_limit_and_the_error_is_the_same(tmp_path:
 # --- what a user sees -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("layout", ["legacy", "oci-gzip", "oci-archive"])
-@pytest.mark.parametrize("view", [(), ("--files",), ("--files", "/usr/bin")])
+@pytest.mark.parametrize("view", [(), ("--files",), ("--files", "/usr/bin"), ("--executables",)])
 def test_the_summary_and_the_listing_are_the_same_with_one_process_or_two(
         tmp_path: Path, run_cli: Any, layout: str, view: tuple[str, ...]) -> None:
     reference = write_image(tmp_path, SPEC, layout)
@@ -294,3 +294,22 @@ def test_a_cold_run_with_two_processes_fills_the_cache_that_answers_the_next(
     assert cold[0] == 0, cold[2]
     assert cold == warm == alone
     assert len(layers) == 6  # one entry per layer, whichever process scanned it
+
+
+def test_the_listing_as_a_table_is_the_same_with_one_process_or_two(tmp_path: Path, run_cli: Any) -> None:
+    reference = write_image(tmp_path, SPEC, "oci-gzip")
+    outputs = [run_cli(reference, "--files", "--no-cache", "--jobs", jobs) for jobs in ("1", "2")]
+    assert outputs[0][0] == 0 and "/usr/bin/linked" in outputs[0][1], outputs[0][2]
+    assert outputs[1] == outputs[0]
+
+
+@pytest.mark.parametrize("scan", ["facts", "texts", "bare"])
+def test_each_named_scan_is_the_probe_and_codecs_this_process_uses(scan: str) -> None:
+    from inspector.fs.cache import BARE
+    from inspector.reports import facts
+
+    expected = {"facts": (facts.probe, facts.FACTS_CODEC, ()),
+                "texts": (facts.texts_probe, facts.TEXTS_CODEC, (facts.FACTS_CODEC,)),
+                "bare": (None, BARE, (facts.FACTS_CODEC,))}[scan]
+    resolved = NamedProbe(*_SCANS[scan]).resolve()
+    assert resolved[0] is expected[0] and resolved[1] is expected[1] and resolved[2] == expected[2]

@@ -40,18 +40,21 @@ class Opener(Protocol):
 
 @dataclass(frozen=True)
 class NamedProbe:
-    """A content probe and its cache codec by module and name: a probe is a closure, which does not
-    pickle, but its module's attribute does."""
+    """A content probe and its cache codecs by name, each ``module:attribute``: a probe is a
+    closure, which does not pickle, but the module attribute that holds it does."""
 
-    module: str
-    probe: str
+    probe: str | None  # None: the scan reads no file's content (``--files`` as a table)
     codec: str
     richer: tuple[str, ...] = ()  # codecs whose cache entries also answer for this one
 
-    def resolve(self) -> tuple[ContentProbe, ContentCodec, tuple[ContentCodec, ...]]:
-        module = importlib.import_module(self.module)
-        return (getattr(module, self.probe), getattr(module, self.codec),
-                tuple(getattr(module, name) for name in self.richer))
+    def resolve(self) -> tuple[ContentProbe | None, ContentCodec, tuple[ContentCodec, ...]]:
+        return (None if self.probe is None else _named(self.probe), _named(self.codec),
+                tuple(_named(name) for name in self.richer))
+
+
+def _named(name: str) -> Any:
+    module, _, attribute = name.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def claim(claims: Claims, lock: Lock) -> int | None:
         return index
 
 
-def _scan(image: Image, index: int, probe: ContentProbe, use: CacheUse | None, limits: Limits,
+def _scan(image: Image, index: int, probe: ContentProbe | None, use: CacheUse | None, limits: Limits,
           seen: int) -> Scanned | None:
     try:
         info = image.meta.layers[index]
