@@ -337,8 +337,12 @@ def _helper(source: SourceArgs, image: str, img: Image, scan: str, store: LayerC
             jobs: int | None) -> LayerHelper | None:
     """A second process scanning the top layers while this one scans the base (``parallel``), when
     the image can have one."""
-    from .audit.executors import default_jobs
-    from .parallel import Job, NamedProbe, start_helper
+    from .parallel.cpus import default_jobs
+
+    if (jobs or default_jobs()) < 2 or not img.reopenable:
+        return None  # decided before importing what a helper needs
+    from .parallel.helper import start_helper
+    from .parallel.job import Job, NamedProbe
 
     return start_helper(Job(source, image, NamedProbe(*_SCANS[scan]), store is not None), img, jobs or default_jobs())
 

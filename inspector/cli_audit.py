@@ -16,12 +16,13 @@ from typing import IO
 import click
 
 from .audit import AuditOptions, AuditTotals, audit
-from .audit.executors import check_scheduler, default_jobs
+from .audit.executors import check_scheduler
 from .audit.shards import Shard, choose_shard
 from .audit.tasks import Outcome, Settings, failure
 from .cli import SourceArgs, say, source_options, stdout_bytes
 from .errors import InspectorError
 from .output.escape import escape
+from .parallel.cpus import default_jobs
 from .policy import EXIT_FINDINGS, RULES, Policy, load_policy
 
 MAX_LIST_LINE = 4096  # characters of one reference in --from

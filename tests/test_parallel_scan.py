@@ -175,10 +175,7 @@ class Recording(ProcessHelper):
         """Let the helper claim ``count`` layers from the top before this process starts: on an image
         this small, the merging process could otherwise reach the top before the helper opened it."""
         deadline = time.monotonic() + 30
-        while True:
-            with self._lock:
-                if self._claims[1] <= self.layers - count:
-                    return
+        while self.claimed() < count:
             assert time.monotonic() < deadline, "the helper never claimed its layers"
             time.sleep(0.005)
 
@@ -313,3 +310,16 @@ def test_each_named_scan_is_the_probe_and_codecs_this_process_uses(scan: str) ->
                 "bare": (None, BARE, (facts.FACTS_CODEC,))}[scan]
     resolved = NamedProbe(*_SCANS[scan]).resolve()
     assert resolved[0] is expected[0] and resolved[1] is expected[1] and resolved[2] == expected[2]
+
+
+def test_a_helper_killed_midway_leaves_its_layers_to_this_process(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    reference = write_image(tmp_path, SPEC, "oci-gzip")
+    alone = _merged(reference)
+    helper = _recording(reference)
+    helper.wait_for_claims()
+    assert helper._pid is not None
+    os.kill(helper._pid, signal.SIGKILL)
+    assert _merged(reference, helper) == alone

@@ -8,7 +8,6 @@ has one code path: it submits module-level functions with picklable arguments an
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import signal
 import socket
@@ -22,14 +21,6 @@ from ..errors import InspectorError
 #: A scheduler address as Dask spells one: tcp:// or tls://, a host, a port.
 _ADDRESS = re.compile(r"(?:tcp|tls)://(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}\Z")
 CONNECT_TIMEOUT = "15s"
-
-
-def default_jobs() -> int:
-    """The CPUs this process may use (a container's CPU set, not the host's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def _reachable(address: str) -> None:

@@ -7,7 +7,9 @@ out any layer alone, enough bytes above the base) and returns an ``fs.LayerHelpe
 
 from __future__ import annotations
 
-from .helper import ProcessHelper, start_helper
-from .job import Job, NamedProbe
+from ..lazy import lazy_exports
 
-__all__ = ["Job", "NamedProbe", "ProcessHelper", "start_helper"]
+__getattr__ = lazy_exports(__name__, {"ProcessHelper": ".helper", "start_helper": ".helper",
+                                      "Job": ".job", "NamedProbe": ".job", "default_jobs": ".cpus"})
+
+__all__ = ["Job", "NamedProbe", "ProcessHelper", "default_jobs", "start_helper"]

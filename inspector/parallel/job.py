@@ -11,9 +11,7 @@ not, exactly as it would have alone.
 from __future__ import annotations
 
 import importlib
-import pickle
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..fs import LayerScanner
@@ -21,14 +19,11 @@ from ..fs.cache import CacheUse, ContentCodec, LayerCache
 from ..fs.helper import Scanned
 from ..fs.layer import ContentProbe
 from ..fs.transfer import pack
+from .channel import HelperEnd
 
 if TYPE_CHECKING:
     from ..limits import Limits
     from ..sources.interface import Image
-
-#: Bytes of one result's head (its index and counts; the tree follows as a message of its own).
-MAX_HEAD = 4096
-
 
 class Opener(Protocol):
     """What opens the image again in the helper: ``cli.SourceArgs`` (picklable: plain options)."""
@@ -65,54 +60,24 @@ class Job:
     use_cache: bool
 
 
-class Claims(Protocol):
-    """Two shared integers: [0] the layer the merging process took last, [1] the helper's lowest."""
-
-    def __getitem__(self, index: int) -> int: ...
-
-    def __setitem__(self, index: int, value: int) -> None: ...
-
-
-class Lock(Protocol):
-    def __enter__(self) -> Any: ...
-
-    def __exit__(self, *args: object) -> Any: ...
-
-
-def serve(job: Job, claims: Claims, lock: Lock, results: Connection) -> None:
+def serve(job: Job, link: HelperEnd) -> None:
     """The helper process's whole life: scan layers from the top down until the two meet."""
-    try:
-        store = LayerCache() if job.use_cache else None
-        with job.source.open(job.reference, store) as image:
-            image.verification.hash_layers = True
-            probe, codec, richer = job.probe.resolve()
-            use = CacheUse(store, codec, richer=richer) if store is not None and not image.verification.full else None
-            seen = 0  # entries sent back: past the limit, stop (the merging process holds them)
-            while (index := claim(claims, lock)) is not None:
-                scanned = _scan(image, index, probe, use, job.source.limits, seen)
-                if scanned is None:
-                    results.send_bytes(pickle.dumps((index, None)))
-                    break  # the merging process reads this layer itself; the rest below it too
-                packed = pack(scanned.tree)
-                head = (len(packed), image.meta.layers[index].diff_id, scanned.verified, scanned.layers_checked,
-                        scanned.layers_unchecked, scanned.blobs_checked, scanned.from_cache)
-                results.send_bytes(pickle.dumps((index, head)))
-                results.send_bytes(packed)
-                seen += scanned.tree.entries
-    except BaseException:  # noqa: BLE001, S110 - the merging process reads whatever was not sent
-        pass
-    finally:
-        results.close()
-
-
-def claim(claims: Claims, lock: Lock) -> int | None:
-    """The next layer down for the helper, unless the merging process has reached it."""
-    with lock:
-        index = claims[1] - 1
-        if index <= claims[0]:
-            return None
-        claims[1] = index
-        return index
+    store = LayerCache() if job.use_cache else None
+    with job.source.open(job.reference, store) as image:
+        image.verification.hash_layers = True
+        probe, codec, richer = job.probe.resolve()
+        use = CacheUse(store, codec, richer=richer) if store is not None and not image.verification.full else None
+        seen = 0  # entries sent back: past the limit, stop (the merging process holds them)
+        while (index := link.claim()) is not None:
+            scanned = _scan(image, index, probe, use, job.source.limits, seen)
+            if scanned is None:
+                link.result(index, None)
+                return  # the merging process reads this layer itself, and the rest below it
+            packed = pack(scanned.tree)
+            link.result(index, (len(packed), image.meta.layers[index].diff_id, scanned.verified,
+                                scanned.layers_checked, scanned.layers_unchecked, scanned.blobs_checked,
+                                scanned.from_cache), packed)
+            seen += scanned.tree.entries
 
 
 def _scan(image: Image, index: int, probe: ContentProbe | None, use: CacheUse | None, limits: Limits,
