@@ -166,8 +166,8 @@ def _job(reference: str, limits: Limits = DEFAULT) -> Job:
 class Recording(ProcessHelper):
     """A helper that remembers which layers it answered for."""
 
-    def __init__(self, job: Job, layers: int) -> None:
-        super().__init__(job, layers)
+    def __init__(self, job: Job, layers: int, count: int = 1) -> None:
+        super().__init__(job, layers, count)
         self.layers = layers
         self.answered: list[int] = []
 
@@ -196,10 +196,11 @@ def _merged(reference: str, helper: ProcessHelper | None = None, limits: Limits 
         return listing, image.verification.to_json() | {"verified": sorted(image.verification.verified)}
 
 
-def _recording(reference: str, job_reference: str | None = None, limits: Limits = DEFAULT) -> Recording:
+def _recording(reference: str, job_reference: str | None = None, limits: Limits = DEFAULT,
+               count: int = 1) -> Recording:
     with open_image(reference) as image:
         total = len(image.meta.layers)
-    return Recording(_job(job_reference or reference, limits), total)
+    return Recording(_job(job_reference or reference, limits), total, count)
 
 
 @pytest.mark.parametrize("layout", ["legacy", "docker25", "oci-none", "oci-gzip", "oci-archive"])
@@ -211,6 +212,33 @@ def test_layers_the_helper_scanned_merge_to_what_one_process_makes(tmp_path: Pat
     together = _merged(reference, helper)
     assert 5 in helper.answered  # the top layer, claimed before this process started
     assert together == alone
+
+
+def test_three_helpers_take_the_top_three_layers_and_the_merge_is_the_same(tmp_path: Path) -> None:
+    reference = write_image(tmp_path, SPEC, "oci-gzip")
+    alone = _merged(reference)
+    helper = _recording(reference, count=3)
+    helper.wait_for_claims(3)
+    assert _merged(reference, helper) == alone
+    assert {5, 4, 3} <= set(helper.answered)
+
+
+def test_no_helper_is_given_a_layer_once_they_sent_more_entries_than_the_limit(tmp_path: Path) -> None:
+    """Each helper counts only its own layers against the limit; this process counts what they all
+    sent, and gives no more layers out past it (what it holds stays bounded with many helpers)."""
+    reference = write_image(tmp_path, SPEC, "legacy")
+    alone = _merged(reference)
+    helper = _recording(reference, count=2)
+    helper.wait_for_claims(1)
+    child = helper._children[0]
+    with helper._changed:
+        before = helper.claimed()
+        helper._received = helper._limit + 1
+        assert helper._claim(child) is None
+        assert helper.claimed() == before
+        helper._received = 0
+        assert helper._claim(child) == helper._layers - before - 1  # the next one down, under the limit
+    assert _merged(reference, helper) == alone
 
 
 def test_a_layer_the_helper_could_not_verify_fails_here_with_the_same_error(tmp_path: Path) -> None:
@@ -253,13 +281,14 @@ def test_a_helper_that_cannot_open_the_image_leaves_every_layer_here(tmp_path: P
     assert helper.answered == []
 
 
-def test_the_helper_stops_at_the_entry_limit_and_the_error_is_the_same(tmp_path: Path) -> None:
+@pytest.mark.parametrize("count", [1, 3])
+def test_the_helpers_stop_at_the_entry_limit_and_the_error_is_the_same(tmp_path: Path, count: int) -> None:
     entries = sum(len(layer) for layer in _layers())
     limits = Limits(max_entries=entries - 3)
     reference = write_image(tmp_path, SPEC, "legacy")
     with pytest.raises(InspectorError) as alone:
         _merged(reference, limits=limits)
-    helper = _recording(reference, limits=limits)
+    helper = _recording(reference, limits=limits, count=count)
     helper.wait_for_claims()
     with pytest.raises(InspectorError) as together:
         _merged(reference, helper, limits=limits)
@@ -273,9 +302,9 @@ def test_the_helper_stops_at_the_entry_limit_and_the_error_is_the_same(tmp_path:
 def test_the_summary_and_the_listing_are_the_same_with_one_process_or_two(
         tmp_path: Path, run_cli: Any, layout: str, view: tuple[str, ...]) -> None:
     reference = write_image(tmp_path, SPEC, layout)
-    outputs = [run_cli(reference, *view, "--format", "json", "--no-cache", "--jobs", jobs) for jobs in ("1", "2")]
+    outputs = [run_cli(reference, *view, "--format", "json", "--no-cache", "--jobs", jobs) for jobs in ("1", "2", "4")]
     assert outputs[0][0] == 0, outputs[0][2]
-    assert outputs[1] == outputs[0]
+    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
     if not view:
         assert json.loads(outputs[0][1])["verification"]["layers_checked"] == 6
 
@@ -320,6 +349,5 @@ def test_a_helper_killed_midway_leaves_its_layers_to_this_process(tmp_path: Path
     alone = _merged(reference)
     helper = _recording(reference)
     helper.wait_for_claims()
-    assert helper._pid is not None
-    os.kill(helper._pid, signal.SIGKILL)
+    os.kill(helper._children[0].pid, signal.SIGKILL)
     assert _merged(reference, helper) == alone

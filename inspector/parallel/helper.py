@@ -1,15 +1,16 @@
-"""The merging process's side: start the helper, hand it the top of the stack, take its layers.
+"""The merging process's side: start the helpers, hand them the top of the stack, take their layers.
 
 The split is decided as the work goes, not planned from sizes (a layer's bytes say little about its
-cost: a JDK layer of 500 MB scans faster than 100 MB of small files): the helper claims the next
+cost: a JDK layer of 500 MB scans faster than 100 MB of small files): each helper claims the next
 layer down each time it finishes one, this process claims each layer up as it reaches it, and they
 stop where they meet. This process decides every claim, under one lock.
 
-What the helper sends is received by a thread here as it arrives, into a mapping of its own, and
+What a helper sends is received by a thread here as it arrives, into a mapping of its own, and
 unpacked when its turn in the stack comes, on the merging thread (a second thread allocates from a
-glibc heap of its own: trees unpacked there kept 17 MB more resident on a million entries). The
-helper stops taking layers once what it sent holds more entries than the limit, so at most that
-many entries beyond this process's own are ever held before the limit is checked in stack order.
+glibc heap of its own: trees unpacked there kept 17 MB more resident on a million entries). No
+helper is given another layer once what they sent together holds more entries than the limit, so
+at most that many entries (and the layers then being scanned) beyond this process's own are ever
+held before the limit is checked in stack order.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pickle
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..fs.helper import Scanned
@@ -32,6 +33,9 @@ from .job import Job, serve
 
 if TYPE_CHECKING:
     from ..sources.interface import Image, LayerInfo
+
+#: Helpers at most, whatever --jobs says: each costs a process and a tree's worth of memory.
+MAX_HELPERS = 15
 
 
 @dataclass
@@ -47,56 +51,75 @@ class Packed:
     from_cache: bool
 
 
-class ProcessHelper:
-    """``fs.LayerHelper`` backed by one forked process running ``job.serve``.
+@dataclass(eq=False)
+class _Child:
+    """One helper process, as this process sees it: its pid, this side of its two pipes."""
 
-    A plain ``os.fork`` and two pipes: the fork starts in a millisecond with every module loaded,
-    and ``multiprocessing`` alone would cost a run 15 ms of imports (a tenth of a small image's).
-    The helper claims each layer by asking this process (``channel.CLAIM``), whose receiving thread
-    answers under the same lock ``take`` claims under: one side decides, so no layer is taken twice.
+    pid: int
+    results: int
+    answers: int
+    alive: bool = True
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+
+class ProcessHelper:
+    """``fs.LayerHelper`` backed by ``count`` forked processes, each running ``job.serve``.
+
+    A plain ``os.fork`` and two pipes per helper: a fork starts in a millisecond with every module
+    loaded, and ``multiprocessing`` alone would cost a run 15 ms of imports (a tenth of a small
+    image's). A helper claims each layer by asking this process (``channel.CLAIM``), whose receiving
+    thread answers under the lock ``take`` claims under: one side decides, so no layer is taken twice.
     """
 
-    def __init__(self, job: Job, layers: int) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, job: Job, layers: int, count: int = 1) -> None:
+        self._changed = threading.Condition()  # guards everything below
         self._layers = layers
-        self._front, self._back = -1, layers  # the layer this process took last, the helper's lowest
+        self._front, self._back = -1, layers  # the layer this process took last, the helpers' lowest
+        self._owner: dict[int, _Child] = {}  # a claimed layer → the helper that claimed it
+        self._ready: dict[int, Packed | None] = {}
+        self._received = 0  # entries in the layers the helpers sent
+        self._limit = job.source.limits.max_entries
+        self._children: list[_Child] = []
+        for _ in range(max(1, min(count, MAX_HELPERS))):
+            self._children.append(self._fork(job))
+        for child in self._children:  # threads only once every fork is done: a fork copies held locks
+            child.thread = threading.Thread(target=self._receive, args=(child,), daemon=True,
+                                            name="inspect-image helper results")
+            child.thread.start()
+
+    def _fork(self, job: Job) -> _Child:
         results, results_to = os.pipe()
         answers_from, answers = os.pipe()
+        inherited = [fd for child in self._children for fd in (child.results, child.answers)]
         pid = os.fork()
-        if pid == 0:  # the helper: never returns
+        if pid == 0:  # a helper: never returns
             code = 1
             try:
-                os.close(results)
-                os.close(answers)
+                for fd in (results, answers, *inherited):
+                    os.close(fd)
                 serve(job, HelperEnd(answers_from, results_to))
                 code = 0
             except BaseException:  # noqa: BLE001, S110 - the merging process reads what was not sent
                 pass
             finally:
                 os._exit(code)  # no atexit handlers, no flush of the parent's buffers
-        self._pid: int | None = pid
         os.close(results_to)
         os.close(answers_from)
-        self._results, self._answers = results, answers
-        self._ready: dict[int, Packed | None] = {}
-        self._ended = False
-        self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._receive, daemon=True, name="inspect-image helper results")
-        self._thread.start()
+        return _Child(pid, results, answers)
 
     def claimed(self) -> int:
-        """How many layers, from the top, the helper has claimed so far."""
-        with self._lock:
+        """How many layers, from the top, the helpers have claimed so far."""
+        with self._changed:
             return self._layers - self._back
 
     def take(self, info: LayerInfo) -> Scanned | None:
         index = info.index
-        with self._lock:
-            if index < self._back:
-                self._front = index  # ours: the helper takes nothing at or below it now
-                return None
         with self._changed:
-            while index not in self._ready and not self._ended:
+            if index < self._back:
+                self._front = index  # ours: no helper takes anything at or below it now
+                return None
+            owner = self._owner[index]
+            while index not in self._ready and owner.alive:
                 self._changed.wait()
             got = self._ready.pop(index, None)
         if got is None:
@@ -109,46 +132,49 @@ class ProcessHelper:
                            got.blobs_checked, got.from_cache)
 
     def close(self) -> None:
-        with self._lock:
+        with self._changed:
             self._front = self._back  # nothing more to take
-        if self._pid is not None:
-            deadline = time.monotonic() + 0.5
-            while os.waitpid(self._pid, os.WNOHANG) == (0, 0):
+        deadline = time.monotonic() + 0.5
+        for child in self._children:
+            while os.waitpid(child.pid, os.WNOHANG) == (0, 0):
                 if time.monotonic() > deadline:  # still scanning a layer nobody will take
-                    os.kill(self._pid, signal.SIGKILL)
-                    os.waitpid(self._pid, 0)
+                    os.kill(child.pid, signal.SIGKILL)
+                    os.waitpid(child.pid, 0)
                     break
                 time.sleep(0.002)
-            self._pid = None
-        self._thread.join()
-        os.close(self._answers)
+        for child in self._children:
+            if child.thread is not None:
+                child.thread.join()
+            os.close(child.answers)
+        self._children = []
         for packed in self._ready.values():
             if packed is not None:
                 packed.tree.close()
         self._ready.clear()
 
-    def _claim(self) -> int | None:
-        with self._lock:
+    def _claim(self, child: _Child) -> int | None:
+        with self._changed:
             index = self._back - 1
-            if index <= self._front:
+            if index <= self._front or self._received > self._limit:
                 return None
             self._back = index
+            self._owner[index] = child
             return index
 
-    def _receive(self) -> None:
-        fd = self._results
+    def _receive(self, child: _Child) -> None:
+        fd = child.results
         try:
             while True:
                 kind, length = channel.receive_head(fd)
                 if kind == channel.CLAIM:
-                    channel.answer(self._answers, self._claim())
+                    channel.answer(child.answers, self._claim(child))
                     continue
                 if kind != channel.RESULT or length > channel.MAX_HEAD:
                     break
                 index, head = pickle.loads(channel.read_exactly(fd, length))  # noqa: S301 - our helper's
-                scanned = None
+                scanned, entries = None, 0
                 if head is not None:
-                    size, diff_id, verified, checked, unchecked, blobs, from_cache = head
+                    size, entries, diff_id, verified, checked, unchecked, blobs, from_cache = head
                     kind, length = channel.receive_head(fd)
                     if kind != channel.DATA or length != size or size <= 0:
                         break
@@ -157,23 +183,24 @@ class ProcessHelper:
                     scanned = Packed(packed, diff_id, verified, checked, unchecked, blobs, from_cache)
                 with self._changed:
                     self._ready[index] = scanned
+                    self._received += entries
                     self._changed.notify_all()
         except (EOFError, OSError):
             pass  # the helper is done (or gone): every layer it did not send is read here
         finally:
             os.close(fd)
             with self._changed:
-                self._ended = True
+                child.alive = False
                 self._changed.notify_all()
 
 
 def start_helper(job: Job, image: Image, jobs: int) -> ProcessHelper | None:
-    """A helper for ``image``'s scan when it can be one, else None: ``jobs`` under 2, a single layer,
-    an image that cannot be opened again by its own handles (standard input, a pipe, the engine; the
-    registry's source downloads the next layer on a thread of its own already), or threads already
-    running here (a forked child gets only this one: a lock another held stays locked there). Its
-    start costs milliseconds, so no image is too small for one (a distroless image's summary takes
-    as long either way)."""
+    """Helpers for ``image``'s scan (``jobs`` - 1 of them, one less than its layers at most) when it
+    can have them, else None: ``jobs`` under 2, a single layer, an image that cannot be opened again
+    by its own handles (standard input, a pipe, the engine; the registry's source downloads the next
+    layer on a thread of its own already), or threads already running here (a forked child gets
+    only the forking one: a lock another held stays locked there). A start costs milliseconds, so
+    no image is too small for one (a distroless image's summary takes as long either way)."""
     if jobs < 2 or not image.reopenable:  # first: a one-pass stream's ``meta`` would read it all now
         return None
     layers = image.meta.layers
@@ -181,4 +208,4 @@ def start_helper(job: Job, image: Image, jobs: int) -> ProcessHelper | None:
         return None
     if threading.active_count() > 1:
         return None
-    return ProcessHelper(job, len(layers))
+    return ProcessHelper(job, len(layers), min(jobs - 1, len(layers) - 1))

@@ -74,7 +74,7 @@ def serve(job: Job, link: HelperEnd) -> None:
                 link.result(index, None)
                 return  # the merging process reads this layer itself, and the rest below it
             packed = pack(scanned.tree)
-            link.result(index, (len(packed), image.meta.layers[index].diff_id, scanned.verified,
+            link.result(index, (len(packed), scanned.tree.entries, image.meta.layers[index].diff_id, scanned.verified,
                                 scanned.layers_checked, scanned.layers_unchecked, scanned.blobs_checked,
                                 scanned.from_cache), packed)
             seen += scanned.tree.entries
