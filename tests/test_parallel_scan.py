@@ -112,6 +112,16 @@ def test_a_tree_ten_thousand_levels_deep_and_several_chunks_wide() -> None:
     assert _dump(unpack(pack(tree))) == _dump(tree)
 
 
+def test_a_layer_of_all_different_times_and_owners_comes_back_the_same() -> None:
+    """Past the bounded tables of shared times and owners (4,096 each), nodes keep their own."""
+    tree = LayerTree()
+    assert tree.root.children is not None
+    for number in range(10_000):
+        tree.root.children[f"f{number}"] = Node("file", 0o644 | (number % 8), number, number + 1, number,
+                                                1_600_000_000 + number, tree.slot)
+    assert _dump(unpack(pack(tree))) == _dump(tree)
+
+
 def test_a_number_an_array_cannot_hold_fails_to_pack_and_is_left_to_the_merging_process() -> None:
     tree = LayerTree()
     assert tree.root.children is not None

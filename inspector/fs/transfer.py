@@ -7,9 +7,9 @@ tuples, dicts, and the probe's own content objects), so nothing is re-validated 
 from the image inside them is exactly what the scan kept, checked and bounded by the scan.
 
 The nodes are columns, parents first, each node naming its parent by position: a tree 10,000 levels
-deep is a list like any other (a recursive pickle of nodes would overflow the stack), and the
-numbers travel as flat arrays, so unpacking a layer makes no short-lived object per node beyond
-what the nodes keep (the heap holes such objects leave stay in a long-lived process). Contents
+deep is a list like any other (a recursive pickle of nodes would overflow the stack). The numbers
+travel as flat arrays, in chunks each unpickled on its own, so unpacking a layer holds no column as
+long as the layer (freed, such columns leave heap holes a long-lived process keeps). Contents
 shared by hardlinks stay shared (pickle keeps one object for every reference to it). A number an
 array cannot hold raises ``OverflowError`` in ``pack``: that layer is then read by the merging
 process itself.
@@ -24,7 +24,7 @@ from array import array
 from sys import intern
 from typing import IO, Any
 
-from .layer import LayerTree, _collector_paused
+from .layer import _MAX_SHARED_INTS, LayerTree, _collector_paused
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node, _stamp
 
 #: Every kind a layer's node may have, by its code in the ``kinds`` column.
@@ -133,9 +133,8 @@ def _unpack(data: bytes | mmap.mmap) -> LayerTree:
     tree.entries, tree.size, root_mode, root_uid, root_gid, root.mtime, root._extra, contents = head
     root.mode, root._stamp = root_mode, _stamp(tree.slot, root_uid, root_gid)
     slot = tree.slot
-    stamps: dict[tuple[int, int], tuple[Any, int, int]] = {}
-    ints: dict[int, int] = {}  # one object per distinct mode and mtime, as the scan keeps them
-    share = ints.setdefault
+    stamps: dict[tuple[int, int], tuple[Any, int, int]] = {}  # (uid, gid) → the layer's stamp, bounded
+    ints: dict[int, int] = {}  # one object per distinct mode and mtime, as the scan keeps them, bounded
     directories: dict[int, Node] = {-1: root}  # by position: the parents named by later nodes
     new = Node.__new__
     count = 0
@@ -146,11 +145,17 @@ def _unpack(data: bytes | mmap.mmap) -> LayerTree:
                 zip(names, parents, kinds, modes, uids, gids, sizes, mtimes, extras, positions, strict=True)):
             node = new(Node)
             kind = KINDS[code]
-            node.kind, node.mode, node.size = kind, share(mode, mode), size
-            node.mtime = None if unset and here in unset else share(mtime, mtime)
+            if len(ints) < _MAX_SHARED_INTS:  # a hostile layer of a million distinct times: a bounded table
+                mode, mtime = ints.setdefault(mode, mode), ints.setdefault(mtime, mtime)
+            else:
+                mode, mtime = ints.get(mode, mode), ints.get(mtime, mtime)
+            node.kind, node.mode, node.size = kind, mode, size
+            node.mtime = None if unset and here in unset else mtime
             stamp = stamps.get((uid, gid))
             if stamp is None:
-                stamp = stamps[(uid, gid)] = _stamp(slot, uid, gid)
+                stamp = _stamp(slot, uid, gid)
+                if len(stamps) < _MAX_SHARED_INTS:
+                    stamps[(uid, gid)] = stamp
             node._stamp = stamp
             node.content, node._extra = None if content < 0 else contents[content], extra
             if kind == DIR:
