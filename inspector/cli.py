@@ -335,16 +335,17 @@ _SCANS: dict[str, tuple[str | None, str, tuple[str, ...]]] = {
 
 def _helper(source: SourceArgs, image: str, img: Image, scan: str, store: LayerCache | None,
             jobs: int | None) -> LayerHelper | None:
-    """A second process scanning the top layers while this one scans the base (``parallel``), when
-    the image can have one."""
+    """Helper processes scanning the top layers while this one scans the base (``parallel``), when
+    the image can have them."""
     from .parallel.cpus import default_jobs
 
-    if (jobs or default_jobs()) < 2 or not img.reopenable:
+    jobs = jobs or default_jobs()
+    if jobs < 2 or not img.reopenable:
         return None  # decided before importing what a helper needs
     from .parallel.helper import start_helper
     from .parallel.job import Job, NamedProbe
 
-    return start_helper(Job(source, image, NamedProbe(*_SCANS[scan]), store is not None), img, jobs or default_jobs())
+    return start_helper(Job(source, image, NamedProbe(*_SCANS[scan]), store is not None), img, jobs)
 
 
 @cli.command("diff", epilog="\b\nExamples:\n"

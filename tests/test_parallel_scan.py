@@ -361,3 +361,17 @@ def test_a_helper_killed_midway_leaves_its_layers_to_this_process(tmp_path: Path
     helper.wait_for_claims()
     os.kill(helper._children[0].pid, signal.SIGKILL)
     assert _merged(reference, helper) == alone
+
+
+def test_an_image_refused_before_its_first_layer_still_stops_its_helpers(tmp_path: Path) -> None:
+    import os
+
+    reference = write_image(tmp_path, SPEC, "legacy")
+    limits = Limits(max_layers=3)  # six layers: refused before any is read
+    helper = _recording(reference, limits=limits, count=2)
+    pids = [child.pid for child in helper._children]
+    with pytest.raises(InspectorError, match="more than 3 layers"):
+        _merged(reference, helper, limits=limits)
+    for pid in pids:
+        with pytest.raises(ChildProcessError):  # reaped by close(): nothing left running
+            os.waitpid(pid, os.WNOHANG)

@@ -35,9 +35,18 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
 
     A ``helper`` (``fs.helper``) may scan some layers in another process meanwhile: each layer it
     took is merged here in its place in the stack, as if this process had read it (its counts go
-    into the image's verification, the cache entry was written there); it is closed on return.
+    into the image's verification, the cache entry was written there); it is closed on any return.
     """
     assert helper is None or observe is None, "a layer scanned elsewhere passes no observer"
+    try:
+        return _build(image, probe, limits, cache, observe, helper)
+    finally:
+        if helper is not None:
+            helper.close()  # also when the image failed before its first layer (too many of them)
+
+
+def _build(image: Image, probe: ContentProbe | None, limits: Limits, cache: CacheUse | None,
+           observe: Callable[[LayerTree, MergedFS], None] | None, helper: LayerHelper | None) -> MergedFS:
     check_declared_layers(image, limits)
     image.verification.hash_layers = True
     scanner = LayerScanner(probe, limits)
@@ -83,12 +92,8 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
             observe(tree, merged)
         merged.apply(tree)
 
-    try:
-        for info, tree in image.scan_layers(scanner, skip=skip if cache is not None or helper is not None else None):
-            merge(info, tree)
-    finally:
-        if helper is not None:
-            helper.close()
+    for info, tree in image.scan_layers(scanner, skip=skip if cache is not None or helper is not None else None):
+        merge(info, tree)
     return merged
 
 
