@@ -359,10 +359,12 @@ def _helper(source: SourceArgs, image: str, img: Image, scan: str, store: LayerC
 @click.option("--ignore", "ignore", multiple=True, metavar="GLOB",
               help="Leave out paths matching GLOB (repeatable), e.g. '/usr/share/doc/**'.")
 @click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when the images differ, 0 when not.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 1024), default=None, metavar="N",
+              help="Processes that scan layers at once (default: the CPUs; 1: this process alone).")
 @_format_options
 @source_options
 def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ignore: tuple[str, ...],
-                 exit_code: bool, fmt: str, as_json: bool, source: SourceArgs) -> None:
+                 exit_code: bool, jobs: int | None, fmt: str, as_json: bool, source: SourceArgs) -> None:
     """Compare two images: executables (or --all entries), config, and a summary per category.
 
     The table answers first: size, layers, platform, user, entrypoint, Java runtimes, shells, package
@@ -387,7 +389,9 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
             sys.exit(EXIT_DIFFERENT)
         return
     with source.open(image_a, store) as first, source.open(image_b, store) as second:
-        result = reports.diff_images(first, second, options, source.limits, store)
+        references = {id(first): image_a, id(second): image_b}
+        result = reports.diff_images(first, second, options, source.limits, store,
+                                     lambda img: _helper(source, references[id(img)], img, "facts", store, jobs))
     _emit(result.to_json(), fmt == "json", diff_tables.diff, _stdout())
     if exit_code and result.different:
         sys.exit(EXIT_DIFFERENT)

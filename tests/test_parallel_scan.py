@@ -375,3 +375,22 @@ def test_an_image_refused_before_its_first_layer_still_stops_its_helpers(tmp_pat
     for pid in pids:
         with pytest.raises(ChildProcessError):  # reaped by close(): nothing left running
             os.waitpid(pid, os.WNOHANG)
+
+
+def test_diff_is_the_same_with_one_process_or_two(tmp_path: Path, run_cli: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = _layers()
+    changed[5] = [E("app/", "dir"), E("app/run", data=b"#!/bin/sh\necho changed\n", mode=0o755),
+                  E("app/new", data=SCRIPT, mode=0o755)]
+    first = write_image(tmp_path, SPEC, "oci-gzip", name="first")
+    second = write_image(tmp_path, ImageSpec(changed, SPEC.config, ["app:2"]), "legacy", name="second")
+    outputs = []
+    for jobs in ("1", "2"):  # each with a cold cache of its own: the second image's base comes from it
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{jobs}"))
+        outputs.append(run_cli("diff", first, second, "--format", "json", "--jobs", jobs))
+    assert outputs[0][0] == 0, outputs[0][2]
+    assert outputs[1] == outputs[0]
+    result = json.loads(outputs[0][1])
+    # in the first image the hardlink app/twin (mode 0644) made app/run's inode 0644: not executable
+    assert [e["path"] for e in result["added"]] == ["/app/new", "/app/run"]
+    assert result["removed"] == [] and result["changed"] == []
