@@ -394,3 +394,24 @@ def test_diff_is_the_same_with_one_process_or_two(tmp_path: Path, run_cli: Any,
     # in the first image the hardlink app/twin (mode 0644) made app/run's inode 0644: not executable
     assert [e["path"] for e in result["added"]] == ["/app/new", "/app/run"]
     assert result["removed"] == [] and result["changed"] == []
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_helper_that_sends_garbage_is_ignored_without_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    from inspector.parallel import channel
+    from inspector.parallel import helper as helper_module
+
+    def garbled(job: Job, link: channel.HelperEnd) -> None:
+        index = link.claim()
+        assert index is not None
+        channel.send(link.results, channel.RESULT, b"not a pickle at all")
+
+    monkeypatch.setattr(helper_module, "serve", garbled)  # what the forked helper runs
+    reference = write_image(tmp_path, SPEC, "legacy")
+    alone = _merged(reference)
+    helper = _recording(reference)
+    helper.wait_for_claims()
+    assert _merged(reference, helper) == alone
+    assert helper.answered == []
+    assert "Traceback" not in capfd.readouterr().err

@@ -185,8 +185,8 @@ class ProcessHelper:
                     self._ready[index] = scanned
                     self._received += entries
                     self._changed.notify_all()
-        except (EOFError, OSError):
-            pass  # the helper is done (or gone): every layer it did not send is read here
+        except Exception:  # noqa: BLE001, S110 - done, gone or garbled: every layer it did not send is read here
+            pass
         finally:
             os.close(fd)
             with self._changed:
