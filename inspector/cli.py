@@ -107,6 +107,10 @@ class SourceArgs:
         return None if self.no_cache or self.verify else LayerCache()
 
 
+#: ``--jobs`` of the commands that scan images on disk with helper processes (``parallel``).
+_JOBS_OPTION = click.option("--jobs", "-j", type=click.IntRange(1, 1024), default=None, metavar="N",
+                            help="Processes that scan layers at once (default: the CPUs; 1: this process alone).")
+
 _SOURCE_OPTIONS = [
     click.option("--platform", metavar="OS/ARCH[/VARIANT]",
                  help="Pick this platform from a multi-platform image (default: this machine's)."),
@@ -199,8 +203,7 @@ def cli() -> None:
                    f"{', '.join(policy.RULES)}, or all.")
 @click.option("--policy", "policy_file", metavar="FILE",
               help="A TOML policy file: the rules to enforce (fail-on) and allow-listed path globs per rule.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 1024), default=None, metavar="N",
-              help="Processes that scan layers at once (default: the CPUs; 1: this process alone).")
+@_JOBS_OPTION
 @_format_options
 @source_options
 def inspect_command(image: str, files: str | None, show_bin: bool, show_executables: bool, show_jre: bool,
@@ -359,8 +362,7 @@ def _helper(source: SourceArgs, image: str, img: Image, scan: str, store: LayerC
 @click.option("--ignore", "ignore", multiple=True, metavar="GLOB",
               help="Leave out paths matching GLOB (repeatable), e.g. '/usr/share/doc/**'.")
 @click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when the images differ, 0 when not.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 1024), default=None, metavar="N",
-              help="Processes that scan layers at once (default: the CPUs; 1: this process alone).")
+@_JOBS_OPTION
 @_format_options
 @source_options
 def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ignore: tuple[str, ...],
