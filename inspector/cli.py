@@ -24,7 +24,7 @@ from .sources.registry_ref import RegistryOptions
 if TYPE_CHECKING:
     from . import reports
     from .fs.cache import LayerCache
-    from .fs.helper import LayerHelper
+    from .fs.helper import HelperStart
     from .sources import Image
 
 # Everything that reads or renders an image is imported inside the command that needs it: starting the
@@ -254,8 +254,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             return
         if files is not None and fmt != "json" and rules is None:  # no file contents needed: skip the probes
             use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC,)) if store else None
-            helper = _helper(source, image, img, "bare", store, jobs)
-            merged = build_filesystem(img, limits=source.limits, cache=use, helper=helper)
+            merged = build_filesystem(img, limits=source.limits, cache=use, helpers=_helpers(jobs))
             _warn(img.meta.notes + merged.warnings)
             renderer(fmt).files(select_entries(merged, files), out)
             return
@@ -287,15 +286,15 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             from .reports.facts import TEXTS_CODEC, texts_probe
 
             use = CacheUse(store, TEXTS_CODEC, richer=(reports.FACTS_CODEC,)) if store else None
-            helper = _helper(source, image, img, "texts", store, jobs)
-            inspection = reports.inspect_image(img, source.limits, use, content_probe=texts_probe, helper=helper)
+            inspection = reports.inspect_image(img, source.limits, use, content_probe=texts_probe,
+                                               helpers=_helpers(jobs))
         elif want_packages:  # + the packaged files' digests, as the layers pass
             inspection = package_reports.inspect_image(img, source.limits,
                                                        CacheUse(store, reports.FACTS_CODEC) if store else None)
         else:
-            helper = _helper(source, image, img, "facts", store, jobs)
             inspection = reports.inspect_image(img, source.limits,
-                                               CacheUse(store, reports.FACTS_CODEC) if store else None, helper=helper)
+                                               CacheUse(store, reports.FACTS_CODEC) if store else None,
+                                               helpers=_helpers(jobs))
         report = None
         if want_packages:  # integrity may read some layers again: while the image is open
             report = package_reports.packages_report(img, inspection, store.directory if store else None)
@@ -326,29 +325,12 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     _policy_exit(findings)
 
 
-#: The scans a helper process may run for ``inspect``, as (probe, cache codec, richer codecs), each
-#: ``module:attribute`` (``parallel.NamedProbe``): the same as this process runs for that view.
-_SCANS: dict[str, tuple[str | None, str, tuple[str, ...]]] = {
-    "facts": ("inspector.reports.facts:probe", "inspector.reports.facts:FACTS_CODEC", ()),
-    "texts": ("inspector.reports.facts:texts_probe", "inspector.reports.facts:TEXTS_CODEC",
-              ("inspector.reports.facts:FACTS_CODEC",)),
-    "bare": (None, "inspector.fs.cache:BARE", ("inspector.reports.facts:FACTS_CODEC",)),
-}
-
-
-def _helper(source: SourceArgs, image: str, img: Image, scan: str, store: LayerCache | None,
-            jobs: int | None) -> LayerHelper | None:
-    """Helper processes scanning the top layers while this one scans the base (``parallel``), when
-    the image can have them."""
+def _helpers(jobs: int | None) -> HelperStart | None:
+    """What starts helper processes for an image on disk (``parallel``), or None: one process."""
+    from .parallel import starter
     from .parallel.cpus import default_jobs
 
-    jobs = jobs or default_jobs()
-    if jobs < 2 or not img.reopenable:
-        return None  # decided before importing what a helper needs
-    from .parallel.helper import start_helper
-    from .parallel.job import Job, NamedProbe
-
-    return start_helper(Job(source, image, NamedProbe(*_SCANS[scan]), store is not None), img, jobs)
+    return starter(jobs or default_jobs())
 
 
 @cli.command("diff", epilog="\b\nExamples:\n"
@@ -391,9 +373,7 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
             sys.exit(EXIT_DIFFERENT)
         return
     with source.open(image_a, store) as first, source.open(image_b, store) as second:
-        references = {id(first): image_a, id(second): image_b}
-        result = reports.diff_images(first, second, options, source.limits, store,
-                                     lambda img: _helper(source, references[id(img)], img, "facts", store, jobs))
+        result = reports.diff_images(first, second, options, source.limits, store, _helpers(jobs))
     _emit(result.to_json(), fmt == "json", diff_tables.diff, _stdout())
     if exit_code and result.different:
         sys.exit(EXIT_DIFFERENT)

@@ -9,6 +9,7 @@ file changed under it, is read by the merging process itself.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import time
@@ -19,14 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.cli import _SCANS, SourceArgs
 from inspector.errors import InspectorError
 from inspector.fs import Scanned, build_filesystem
 from inspector.fs.layer import LayerTree, scan_layer
 from inspector.fs.node import Node
 from inspector.fs.transfer import CHUNK, pack, unpack
 from inspector.limits import DEFAULT, Limits
-from inspector.parallel import Job, NamedProbe, ProcessHelper
+from inspector.parallel.helper import ProcessHelper
+from inspector.parallel.job import Job
 from inspector.reports.facts import probe
 from inspector.sources import open_image
 from testdata.imagebuilder import E, ImageSpec, layer_tar, opaque, whiteout
@@ -165,12 +166,9 @@ def test_any_scanned_layer_comes_back_the_same(members: list[E]) -> None:
 
 # --- the helper, driven directly ------------------------------------------------------------------
 
-def _source(limits: Limits = DEFAULT) -> SourceArgs:
-    return SourceArgs(None, None, "missing", None, False, True, limits)
-
-
 def _job(reference: str, limits: Limits = DEFAULT) -> Job:
-    return Job(_source(limits), reference, NamedProbe(*_SCANS["facts"]), False)
+    """What ``start_helper`` gives a helper for ``reference``'s summary (the reports' probe, no cache)."""
+    return Job(functools.partial(open_image, reference, limits=limits), probe, None, limits)
 
 
 class Recording(ProcessHelper):
@@ -201,7 +199,7 @@ def _merged(reference: str, helper: ProcessHelper | None = None, limits: Limits 
     from inspector.fs.select import select_entries
 
     with open_image(reference, limits=limits) as image:
-        merged = build_filesystem(image, probe, limits, helper=helper)
+        merged = build_filesystem(image, probe, limits, helpers=None if helper is None else lambda *_: helper)
         listing = "\n".join(repr(e) for e in select_entries(merged, "/"))
         return listing, image.verification.to_json() | {"verified": sorted(image.verification.verified)}
 
@@ -339,18 +337,6 @@ def test_the_listing_as_a_table_is_the_same_with_one_process_or_two(tmp_path: Pa
     assert outputs[1] == outputs[0]
 
 
-@pytest.mark.parametrize("scan", ["facts", "texts", "bare"])
-def test_each_named_scan_is_the_probe_and_codecs_this_process_uses(scan: str) -> None:
-    from inspector.fs.cache import BARE
-    from inspector.reports import facts
-
-    expected = {"facts": (facts.probe, facts.FACTS_CODEC, ()),
-                "texts": (facts.texts_probe, facts.TEXTS_CODEC, (facts.FACTS_CODEC,)),
-                "bare": (None, BARE, (facts.FACTS_CODEC,))}[scan]
-    resolved = NamedProbe(*_SCANS[scan]).resolve()
-    assert resolved[0] is expected[0] and resolved[1] is expected[1] and resolved[2] == expected[2]
-
-
 def test_a_helper_killed_midway_leaves_its_layers_to_this_process(tmp_path: Path) -> None:
     import os
     import signal
@@ -415,3 +401,21 @@ def test_a_helper_that_sends_garbage_is_ignored_without_a_traceback(tmp_path: Pa
     assert _merged(reference, helper) == alone
     assert helper.answered == []
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_helpers_are_started_with_the_very_probe_cache_and_limits_of_the_scan(tmp_path: Path) -> None:
+    from inspector.fs.cache import CacheUse, LayerCache
+    from inspector.reports.facts import FACTS_CODEC
+
+    reference = write_image(tmp_path, SPEC, "legacy")
+    use = CacheUse(LayerCache(tmp_path / "cache"), FACTS_CODEC)
+    limits = Limits(max_entries=1000)
+    asked: list[tuple[Any, ...]] = []
+    for verify in (False, True):
+        with open_image(reference, verify=verify) as image:
+            build_filesystem(image, probe, limits, use, helpers=lambda *args: asked.append(args))
+            assert image.reopen is not None  # an archive on disk can be opened again
+    assert [args[1:] for args in asked] == [(probe, use, limits), (probe, None, limits)]  # --verify: no cache
+    with open_image(reference) as image:
+        build_filesystem(image, probe, limits, helpers=lambda *args: asked.append(args), observe=lambda *_: None)
+    assert len(asked) == 2  # a scan with an observer starts none

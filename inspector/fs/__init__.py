@@ -10,19 +10,19 @@ from ..limits import DEFAULT, Limits
 from ..sources.interface import Image, LayerInfo
 from .cache import CacheUse
 from .entry import Entry
-from .helper import LayerHelper, Scanned
+from .helper import HelperStart, LayerHelper, Scanned
 from .layer import ContentProbe, LayerTree, is_reentrant, scan_layer, too_many_entries
 from .merge import MergedFS
 from .node import Node
 
-__all__ = ["ContentProbe", "Entry", "LayerHelper", "LayerTree", "MergedFS", "Node", "Scanned", "build_filesystem",
-           "build_filesystems", "scan_layer", "shared_base"]
+__all__ = ["ContentProbe", "Entry", "HelperStart", "LayerHelper", "LayerTree", "MergedFS", "Node", "Scanned",
+           "build_filesystem", "build_filesystems", "scan_layer", "shared_base"]
 
 
 def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Limits = DEFAULT,
                      cache: CacheUse | None = None,
                      observe: Callable[[LayerTree, MergedFS], None] | None = None,
-                     helper: LayerHelper | None = None) -> MergedFS:
+                     helpers: HelperStart | None = None) -> MergedFS:
     """Scan every layer of ``image`` once, in one pass over its bytes, and merge them in order.
 
     Every layer read is hashed and checked against its diff ID: an uncompressed layer of a
@@ -33,11 +33,15 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
     ``observe(tree, merged)`` sees each layer's own tree just before it is merged (the HTML report's
     per-layer counts and wasted bytes).
 
-    A ``helper`` (``fs.helper``) may scan some layers in another process meanwhile: each layer it
-    took is merged here in its place in the stack, as if this process had read it (its counts go
-    into the image's verification, the cache entry was written there); it is closed on any return.
+    ``helpers`` (``fs.helper``) may start processes that scan some layers meanwhile, with this
+    probe, cache and limits: each layer one took is merged here in its place in the stack, as if this
+    process had read it (its counts go into the image's verification, the cache entry was written
+    there). They are stopped on any return. A layer scanned elsewhere passes no ``observe``: then
+    none is started.
     """
-    assert helper is None or observe is None, "a layer scanned elsewhere passes no observer"
+    if image.verification.full:
+        cache = None  # --verify reuses nothing it did not hash in this run
+    helper = helpers(image, probe, cache, limits) if helpers is not None and observe is None else None
     try:
         return _build(image, probe, limits, cache, observe, helper)
     finally:
@@ -50,8 +54,6 @@ def _build(image: Image, probe: ContentProbe | None, limits: Limits, cache: Cach
     check_declared_layers(image, limits)
     image.verification.hash_layers = True
     scanner = LayerScanner(probe, limits)
-    if image.verification.full:
-        cache = None  # --verify reuses nothing it did not hash in this run
     answers: dict[int, LayerTree] = {}
     reserved = 0  # entries of cached trees decided on but not yet merged
 

@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Protocol
 from .layer import LayerTree
 
 if TYPE_CHECKING:
-    from ..sources.interface import LayerInfo
+    from ..limits import Limits
+    from ..sources.interface import Image, LayerInfo
+    from .cache import CacheUse
+    from .layer import ContentProbe
 
 
 @dataclass
@@ -38,3 +41,10 @@ class LayerHelper(Protocol):
 
     def close(self) -> None:
         """Stop the helper (also when the scan here failed)."""
+
+
+class HelperStart(Protocol):
+    def __call__(self, image: Image, probe: ContentProbe | None, cache: CacheUse | None,
+                 limits: Limits) -> LayerHelper | None:
+        """A helper scanning ``image``'s layers with this very probe, cache and limits, or None
+        (one process: the image cannot be opened again, one layer, one CPU)."""

@@ -32,6 +32,9 @@ from .channel import HelperEnd
 from .job import Job, serve
 
 if TYPE_CHECKING:
+    from ..fs.cache import CacheUse
+    from ..fs.layer import ContentProbe
+    from ..limits import Limits
     from ..sources.interface import Image, LayerInfo
 
 #: Helpers at most, whatever --jobs says: each costs a process and a tree's worth of memory.
@@ -78,7 +81,7 @@ class ProcessHelper:
         self._owner: dict[int, _Child] = {}  # a claimed layer → the helper that claimed it
         self._ready: dict[int, Packed | None] = {}
         self._received = 0  # entries in the layers the helpers sent
-        self._limit = job.source.limits.max_entries
+        self._limit = job.limits.max_entries
         self._children: list[_Child] = []
         for _ in range(max(1, min(count, MAX_HELPERS))):
             self._children.append(self._fork(job))
@@ -194,18 +197,19 @@ class ProcessHelper:
                 self._changed.notify_all()
 
 
-def start_helper(job: Job, image: Image, jobs: int) -> ProcessHelper | None:
+def start_helper(image: Image, probe: ContentProbe | None, cache: CacheUse | None, limits: Limits,
+                 jobs: int) -> ProcessHelper | None:
     """Helpers for ``image``'s scan (``jobs`` - 1 of them, one less than its layers at most) when it
-    can have them, else None: ``jobs`` under 2, a single layer, an image that cannot be opened again
-    by its own handles (standard input, a pipe, the engine; the registry's source downloads the next
-    layer on a thread of its own already), or threads already running here (a forked child gets
-    only the forking one: a lock another held stays locked there). A start costs milliseconds, so
-    no image is too small for one (a distroless image's summary takes as long either way)."""
-    if jobs < 2 or not image.reopenable:  # first: a one-pass stream's ``meta`` would read it all now
+    can have them, else None: ``jobs`` under 2, an image that cannot be opened again by handles of
+    its own (standard input, a pipe, the engine; the registry's source downloads the next layer on
+    a thread of its own already), a single layer, or threads already running here (a forked child
+    gets only the forking one: a lock another held stays locked there). A start costs milliseconds,
+    so no image is too small for one (a distroless image's summary takes as long either way)."""
+    if jobs < 2 or image.reopen is None:  # first: a one-pass stream's ``meta`` would read it all now
         return None
     layers = image.meta.layers
     if len(layers) < 2 or image.known_diff_ids() is None:
         return None
     if threading.active_count() > 1:
         return None
-    return ProcessHelper(job, len(layers), min(jobs - 1, len(layers) - 1))
+    return ProcessHelper(Job(image.reopen, probe, cache, limits), len(layers), min(jobs - 1, len(layers) - 1))

@@ -10,12 +10,12 @@ not, exactly as it would have alone.
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from ..fs import LayerScanner
-from ..fs.cache import CacheUse, ContentCodec, LayerCache
+from ..fs.cache import CacheUse
 from ..fs.helper import Scanned
 from ..fs.layer import ContentProbe
 from ..fs.transfer import pack
@@ -25,51 +25,24 @@ if TYPE_CHECKING:
     from ..limits import Limits
     from ..sources.interface import Image
 
-class Opener(Protocol):
-    """What opens the image again in the helper: ``cli.SourceArgs`` (picklable: plain options)."""
-
-    limits: Limits
-
-    def open(self, image: str, cache: LayerCache | None) -> Image: ...
-
-
-@dataclass(frozen=True)
-class NamedProbe:
-    """A content probe and its cache codecs by name, each ``module:attribute``: a probe is a
-    closure, which does not pickle, but the module attribute that holds it does."""
-
-    probe: str | None  # None: the scan reads no file's content (``--files`` as a table)
-    codec: str
-    richer: tuple[str, ...] = ()  # codecs whose cache entries also answer for this one
-
-    def resolve(self) -> tuple[ContentProbe | None, ContentCodec, tuple[ContentCodec, ...]]:
-        return (None if self.probe is None else _named(self.probe), _named(self.codec),
-                tuple(_named(name) for name in self.richer))
-
-
-def _named(name: str) -> Any:
-    module, _, attribute = name.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
 @dataclass(frozen=True)
 class Job:
-    source: Opener
-    reference: str
-    probe: NamedProbe
-    use_cache: bool
+    """What a helper needs, inherited through the fork (nothing is pickled): the image's own way to
+    open itself again, and the probe, cache and limits the merging process scans with."""
+
+    reopen: Callable[[], Image]
+    probe: ContentProbe | None
+    cache: CacheUse | None  # None: --no-cache or --verify
+    limits: Limits
 
 
 def serve(job: Job, link: HelperEnd) -> None:
     """The helper process's whole life: scan layers from the top down until the two meet."""
-    store = LayerCache() if job.use_cache else None
-    with job.source.open(job.reference, store) as image:
+    with job.reopen() as image:
         image.verification.hash_layers = True
-        probe, codec, richer = job.probe.resolve()
-        use = CacheUse(store, codec, richer=richer) if store is not None and not image.verification.full else None
         seen = 0  # entries sent back: past the limit, stop (the merging process holds them)
         while (index := link.claim()) is not None:
-            scanned = _scan(image, index, probe, use, job.source.limits, seen)
+            scanned = _scan(image, index, job.probe, job.cache, job.limits, seen)
             if scanned is None:
                 link.result(index, None)
                 return  # the merging process reads this layer itself, and the rest below it

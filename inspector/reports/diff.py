@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fs import LayerHelper, build_filesystem, build_filesystems
+from ..fs import HelperStart, build_filesystem, build_filesystems
 from ..fs.cache import CacheUse, LayerCache
 from ..fs.entry import Entry
 from ..fs.node import FILE, Node
@@ -66,19 +66,19 @@ class DiffResult:
 
 def diff_images(first: Image, second: Image, options: DiffOptions, limits: Limits = DEFAULT,
                 cache: LayerCache | None = None,
-                helper_for: Callable[[Image], LayerHelper | None] | None = None) -> DiffResult:
+                helpers: HelperStart | None = None) -> DiffResult:
     """Read both images and compare them; layers the two share are read once.
 
     Comparing executables needs only what the reports' scan keeps (executables are hashed), so with
     a cache each image goes through it and the second image's shared layers are cache hits; each
-    image may then be scanned with helper processes (``helper_for(image)``, started only when its
-    turn comes, once the first image's layers are in the cache). Without a cache, or for ``--all``
+    image may then be scanned with helper processes (``helpers``, started for each image in its
+    turn, once the first image's layers are in the cache). Without a cache, or for ``--all``
     (every file hashed), the shared base is merged once and copied.
     """
     if cache is not None and not options.all_entries:
         use = CacheUse(cache, CODEC)
-        fs_a = build_filesystem(first, standard_probe, limits, use, helper=helper_for(first) if helper_for else None)
-        fs_b = build_filesystem(second, standard_probe, limits, use, helper=helper_for(second) if helper_for else None)
+        fs_a = build_filesystem(first, standard_probe, limits, use, helpers=helpers)
+        fs_b = build_filesystem(second, standard_probe, limits, use, helpers=helpers)
     else:
         probe = capture_probe(make_probe(_hash_filter(options))) if options.all_entries else standard_probe
         fs_a, fs_b = build_filesystems(first, second, probe, limits)

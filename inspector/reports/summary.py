@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..fs import ContentProbe, LayerHelper, build_filesystem
+from ..fs import ContentProbe, HelperStart, build_filesystem
 from ..fs.cache import CacheUse
 from ..limits import DEFAULT, Limits
 from ..sources.interface import Image
@@ -21,10 +21,10 @@ from .shells import shell_verdict
 
 
 def inspect_image(image: Image, limits: Limits = DEFAULT, cache: CacheUse | None = None,
-                  content_probe: ContentProbe = probe, helper: LayerHelper | None = None) -> Inspection:
+                  content_probe: ContentProbe = probe, helpers: HelperStart | None = None) -> Inspection:
     """Read the image once, keeping the content facts every report needs (or what ``content_probe``
-    keeps, for a view that needs less); a ``helper`` (``parallel``) scans some layers meanwhile."""
-    fs = build_filesystem(image, probe=content_probe, limits=limits, cache=cache, helper=helper)
+    keeps, for a view that needs less); ``helpers`` (``parallel``) may scan some layers meanwhile."""
+    fs = build_filesystem(image, probe=content_probe, limits=limits, cache=cache, helpers=helpers)
     verification = getattr(image, "verification", None)
     return Inspection(meta=image.meta, fs=fs, size=fs.size,
                       verification=verification.to_json() if verification is not None else None)

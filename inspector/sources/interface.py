@@ -87,10 +87,10 @@ class Image(ABC):
     #: IDs (the engine did when it stored them): a cached scan may then answer on the diff ID alone.
     diff_ids_vouched: bool = False
 
-    #: True when opening the same reference again, in another process, reads the same stored files
-    #: by their own handles (an archive or a layout on disk): not standard input, a pipe, the engine
-    #: or a registry. A helper process may then scan some layers itself (``parallel``).
-    reopenable: bool = False
+    #: Opens this same image again, by handles of its own (a helper process calls it after a fork:
+    #: ``parallel``): set only for an archive or a layout on disk, never for standard input, a pipe,
+    #: the engine or a registry.
+    reopen: Callable[[], Image] | None = None
 
     @property
     @abstractmethod

@@ -3,6 +3,7 @@ a registry)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import sys
@@ -73,7 +74,11 @@ def open_image(reference: str | Reference, *, platform: str | None = None, tag: 
     if ref.transport == "stdin":
         return StreamedImage(sys.stdin.buffer, "<stdin>", selector, "-", "docker-archive",
                              verification=verification, limits=limits)
-    return _open_path(ref, selector, verification, limits)
+    image = _open_path(ref, selector, verification, limits)
+    if isinstance(image, StoredImage):  # a regular file or a directory: another open reads the same
+        image.reopen = functools.partial(open_image, ref, platform=platform, tag=tag, verify=verify, limits=limits,
+                                         digest=digest)
+    return image
 
 
 def _open_path(ref: Reference, selector: Selector, verification: Verification, limits: Limits) -> Image:
@@ -112,6 +117,4 @@ def _stored(store: Store, selector: Selector, ref: Reference, source: str, verif
     if source == "archive":
         resolved.meta.source = "oci-archive" if store.exists("oci-layout") and not store.exists("manifest.json") \
             else "docker-archive"
-    image = StoredImage(store, resolved, verification, limits)
-    image.reopenable = True  # a path to a regular file or a directory (see _open_path)
-    return image
+    return StoredImage(store, resolved, verification, limits)
