@@ -419,3 +419,18 @@ def test_helpers_are_started_with_the_very_probe_cache_and_limits_of_the_scan(tm
     with open_image(reference) as image:
         build_filesystem(image, probe, limits, helpers=lambda *args: asked.append(args), observe=lambda *_: None)
     assert len(asked) == 2  # a scan with an observer starts none
+
+
+def test_hostile_names_and_targets_come_back_unchanged() -> None:
+    """Escape sequences, newlines, bytes that are not UTF-8 (surrogate-escaped), bidi controls, long
+    and astral names travel as they were scanned: escaping them is the renderers' job, after."""
+    tree = LayerTree()
+    assert tree.root.children is not None
+    names = ["\x1b]0;pwned\x07", "a\nb", "bad\udcff\udcfe", "\u202eevil", "x" * 4000, "\U0001f600"]
+    for name in names:
+        link = Node("symlink", 0o777, 0, 0, 0, 0, tree.slot)
+        link.target = "\x1b[2J" + name
+        tree.root.children[name] = link
+    back = unpack(pack(tree))
+    assert back.root.children is not None and sorted(back.root.children) == sorted(names)
+    assert _dump(back) == _dump(tree)
