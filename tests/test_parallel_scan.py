@@ -434,3 +434,18 @@ def test_hostile_names_and_targets_come_back_unchanged() -> None:
     back = unpack(pack(tree))
     assert back.root.children is not None and sorted(back.root.children) == sorted(names)
     assert _dump(back) == _dump(tree)
+
+
+def test_a_helper_sends_its_trees_through_a_pipe_of_a_mebibyte(tmp_path: Path) -> None:
+    """A 64 KiB pipe made each 7 MB tree a hundred hand-overs to the receiving thread, the helper
+    standing still at each (0.07-0.18 s a layer of 100,000 entries, against 0.02-0.03 s)."""
+    import fcntl
+
+    ceiling = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    reference = write_image(tmp_path, SPEC, "oci-gzip")
+    helper = _recording(reference)
+    try:
+        sizes = [fcntl.fcntl(child.results, fcntl.F_GETPIPE_SZ) for child in helper._children]
+    finally:
+        helper.close()
+    assert sizes == [min(1 << 20, ceiling) if ceiling >= 1 << 18 else 65536]

@@ -93,6 +93,7 @@ class ProcessHelper:
     def _fork(self, job: Job) -> _Child:
         results, results_to = os.pipe()
         answers_from, answers = os.pipe()
+        channel.widen(results)  # see channel.PIPE_BYTES
         inherited = [fd for child in self._children for fd in (child.results, child.answers)]
         pid = os.fork()
         if pid == 0:  # a helper: never returns
