@@ -273,10 +273,11 @@ class MergedFS:
         for path, node in self.walk(prefix):
             yield Entry.of(path, node)
 
-    def count(self) -> int:
-        """How many entries the merged view holds (the root excluded): no paths made, nothing sorted."""
+    def count(self, below: Node | None = None) -> int:
+        """How many entries the merged view holds below ``below`` (the root by default), not
+        counting it: no paths made, nothing sorted."""
         total = 0
-        stack = [self.root]
+        stack = [self.root if below is None else below]
         while stack:
             children = stack.pop().children
             if children:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from fnmatch import fnmatchcase
+from itertools import islice
 from typing import TypeVar
 
 from ..errors import BadReferenceError
@@ -30,27 +31,56 @@ _MAGIC = re.compile(r"[*?[]")
 
 
 def select_entries(fs: MergedFS, spec: str,
-                   make: Callable[[str, Node], E] = Entry.of) -> Iterator[E]:  # type: ignore[assignment]
-    """The entries ``spec`` (a path or a pattern) names, each followed by its subtree, sorted by path.
+                   make: Callable[[str, Node], E] = Entry.of,  # type: ignore[assignment]
+                   start: int = 0) -> Iterator[E]:
+    """The entries ``spec`` (a path or a pattern) names, each followed by its subtree, sorted by path;
+    from the ``start``-th on (those before it are passed over without being made: see
+    ``parallel.listing``).
 
     Checked before the first entry is returned, so a missing path or an empty match is an error
     before anything is written: ``BadReferenceError`` (exit 2).
     """
     if not normalize(spec):
-        return _listing(fs, ["/"], False, make)
+        return _made(_listing(fs, ["/"], False), make, start)
     if _MAGIC.search(spec) and fs.resolve(spec, follow_last=False) is None:  # a literal name wins
         matches = _expand(fs, spec)
         if not matches:
             raise BadReferenceError(f"{spec}: the pattern matches nothing in the image")
-        return _listing(fs, _outermost(matches), False, make)
+        return _made(_listing(fs, _outermost(matches), False), make, start)
     follow_last = spec.endswith("/") or spec.rstrip("/").endswith(("/.", "/.."))
     found = fs.resolve(spec, follow_last=follow_last)
     if found is None:
         raise BadReferenceError(f"{spec} does not exist in the image")
-    return _listing(fs, [to_absolute(normalize(spec))], follow_last, make)
+    return _made(_listing(fs, [to_absolute(normalize(spec))], follow_last), make, start)
 
 
-def _listing(fs: MergedFS, paths: list[str], follow_last: bool, make: Callable[[str, Node], E]) -> Iterator[E]:
+def listing(fs: MergedFS, spec: str,
+            make: Callable[[str, Node], E] = Entry.of,  # type: ignore[assignment]
+            ) -> tuple[Callable[[int], Iterator[E]], int]:
+    """``select_entries`` from any entry on (``parallel.listing`` writes a long listing in two
+    parts), and about how many entries it holds: counted for a path, 0 (unknown) for a pattern.
+    Checked now, as ``select_entries`` is: a missing path fails before anything is written."""
+    checked = [select_entries(fs, spec, make)]
+
+    def from_entry(start: int) -> Iterator[E]:
+        return checked.pop() if start == 0 and checked else select_entries(fs, spec, make, start)
+
+    total = 0
+    if not normalize(spec):
+        total = fs.count()
+    elif not _MAGIC.search(spec) or fs.resolve(spec, follow_last=False) is not None:
+        follow_last = spec.endswith("/") or spec.rstrip("/").endswith(("/.", "/.."))
+        found = fs.resolve(spec, follow_last=follow_last)
+        if found is not None:
+            total = 1 + fs.count(found[1]) if found[0] != "/" else fs.count()
+    return from_entry, total
+
+
+def _made(listing: Iterator[tuple[str, Node]], make: Callable[[str, Node], E], start: int) -> Iterator[E]:
+    return (make(path, node) for path, node in (islice(listing, start, None) if start else listing))
+
+
+def _listing(fs: MergedFS, paths: list[str], follow_last: bool) -> Iterator[tuple[str, Node]]:
     """Each path and what is below it, under the name asked for (the real path may differ)."""
     for shown in paths:
         found = fs.resolve(shown, follow_last=follow_last)
@@ -59,10 +89,10 @@ def _listing(fs: MergedFS, paths: list[str], follow_last: bool, make: Callable[[
         real = found[0]
         base, shown_base = real.rstrip("/"), shown.rstrip("/")
         if real == "/":  # "/bin/.." is the root: list what is below it, not the root itself
-            yield from (make(shown_base + path, node) for path, node in fs.walk("/"))
+            yield from ((shown_base + path, node) for path, node in fs.walk("/"))
             continue
         for path, node in fs.walk(real):
-            yield make(shown_base + path[len(base):], node)
+            yield shown_base + path[len(base):], node
 
 
 def _expand(fs: MergedFS, pattern: str) -> list[str]:
