@@ -217,7 +217,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
     from . import reports
     from .fs import build_filesystem
     from .fs.cache import BARE, CacheUse
-    from .fs.select import select_entries
+    from .fs.select import listing, select_entries
     from .output import renderer
 
     views = [name for name, on in (("--files", files is not None), ("--bin", show_bin),
@@ -256,7 +256,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             use = CacheUse(store, BARE, richer=(reports.FACTS_CODEC,)) if store else None
             merged = build_filesystem(img, limits=source.limits, cache=use, helpers=_helpers(jobs))
             _warn(img.meta.notes + merged.warnings)
-            renderer(fmt).files(select_entries(merged, files), out)
+            renderer(fmt).files_from(*listing(merged, files), out, _jobs(jobs))
             return
         summary_kept = None  # the summary, kept the same way
         if not views and files is None and rules is None and store is not None:
@@ -308,7 +308,7 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
             return
     _warn(img.meta.notes + inspection.fs.warnings)
     if files is not None and fmt == "json":  # each entry with its package and build step (README, "--files")
-        renderer(fmt).files(package_reports.owned_entries(inspection, files), out)
+        renderer(fmt).files_from(*package_reports.owned_listing(inspection, files), out, _jobs(jobs))
     elif files is not None:  # a policy was given: the image was read with its contents, list it all the same
         renderer(fmt).files(select_entries(inspection.fs, files), out)
     elif views:
@@ -328,9 +328,15 @@ def inspect_command(image: str, files: str | None, show_bin: bool, show_executab
 def _helpers(jobs: int | None) -> HelperStart | None:
     """What starts helper processes for an image on disk (``parallel``), or None: one process."""
     from .parallel import starter
+
+    return starter(_jobs(jobs))
+
+
+def _jobs(jobs: int | None) -> int:
+    """``--jobs``, or the CPUs this process may use."""
     from .parallel.cpus import default_jobs
 
-    return starter(jobs or default_jobs())
+    return jobs or default_jobs()
 
 
 @cli.command("diff", epilog="\b\nExamples:\n"

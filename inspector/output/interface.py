@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol, TextIO
 
 from ..fs.entry import Entry
@@ -13,3 +13,7 @@ class Renderer(Protocol):
 
     def files(self, entries: Iterable[Entry], out: TextIO) -> None:
         """The ``--files`` listing, entries already sorted by path."""
+
+    def files_from(self, listing: Callable[[int], Iterable[Entry]], total: int, out: TextIO, jobs: int) -> None:
+        """``files(listing(0), out)``; ``listing(n)`` gives the entries from the ``n``-th on and
+        ``total`` says about how many there are, so that up to ``jobs`` processes may write it."""

@@ -9,7 +9,7 @@ for a parser, harmless on a screen, and byte-identical output for every ordinary
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import islice
 from json.encoder import encode_basestring
 from typing import IO, Any, TextIO
@@ -23,12 +23,29 @@ class JsonRenderer:
     def files(self, entries: Iterable[Entry], out: TextIO) -> None:
         """Stream the array entry by entry, so a million entries never sit in memory as text."""
         out.write("[")
-        first = True
-        for entry in entries:
-            out.write("\n  " if first else ",\n  ")
-            out.write(entry_text(entry))
-            first = False
-        out.write("\n]\n" if not first else "]\n")
+        wrote = write_entries(entries, out, True)
+        out.write("\n]\n" if wrote else "]\n")
+
+    def files_from(self, listing: Callable[[int], Iterable[Entry]], total: int, out: TextIO, jobs: int) -> None:
+        """``files(listing(0), out)``, the entries written by two processes when there are many
+        (``parallel.listing``: ``listing(n)`` gives them from the ``n``-th on; ``total`` about how many)."""
+        from ..parallel.listing import write_listing
+
+        out.write("[")
+        wrote = write_listing(listing, total, write_entries, out, jobs)
+        out.write("\n]\n" if wrote else "]\n")
+
+
+def write_entries(entries: Iterable[Entry], out: TextIO, first: bool) -> bool:
+    """The array's elements, each after its separator (``first``: none is written before them).
+    True if any was written."""
+    wrote = False
+    for entry in entries:
+        out.write("\n  " if first else ",\n  ")
+        out.write(entry_text(entry))
+        first = False
+        wrote = True
+    return wrote
 
 
 def entry_text(entry: Entry) -> str:

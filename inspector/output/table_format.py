@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from ..fs.entry import Entry
@@ -17,14 +17,28 @@ class TableRenderer:
     def files(self, entries: Iterable[Entry], out: TextIO) -> None:
         """An ``ls -l``-like listing, written line by line (tabulate would hold every row in memory).
         Names and link targets are the image's: escaped, so none can forge a row or drive the terminal."""
-        for entry in entries:
-            size = f"{entry.device[0]}, {entry.device[1]}" if entry.device else str(entry.size)
-            line = f"{mode_string(entry)} {entry.uid:>5} {entry.gid:>5} {size:>10}  {escape(entry.path, PATH_LIMIT)}"
-            if entry.target is not None:
-                line += f" -> {escape(entry.target, PATH_LIMIT)}"
-            elif entry.hardlink_to is not None:
-                line += f" link to {escape(entry.hardlink_to, PATH_LIMIT)}"
-            out.write(line + "\n")
+        write_lines(entries, out, True)
+
+    def files_from(self, listing: Callable[[int], Iterable[Entry]], total: int, out: TextIO, jobs: int) -> None:
+        """``files(listing(0), out)``, written by two processes when long (``parallel.listing``)."""
+        from ..parallel.listing import write_listing
+
+        write_listing(listing, total, write_lines, out, jobs)
+
+
+def write_lines(entries: Iterable[Entry], out: TextIO, first: bool = True) -> bool:
+    """One line per entry (``first`` changes nothing: lines need no separator). True if any."""
+    wrote = False
+    for entry in entries:
+        size = f"{entry.device[0]}, {entry.device[1]}" if entry.device else str(entry.size)
+        line = f"{mode_string(entry)} {entry.uid:>5} {entry.gid:>5} {size:>10}  {escape(entry.path, PATH_LIMIT)}"
+        if entry.target is not None:
+            line += f" -> {escape(entry.target, PATH_LIMIT)}"
+        elif entry.hardlink_to is not None:
+            line += f" link to {escape(entry.hardlink_to, PATH_LIMIT)}"
+        out.write(line + "\n")
+        wrote = True
+    return wrote
 
 
 def mode_string(entry: Entry) -> str:

@@ -10,7 +10,7 @@ symlink is that symlink) and a file is owned when either spelling names it.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from ..fs import build_filesystem
 from ..fs.cache import CacheUse
 from ..fs.entry import OwnedEntry
 from ..fs.node import DIR, SYMLINK, Node
-from ..fs.select import select_entries
+from ..fs.select import listing
 from ..limits import DEFAULT, Limits
 from ..packages import Package, PackageSet
 from ..packages.capture import database_files
@@ -195,9 +195,14 @@ def ownership_fields(inspection: Inspection, path: str, layer: int) -> dict[str,
     return {"package": view.owner(path), "layer_created_by": view.layer_created_by(layer)}
 
 
-def owned_entries(inspection: Inspection, spec: str) -> Iterator[OwnedEntry]:
+def owned_listing(inspection: Inspection, spec: str) -> tuple[Callable[[int], Iterator[OwnedEntry]], int]:
     """``select_entries(inspection.fs, spec)`` with each entry's ``package`` and ``layer_created_by``
-    (``--files --format json``): each made once, straight from its node."""
+    (``--files --format json``), each made once, straight from its node; from any entry on, and
+    about how many there are (``fs.select.listing``: a long listing is written in two parts)."""
+    return listing(inspection.fs, spec, _owned(inspection))
+
+
+def _owned(inspection: Inspection) -> Callable[[str, Node], OwnedEntry]:
     view = analyze(inspection)
     owner, created_by = view.owner, view.layer_created_by
 
@@ -206,7 +211,7 @@ def owned_entries(inspection: Inspection, spec: str) -> Iterator[OwnedEntry]:
         entry.package, entry.layer_created_by = owner(path), created_by(entry.layer)
         return entry
 
-    return select_entries(inspection.fs, spec, make)
+    return make
 
 
 def with_ownership(inspection: Inspection, data: dict[str, Any]) -> dict[str, Any]:
