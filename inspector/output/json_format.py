@@ -117,6 +117,20 @@ def write_document(value: Any, out: IO[str]) -> None:
     out.writelines(pieces)
 
 
+def write_array(items: Iterable[Any], out: IO[str]) -> None:
+    """``write_document(list(items), out)``, byte for byte, holding one item at a time: a view of
+    every executable of a million-file image held them all as dicts, then as text (313 MB at peak).
+    Each item is encoded as the document's encoder would at the array's depth (its lines two
+    spaces in: a JSON string holds no raw newline); an item JSON cannot express raises before
+    that item is written."""
+    first = True
+    for item in items:
+        text = "".join(_document_pieces(item)).replace("\n", "\n  ")
+        out.write(("[\n  " if first else ",\n  ") + text)
+        first = False
+    out.write("[]\n" if first else "\n]\n")
+
+
 #: Tokens joined into one piece of ``document``. ``json.dumps`` with an indent holds every token
 #: (about four per value) in one list before joining them: 170 MB for the summary of an image of a
 #: million files, against 12 MB of text.
