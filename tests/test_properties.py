@@ -463,3 +463,22 @@ def test_select_keeps_what_the_walk_would_in_the_walks_order(layers):
         got = list(merged.select(keep))
         assert [p for p, _ in got] == [p for p, _ in expected]
         assert all(a is b for (_, a), (_, b) in zip(got, expected, strict=True))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer_stacks(), layer_stacks(), st.sampled_from(["/", "/a", "/a/b", "/b/", "/missing"]))
+def test_walk_pair_walks_both_views_side_by_side(first, second, prefix):
+    """``walk_pair`` (``diff --all``'s walk) holds each view's walk, in its order, node for node, and
+    the union of both in one order that agrees with each."""
+    from inspector.fs.merge import walk_pair
+
+    a, b = inspector_fs(first), inspector_fs(second)
+    pairs = list(walk_pair(a, b, prefix))
+    for index, view in ((1, a), (2, b)):
+        mine = [(pair[0], pair[index]) for pair in pairs if pair[index] is not None]
+        walked = list(view.walk(prefix))
+        assert [p for p, _ in mine] == [p for p, _ in walked]
+        assert all(x is y for (_, x), (_, y) in zip(mine, walked, strict=True))
+    paths = [path for path, _, _ in pairs]
+    assert len(paths) == len(set(paths))
+    assert paths == sorted(paths, key=_depth_first_key)

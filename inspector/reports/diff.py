@@ -7,13 +7,14 @@ compared files only), or the mode, owner, type, symlink target or ELF kind did.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..fs import HelperStart, build_filesystem, build_filesystems
 from ..fs.cache import CacheUse, LayerCache
 from ..fs.entry import Entry
+from ..fs.merge import walk_pair
 from ..fs.node import FILE, Node
 from ..fs.paths import normalize, to_absolute
 from ..limits import DEFAULT, Limits
@@ -94,24 +95,52 @@ def _hash_filter(options: DiffOptions) -> Callable[[str, Node], bool]:
 def compare(a: Inspection, b: Inspection, options: DiffOptions) -> DiffResult:
     result = DiffResult(images={"a": a.meta.reference, "b": b.meta.reference})
     if options.all_entries:
-        left = {p: _entry_record(p, n) for p, n in a.fs.walk(options.prefix) if options.wanted(p)}
-        right = {p: _entry_record(p, n) for p, n in b.fs.walk(options.prefix) if options.wanted(p)}
+        _collect(result, walk_pair(a.fs, b.fs, options.prefix), _entry_record, options)
     else:
-        left = {e.path: _exe_record(e) for e in find_executables(a) if options.wanted(e.path)}
-        right = {e.path: _exe_record(e) for e in find_executables(b) if options.wanted(e.path)}
-    result.removed = [left[p] for p in left if p not in right]
-    result.added = [right[p] for p in right if p not in left]
-    for path in left:
-        if path in right:
-            differences = _differences(left[path], right[path])
-            if differences:
-                result.changed.append({"path": path, "a": left[path], "b": right[path], "differences": differences})
+        _collect(result, _executable_pairs(find_executables(a), find_executables(b)), _exe_record, options)
     result.config = _config_diff(a, b)
     result.summary = _summary(a, b, result)
     result.summary["compared"] = "entries" if options.all_entries else "executables"
     result.packages = package_delta(a, b)
     result.summary["packages"] = delta_summary(result.packages)
     return result
+
+
+_T = TypeVar("_T")
+
+
+def _collect(result: DiffResult, pairs: Iterable[tuple[str, _T | None, _T | None]],
+             record: Callable[[str, _T], dict[str, Any]], options: DiffOptions) -> None:
+    """What was removed, added and changed, from each path with its thing on each side. A record (an
+    entry's JSON) is made for what is compared or shown, one pair at a time: with ``--all`` every
+    entry of both images was a record held in a dict by path (1.6 GB at peak for images of 500,000
+    and 1,000,000 entries, 2.0 GB for one of a million against itself)."""
+    for path, before, after in pairs:
+        if not options.wanted(path):
+            continue
+        if after is None:
+            if before is not None:
+                result.removed.append(record(path, before))
+        elif before is None:
+            result.added.append(record(path, after))
+        else:
+            left, right = record(path, before), record(path, after)
+            differences = _differences(left, right)
+            if differences:
+                result.changed.append({"path": path, "a": left, "b": right, "differences": differences})
+
+
+def _executable_pairs(left: list[Executable], right: list[Executable]
+                      ) -> Iterator[tuple[str, Executable | None, Executable | None]]:
+    """Each executable's path with its executable on each side (None where missing): those of
+    ``left`` in its order, then those only ``right`` has, in its order."""
+    theirs = {e.path: e for e in right}
+    mine = {e.path: e for e in left}
+    for exe in left:
+        yield exe.path, exe, theirs.get(exe.path)
+    for exe in right:
+        if exe.path not in mine:
+            yield exe.path, None, exe
 
 
 _COMPARED = ("type", "mode", "uid", "gid", "sha256", "target", "elf_kind", "resolves_to")
@@ -136,7 +165,7 @@ def _entry_record(path: str, node: Node) -> dict[str, Any]:
     return record
 
 
-def _exe_record(exe: Executable) -> dict[str, Any]:
+def _exe_record(path: str, exe: Executable) -> dict[str, Any]:
     record = exe.to_json()
     record["sha256"] = exe.facts.sha256 if exe.facts and exe.resolves_to is None else None
     record["elf_kind"] = _elf_kind(exe.facts)
