@@ -58,6 +58,30 @@ def run_cli(*args: str, input: bytes | None = None, stdin: Any = None,
             proc.stderr.decode("utf-8", "surrogateescape"))
 
 
+#: Runs the CLI with stdout to /dev/null and prints the process's own peak (``VmHWM``: it starts
+#: afresh at exec, unlike ``wait4``'s figure, which starts from this big pytest process's).
+_PEAK = """
+import sys
+from inspector.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            print("peak_kb=" + line.split()[1], file=sys.stderr)
+"""
+
+
+def cli_peak(*args: object, timeout: float = 120) -> int:
+    """The peak resident memory, in bytes, of ``inspect-image ARGS`` (which must succeed)."""
+    with open(os.devnull, "wb") as sink:
+        proc = subprocess.run([sys.executable, "-c", _PEAK, *map(str, args)], stdout=sink, stderr=subprocess.PIPE,
+                              env=cli_env(), timeout=timeout, check=False)
+    text = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 0, text
+    return int(text.rsplit("peak_kb=", 1)[1].split()[0]) * 1024
+
+
 LIMITED_MEMORY = 1 << 30  #: the address space the hostile-input tests give the CLI
 
 
