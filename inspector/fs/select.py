@@ -47,11 +47,15 @@ def select_entries(fs: MergedFS, spec: str,
         if not matches:
             raise BadReferenceError(f"{spec}: the pattern matches nothing in the image")
         return _made(_listing(fs, _outermost(matches), False), make, start)
-    follow_last = spec.endswith("/") or spec.rstrip("/").endswith(("/.", "/.."))
-    found = fs.resolve(spec, follow_last=follow_last)
+    found = fs.resolve(spec, follow_last=_follows_last(spec))
     if found is None:
         raise BadReferenceError(f"{spec} does not exist in the image")
-    return _made(_listing(fs, [to_absolute(normalize(spec))], follow_last), make, start)
+    return _made(_listing(fs, [to_absolute(normalize(spec))], _follows_last(spec)), make, start)
+
+
+def _follows_last(spec: str) -> bool:
+    """``ls -l /bin/`` lists what the link points to, ``ls -l /bin`` the link itself."""
+    return spec.endswith("/") or spec.rstrip("/").endswith(("/.", "/.."))
 
 
 def listing(fs: MergedFS, spec: str,
@@ -68,9 +72,8 @@ def listing(fs: MergedFS, spec: str,
     total = 0
     if not normalize(spec):
         total = fs.count()
-    elif not _MAGIC.search(spec) or fs.resolve(spec, follow_last=False) is not None:
-        follow_last = spec.endswith("/") or spec.rstrip("/").endswith(("/.", "/.."))
-        found = fs.resolve(spec, follow_last=follow_last)
+    elif not _MAGIC.search(spec) or fs.resolve(spec, follow_last=False) is not None:  # a path, not a pattern
+        found = fs.resolve(spec, follow_last=_follows_last(spec))
         if found is not None:
             total = 1 + fs.count(found[1]) if found[0] != "/" else fs.count()
     return from_entry, total
