@@ -394,15 +394,17 @@ def diff_command(image_a: str, image_b: str, all_entries: bool, prefix: str, ign
 @click.option("--files", "with_files", is_flag=True,
               help="Also list every executable (unowned and modified files are always listed).")
 @click.option("-o", "--output", "output", metavar="FILE", help="Write the document to FILE (- or none: stdout).")
+@_JOBS_OPTION
 @source_options
-def sbom_command(image: str, fmt: str, with_files: bool, output: str | None, source: SourceArgs) -> None:
+def sbom_command(image: str, fmt: str, with_files: bool, output: str | None, jobs: int | None,
+                 source: SourceArgs) -> None:
     """A software bill of materials for IMAGE: the OS, packages, Java runtimes, and the files no package
     owns or whose bytes differ from what their package recorded."""
     from . import sbom
 
     store = source.cache()
     with source.open(image, store) as img:
-        bom, warnings = sbom.build(img, fmt, with_files, source.limits, store)
+        bom, warnings = sbom.build(img, fmt, with_files, source.limits, store, _helpers(jobs))
     _warn(img.meta.notes + warnings)
     if output and output != "-":
         sbom.write_file(bom, output)

@@ -449,3 +449,42 @@ def test_a_helper_sends_its_trees_through_a_pipe_of_a_mebibyte(tmp_path: Path) -
     finally:
         helper.close()
     assert sizes == [min(1 << 20, ceiling) if ceiling >= 1 << 18 else 65536]
+
+
+#: The CLI, reporting on stderr how many helpers the scan forked (``helpers=N``).
+_COUNTING_HELPERS = """
+import os, sys
+import inspector.parallel.helper as helper
+forks = []
+real_fork = os.fork
+def fork():
+    pid = real_fork()
+    if pid and sys._getframe(1).f_globals["__name__"] == helper.__name__:
+        forks.append(pid)
+    return pid
+os.fork = fork
+from inspector.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    print(f"helpers={len(forks)}", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["cyclonedx-json", "spdx-json"])
+def test_the_sbom_is_the_same_with_one_process_or_two(tmp_path: Path, fmt: str) -> None:
+    """The SBOM's scan takes no packaged file's digest (integrity reads again what it needs), so
+    its layers may be scanned by helpers too; the document is the same, byte for byte."""
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    reference = write_image(tmp_path, SPEC, "oci-gzip")
+    env = {**cli_env(), "SOURCE_DATE_EPOCH": "1700000000"}
+    runs = [subprocess.run([sys.executable, "-c", _COUNTING_HELPERS, "sbom", reference, "--format", fmt, "--files",
+                            "--no-cache", "--jobs", jobs], capture_output=True, env=env, timeout=60, check=False)
+            for jobs in ("1", "2")]
+    assert runs[0].returncode == 0 and runs[0].stdout, runs[0].stderr
+    assert b"helpers=0" in runs[0].stderr and b"helpers=1" in runs[1].stderr
+    assert runs[1].stdout == runs[0].stdout and runs[1].returncode == 0

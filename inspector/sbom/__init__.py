@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import IO, Any
 
 from ..errors import InspectorError
-from ..fs import build_filesystem
+from ..fs import HelperStart, build_filesystem
 from ..fs.cache import CacheUse, LayerCache
 from ..limits import DEFAULT, Limits
 from ..output.json_format import write_document
@@ -39,17 +39,20 @@ FORMATS = {"cyclonedx-json": cyclonedx.render, "spdx-json": spdx.render}
 
 
 def build(image: Image, fmt: str, with_files: bool, limits: Limits = DEFAULT,
-          store: LayerCache | None = None) -> tuple[dict[str, Any], list[str]]:
+          store: LayerCache | None = None, helpers: HelperStart | None = None) -> tuple[dict[str, Any], list[str]]:
     """The document in ``fmt`` and the warnings to print (the merge's, the databases', ours)."""
-    found = gather(image, with_files, sha1=fmt == "spdx-json", limits=limits, store=store)
+    found = gather(image, with_files, sha1=fmt == "spdx-json", limits=limits, store=store, helpers=helpers)
     return clean_text(FORMATS[fmt](found)), found.warnings
 
 
 def gather(image: Image, with_files: bool, sha1: bool = False, limits: Limits = DEFAULT,
-           store: LayerCache | None = None) -> SbomInput:
+           store: LayerCache | None = None, helpers: HelperStart | None = None) -> SbomInput:
+    """What the document says. The scan takes no packaged file's digest (integrity reads the layers
+    it needs again, as after a cache hit), so ``helpers`` (``parallel``) may scan some layers."""
     image.verification.hash_layers = True  # integrity may read layers again: hash them as they pass now
     probe, codec = (facts.probe_sha1, facts.CODEC_SHA1) if sha1 else (facts.probe, facts.CODEC)
-    fs = build_filesystem(image, probe=probe, limits=limits, cache=CacheUse(store, codec) if store else None)
+    fs = build_filesystem(image, probe=probe, limits=limits, cache=CacheUse(store, codec) if store else None,
+                          helpers=helpers)
     inspection = Inspection(meta=image.meta, fs=fs, size=fs.size)
     view = analyze(inspection)
     integrity = check_integrity(image, inspection, view, DigestStore(store.directory) if store else None)
