@@ -40,43 +40,45 @@ def select_entries(fs: MergedFS, spec: str,
     Checked before the first entry is returned, so a missing path or an empty match is an error
     before anything is written: ``BadReferenceError`` (exit 2).
     """
-    if not normalize(spec):
-        return _made(_listing(fs, ["/"], False), make, start)
-    if _MAGIC.search(spec) and fs.resolve(spec, follow_last=False) is None:  # a literal name wins
-        matches = _expand(fs, spec)
-        if not matches:
-            raise BadReferenceError(f"{spec}: the pattern matches nothing in the image")
-        return _made(_listing(fs, _outermost(matches), False), make, start)
-    found = fs.resolve(spec, follow_last=_follows_last(spec))
-    if found is None:
-        raise BadReferenceError(f"{spec} does not exist in the image")
-    return _made(_listing(fs, [to_absolute(normalize(spec))], _follows_last(spec)), make, start)
-
-
-def _follows_last(spec: str) -> bool:
-    """``ls -l /bin/`` lists what the link points to, ``ls -l /bin`` the link itself."""
-    return spec.endswith("/") or spec.rstrip("/").endswith(("/.", "/.."))
+    paths, follow_last, _ = _named(fs, spec)
+    return _made(_listing(fs, paths, follow_last), make, start)
 
 
 def listing(fs: MergedFS, spec: str,
             make: Callable[[str, Node], E] = Entry.of,  # type: ignore[assignment]
-            ) -> tuple[Callable[[int], Iterator[E]], int]:
+            ) -> tuple[Callable[[int], Iterator[E]], Callable[[], int]]:
     """``select_entries`` from any entry on (``parallel.listing`` writes a long listing in two
-    parts), and about how many entries it holds: counted for a path, 0 (unknown) for a pattern.
-    Checked now, as ``select_entries`` is: a missing path fails before anything is written."""
-    checked = [select_entries(fs, spec, make)]
+    parts), and what counts about how many entries it holds, when asked: a path's, or 0 (unknown)
+    for a pattern. Checked now, as ``select_entries`` is: a missing path fails before anything is
+    written, and a pattern is expanded once."""
+    paths, follow_last, pattern = _named(fs, spec)
 
     def from_entry(start: int) -> Iterator[E]:
-        return checked.pop() if start == 0 and checked else select_entries(fs, spec, make, start)
+        return _made(_listing(fs, paths, follow_last), make, start)
 
-    total = 0
+    def size() -> int:
+        found = None if pattern else fs.resolve(paths[0], follow_last=follow_last)
+        if found is None:
+            return 0
+        return fs.count() if found[0] == "/" else 1 + fs.count(found[1])
+
+    return from_entry, size
+
+
+def _named(fs: MergedFS, spec: str) -> tuple[list[str], bool, bool]:
+    """The paths ``spec`` names (each checked to exist), whether their last link is followed (``ls -l
+    /bin/`` lists what the link points to, ``ls -l /bin`` the link itself), and whether it was a pattern."""
     if not normalize(spec):
-        total = fs.count()
-    elif not _MAGIC.search(spec) or fs.resolve(spec, follow_last=False) is not None:  # a path, not a pattern
-        found = fs.resolve(spec, follow_last=_follows_last(spec))
-        if found is not None:
-            total = 1 + fs.count(found[1]) if found[0] != "/" else fs.count()
-    return from_entry, total
+        return ["/"], False, False
+    if _MAGIC.search(spec) and fs.resolve(spec, follow_last=False) is None:  # a literal name wins
+        matches = _expand(fs, spec)
+        if not matches:
+            raise BadReferenceError(f"{spec}: the pattern matches nothing in the image")
+        return _outermost(matches), False, True
+    follow_last = spec.endswith("/") or spec.rstrip("/").endswith(("/.", "/.."))
+    if fs.resolve(spec, follow_last=follow_last) is None:
+        raise BadReferenceError(f"{spec} does not exist in the image")
+    return [to_absolute(normalize(spec))], follow_last, False
 
 
 def _made(listing: Iterator[tuple[str, Node]], make: Callable[[str, Node], E], start: int) -> Iterator[E]:

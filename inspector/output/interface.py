@@ -14,6 +14,7 @@ class Renderer(Protocol):
     def files(self, entries: Iterable[Entry], out: TextIO) -> None:
         """The ``--files`` listing, entries already sorted by path."""
 
-    def files_from(self, listing: Callable[[int], Iterable[Entry]], total: int, out: TextIO, jobs: int) -> None:
+    def files_from(self, listing: Callable[[int], Iterable[Entry]], total: Callable[[], int], out: TextIO,
+                   jobs: int) -> None:
         """``files(listing(0), out)``; ``listing(n)`` gives the entries from the ``n``-th on and
-        ``total`` says about how many there are, so that up to ``jobs`` processes may write it."""
+        ``total()`` counts about how many there are, so that up to ``jobs`` processes may write it."""

@@ -26,9 +26,10 @@ class JsonRenderer:
         wrote = write_entries(entries, out, True)
         out.write("\n]\n" if wrote else "]\n")
 
-    def files_from(self, listing: Callable[[int], Iterable[Entry]], total: int, out: TextIO, jobs: int) -> None:
+    def files_from(self, listing: Callable[[int], Iterable[Entry]], total: Callable[[], int], out: TextIO,
+                   jobs: int) -> None:
         """``files(listing(0), out)``, the entries written by two processes when there are many
-        (``parallel.listing``: ``listing(n)`` gives them from the ``n``-th on; ``total`` about how many)."""
+        (``parallel.listing``: ``listing(n)`` gives them from the ``n``-th on; ``total()`` about how many)."""
         from ..parallel.listing import write_listing
 
         out.write("[")

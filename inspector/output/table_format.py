@@ -19,7 +19,8 @@ class TableRenderer:
         Names and link targets are the image's: escaped, so none can forge a row or drive the terminal."""
         write_lines(entries, out, True)
 
-    def files_from(self, listing: Callable[[int], Iterable[Entry]], total: int, out: TextIO, jobs: int) -> None:
+    def files_from(self, listing: Callable[[int], Iterable[Entry]], total: Callable[[], int], out: TextIO,
+                   jobs: int) -> None:
         """``files(listing(0), out)``, written by two processes when long (``parallel.listing``)."""
         from ..parallel.listing import write_listing
 

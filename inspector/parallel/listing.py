@@ -36,16 +36,20 @@ HERE = 0.55
 Write = Callable[[Iterable[T], TextIO, bool], bool]
 
 
-def write_listing(listing: Callable[[int], Iterable[T]], total: int, write: Write[T], out: TextIO,
-                  jobs: int) -> bool:
-    """``write(listing(0), out, True)``, in two processes when ``jobs`` allows, ``total`` (about how
-    many entries ``listing`` holds) is large and ``out`` is a file this process can copy bytes into.
-    ``listing(n)`` gives the entries from the ``n``-th on, passing over the ones before it cheaply."""
+def write_listing(listing: Callable[[int], Iterable[T]], total: int | Callable[[], int], write: Write[T],
+                  out: TextIO, jobs: int) -> bool:
+    """``write(listing(0), out, True)``, in two processes when ``jobs`` allows, ``out`` is a file
+    this process can copy bytes into and ``total`` (about how many entries ``listing`` holds, or
+    what counts them: asked only then) is large. ``listing(n)`` gives the entries from the ``n``-th
+    on, passing over the ones before it cheaply."""
     binary = getattr(out, "buffer", None)
-    if jobs < 2 or total < MIN_ENTRIES or binary is None or not getattr(out, "encoding", None) \
+    if jobs < 2 or binary is None or not getattr(out, "encoding", None) \
             or threading.active_count() > 1:  # a fork copies the locks other threads hold
         return write(listing(0), out, True)
-    here = max(1, int(total * HERE))
+    count = total() if callable(total) else total  # a walk of the tree: not for one process
+    if count < MIN_ENTRIES:
+        return write(listing(0), out, True)
+    here = max(1, int(count * HERE))
     with tempfile.TemporaryFile(prefix="inspect-image-listing-") as spill:
         child = os.fork()
         if child == 0:  # the fork: never returns

@@ -135,7 +135,7 @@ def _executable_pairs(left: list[Executable], right: list[Executable]
     """Each executable's path with its executable on each side (None where missing): those of
     ``left`` in its order, then those only ``right`` has, in its order."""
     theirs = {e.path: e for e in right}
-    mine = {e.path: e for e in left}
+    mine = {e.path for e in left}
     for exe in left:
         yield exe.path, exe, theirs.get(exe.path)
     for exe in right:

@@ -195,7 +195,8 @@ def ownership_fields(inspection: Inspection, path: str, layer: int) -> dict[str,
     return {"package": view.owner(path), "layer_created_by": view.layer_created_by(layer)}
 
 
-def owned_listing(inspection: Inspection, spec: str) -> tuple[Callable[[int], Iterator[OwnedEntry]], int]:
+def owned_listing(inspection: Inspection, spec: str,
+                  ) -> tuple[Callable[[int], Iterator[OwnedEntry]], Callable[[], int]]:
     """``select_entries(inspection.fs, spec)`` with each entry's ``package`` and ``layer_created_by``
     (``--files --format json``), each made once, straight from its node; from any entry on, and
     about how many there are (``fs.select.listing``: a long listing is written in two parts)."""
