@@ -102,3 +102,20 @@ def test_shared_base_layers_are_parsed_once(run_cli, image_writer, tmp_path, cac
     assert code == expected, result
     if expected == 0:
         assert {e["path"] for e in result["added"]} == {"/app/new"}
+
+
+def test_diff_of_every_entry_walks_a_tree_ten_thousand_levels_deep(run_cli, tmp_path):
+    """Both views are walked side by side (``fs.merge.walk_pair``) without recursion: a hostile
+    image nests a file as deep as ``--max-depth`` lets it."""
+    from tests.conftest import write_image
+
+    deep = "/".join(["d"] * 10_000)
+    base = [E("etc/", "dir"), E(f"{deep}/leaf", data=b"leaf")]
+    a = write_image(tmp_path / "a", ImageSpec([base]), "oci-gzip")
+    b = write_image(tmp_path / "b", ImageSpec([base, [E(f"{deep}/sibling", data=b"new")]]), "oci-gzip")
+    code, out, err = run_cli("diff", a, b, "--all", "--format", "json", "--max-depth", "20000", "--exit-code",
+                             timeout=120)
+    assert code == 1, err
+    result = json.loads(out)
+    assert [entry["path"] for entry in result["added"]] == [f"/{deep}/sibling"]
+    assert result["removed"] == [] and result["changed"] == []

@@ -194,3 +194,15 @@ def test_a_closed_output_stops_the_fork() -> None:
 
 def test_an_empty_listing_writes_nothing() -> None:
     assert _unit("plain", 100_000, 0) == "text= wrote=False\nforks=1\n"
+
+
+def test_a_tree_ten_thousand_levels_deep_is_listed_by_two_processes_as_by_one(tmp_path: Path) -> None:
+    """The fork passes over the first part by walking it, as the listing does: iteratively."""
+    deep = "/".join(["d"] * 10_000)
+    reference = write_image(tmp_path, ImageSpec([[E(f"{deep}/leaf", data=b"x"), E("z", data=b"z")]]), "oci-gzip")
+    args = ("--files", "--format", "json", "--no-cache", "--max-depth", "20000")
+    one = _run(reference, *args, "--jobs", "1")
+    two = _run(reference, *args, "--jobs", "2")
+    assert one[0] == 0, one[2]
+    assert "forks=1 exits=[0]" in two[2] and two[:2] == one[:2]
+    assert len(json.loads(one[1])) == 10_002
