@@ -595,7 +595,8 @@ def test_capability_text_is_what_getcap_prints(value: str, text: str, write: Cal
 def test_executable_counts_match_the_list(write: Callable[[ImageSpec], str]) -> None:
     layer = [exe("usr/bin/su", mode=0o4755), exe("usr/bin/wall", mode=0o2755), link("usr/bin/sh", "dash"),
              exe("usr/bin/dash"), exe("usr/bin/ping", xattrs={"security.capability": CAP_NET_BIND_SERVICE}),
-             f("usr/bin/not-executable", b"data")]
+             exe("usr/bin/odd-cap", xattrs={"security.capability": b"\x01\x02"}),  # malformed: no capability
+             exe("usr/bin/run.sh", b"#!/bin/sh\n", mode=0o6755), f("usr/bin/not-executable", b"data")]
     ref = write(image(layer))
     listed = cli_json(ref, "--executables")
     regular = [e for e in listed if e["resolves_to"] is None]
@@ -603,7 +604,11 @@ def test_executable_counts_match_the_list(write: Callable[[ImageSpec], str]) -> 
     assert counts["count"] == len(regular)
     assert counts["setuid"] == sum(e["setuid"] for e in regular)
     assert counts["setgid"] == sum(e["setgid"] for e in regular)
-    assert counts["capabilities"] == sum(e["capabilities"] is not None for e in regular)
+    assert counts["capabilities"] == sum(e["capabilities"] is not None for e in regular) == 1
+    assert counts["elf"] == sum(e["kind"] == "elf" for e in regular) > 0
+    assert counts["scripts"] == sum(e["kind"] == "script" for e in regular) == 1
+    assert counts["symlinks"] == len(listed) - len(regular) == 1
+    assert (counts["setuid"], counts["setgid"]) == (2, 2)
     assert "/usr/bin/not-executable" not in {e["path"] for e in listed}
     sh = next(e for e in listed if e["path"] == "/usr/bin/sh")
     assert sh["resolves_to"] == "/usr/bin/dash" and sh["setuid"] is False
