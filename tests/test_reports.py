@@ -778,3 +778,52 @@ def test_tables_fit_100_columns_with_debian_alternatives(view: tuple[str, ...],
     too_wide = [line for line in out.splitlines() if len(line) > 100]
     assert not too_wide, "lines wider than 100 columns:\n" + "\n".join(too_wide)
     assert DEB_HOME in out.replace("\n", "") or view == ("--jre",)
+
+
+def test_java_homes_are_the_same_found_on_the_executables_walk_or_alone(
+        write: Callable[[ImageSpec], str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary finds the Java homes' ``java`` and ``release`` files on the executables' walk of
+    the tree (one walk of a million files less); ``--jre`` alone walks for them itself. Both must
+    find the same homes among decoys: a ``java`` without its execute bit, a ``release`` that is no
+    JDK's, a directory named ``release``, a ``java`` symlink, a home whited out by a later layer."""
+    import inspector
+    from inspector.fs.merge import MergedFS
+    from inspector.reports import inspect_image
+    from inspector.reports.executables import find_executables
+    from inspector.reports.jre import find_runtimes
+    from inspector.reports.summary import summary
+
+    temurin, text, tools, *_ = VENDORS["temurin-jre"]
+    corretto, text2, tools2, *_ = VENDORS[sorted(k for k in VENDORS if "corretto" in k)[0]]
+    lower = (parents(temurin + "/x") + jvm_home(temurin, text, tools) + parents(corretto + "/x")
+             + jvm_home(corretto, text2, tools2)
+             + [d("opt/gone"), d("opt/gone/bin"), exe("opt/gone/bin/java"), f("opt/gone/release", text)])
+    upper = [d("opt"), E("opt/.wh.gone", "file"), d("srv"), d("srv/bin"), f("srv/bin/java", b"not run", mode=0o644),
+             f("srv/release", b"NAME=not a jdk\n"), d("srv/release.d"), d("srv/x"), d("srv/x/release"),
+             link("srv/bin/java-link", temurin + "/bin/java")]
+    ref = write(image(lower, upper))
+    selects: list[int] = []
+    real_select = MergedFS.select
+
+    def counted(self: MergedFS, keep: Any) -> Any:
+        selects.append(1)
+        return real_select(self, keep)
+
+    monkeypatch.setattr(MergedFS, "select", counted)
+
+    def inspection() -> Any:
+        with inspector.open_image(f"docker-archive:{ref}") as opened:
+            return inspect_image(opened)
+
+    alone = inspection()
+    homes_alone = [r.to_json() for r in find_runtimes(alone)]
+    assert sorted(h["home"] for h in homes_alone) == sorted([corretto, temurin])
+    after = inspection()
+    selects.clear()
+    find_executables(after)
+    assert [r.to_json() for r in find_runtimes(after)] == homes_alone
+    assert len(selects) == 1, "the Java homes were looked for on a walk of their own"
+    selects.clear()
+    assert summary(inspection())["jre"] == homes_alone
+    assert len(selects) == 1
+    assert cli_json(ref)["jre"] == cli_json(ref, "--jre") == homes_alone

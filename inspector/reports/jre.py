@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fs.links import follow
-from ..fs.node import DIR, FILE, Node
+from ..fs.node import DIR, FILE
+from .executables import java_marker_files
 from .facts import FileFacts
 from .interface import Inspection
 
@@ -90,7 +91,7 @@ def _find_runtimes(inspection: Inspection) -> list[JavaRuntime]:
 
 def _candidate_homes(inspection: Inspection) -> set[str]:
     homes = set()
-    for path, node in inspection.fs.select(_java_or_release):
+    for path, node in java_marker_files(inspection):
         if path.endswith("/bin/java") and node.mode & 0o111:
             home = posixpath.dirname(posixpath.dirname(path))
             if home.endswith("/jre") and _has_release_or_javac(inspection, posixpath.dirname(home)):
@@ -100,10 +101,6 @@ def _candidate_homes(inspection: Inspection) -> set[str]:
                 and "JAVA_VERSION=" in node.content.text:
             homes.add(posixpath.dirname(path) or "/")
     return homes
-
-
-def _java_or_release(name: str, node: Node) -> bool:
-    return node.kind == FILE and name in ("java", "release")
 
 
 def _has_release_or_javac(inspection: Inspection, home: str) -> bool:
