@@ -18,5 +18,7 @@ def main() -> None:
         sys.stdout.flush()
         return
     from .cli import main as command_line
+    from .fs import collector
 
+    collector.freeze_built = True  # one command, one process: its trees need no cyclic collection
     command_line()

@@ -14,6 +14,7 @@ Every failure is returned, never raised: one bad image is one error line and the
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from dataclasses import dataclass, field
@@ -239,6 +240,8 @@ def audit_image(reference: str, settings: Settings) -> Outcome:
         return failure(reference, digest, str(exc), exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - one image's bug is its error line, not the audit's end
         return failure(reference, digest, _internal(exc), 2)
+    finally:
+        gc.unfreeze()  # this image's tree, if the command line froze it (``fs.collector``): the next one's turn
 
 
 def error_outcome(plan: Plan) -> Outcome:

@@ -9,6 +9,7 @@ from ..errors import ImageFormatError
 from ..limits import DEFAULT, Limits
 from ..sources.interface import Image, LayerInfo
 from .cache import CacheUse
+from .collector import collector_paused, settle_built
 from .entry import Entry
 from .helper import HelperStart, LayerHelper, Scanned
 from .layer import ContentProbe, LayerTree, is_reentrant, scan_layer, too_many_entries
@@ -43,10 +44,13 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
         cache = None  # --verify reuses nothing it did not hash in this run
     helper = helpers(image, probe, cache, limits) if helpers is not None and observe is None else None
     try:
-        return _build(image, probe, limits, cache, observe, helper)
+        with collector_paused():  # the trees hold no cycles: unpacked, decoded from the cache or merged
+            merged = _build(image, probe, limits, cache, observe, helper)
+            settle_built()  # before the collector is back: its first pass would walk the whole new tree
     finally:
         if helper is not None:
             helper.close()  # also when the image failed before its first layer (too many of them)
+    return merged
 
 
 def _build(image: Image, probe: ContentProbe | None, limits: Limits, cache: CacheUse | None,
@@ -118,6 +122,14 @@ def build_filesystems(first: Image, second: Image, probe: ContentProbe | None = 
     diff ID alone shares nothing. The merged view after the shared layers is then copied in memory.
     A source that cannot hash a layer without scanning it (a one-pass stream) shares nothing.
     """
+    with collector_paused():
+        built = _build_pair(first, second, probe, limits)
+        settle_built()
+    return built
+
+
+def _build_pair(first: Image, second: Image, probe: ContentProbe | None,
+                limits: Limits) -> tuple[MergedFS, MergedFS]:
     for image in (first, second):
         check_declared_layers(image, limits)
         image.verification.hash_layers = True

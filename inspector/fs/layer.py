@@ -9,12 +9,9 @@ lets one-pass sources scan layers in arrival order and lets results be cached pe
 
 from __future__ import annotations
 
-import gc
 import lzma
-import threading
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from sys import intern
 from typing import IO, Any
 
@@ -35,6 +32,7 @@ from ..tarheader import (
     TarMember,
 )
 from ..tarwalk import NotATarError, TarWalk
+from .collector import collector_paused
 from .node import (
     BLOCK,
     CHAR,
@@ -157,7 +155,7 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
     """
     tree = LayerTree()
     try:
-        with _collector_paused():  # a layer's nodes make no reference cycles: gc would only walk them, again and again
+        with collector_paused():  # a layer's nodes make no reference cycles: gc would only walk them, again and again
             _walk(stream, tree, probe, limits, entries_before)
     except NotATarError as exc:
         raise ImageFormatError(f"layer tar is truncated or corrupt: {exc}") from exc
@@ -189,30 +187,6 @@ def _walk(stream: IO[bytes], tree: LayerTree, probe: ContentProbe | None, limits
 def too_many_entries(limits: Limits) -> ImageFormatError:
     return ImageFormatError(f"the image has more than {limits.max_entries:,} entries "
                             "(raise the limit with --max-entries)")
-
-
-_paused = 0  # scans running now with the collector paused (two, when the next layer is scanned ahead)
-_paused_lock = threading.Lock()
-_resume = False  # the collector was enabled when the first of them paused it
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic collector for as long as any scan runs: the first to start pauses it and the
-    last to end enables it again (if it was enabled), whichever thread each runs on."""
-    global _paused, _resume
-    with _paused_lock:
-        if _paused == 0:
-            _resume = gc.isenabled()
-            gc.disable()
-        _paused += 1
-    try:
-        yield
-    finally:
-        with _paused_lock:
-            _paused -= 1
-            if _paused == 0 and _resume:
-                gc.enable()
 
 
 def _check_complete(stream: IO[bytes], offset: int) -> None:

@@ -24,7 +24,8 @@ from array import array
 from sys import intern
 from typing import IO, Any
 
-from .layer import _MAX_SHARED_INTS, LayerTree, _collector_paused
+from .collector import collector_paused
+from .layer import _MAX_SHARED_INTS, LayerTree
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node, _stamp
 
 #: Every kind a layer's node may have, by its code in the ``kinds`` column.
@@ -121,7 +122,7 @@ class _Chunk:
 
 def unpack(data: bytes | mmap.mmap) -> LayerTree:
     """The tree ``pack`` wrote, with a layer slot of its own."""
-    with _collector_paused():  # a million new objects and no cycles among them
+    with collector_paused():  # a million new objects and no cycles among them
         return _unpack(data)
 
 
