@@ -488,3 +488,17 @@ def test_the_sbom_is_the_same_with_one_process_or_two(tmp_path: Path, fmt: str) 
     assert runs[0].returncode == 0 and runs[0].stdout, runs[0].stderr
     assert b"helpers=0" in runs[0].stderr and b"helpers=1" in runs[1].stderr
     assert runs[1].stdout == runs[0].stdout and runs[1].returncode == 0
+
+
+def test_helpers_are_forked_with_the_collector_paused(tmp_path: Path) -> None:
+    """A helper inherits the collector's state at its fork: started before the build paused it, each
+    helper walked every tree it scanned and packed once more (0.01-0.015 s a 100,000-entry layer)."""
+    import gc
+
+    reference = write_image(tmp_path, SPEC, "legacy")
+    enabled: list[bool] = []
+    assert gc.isenabled()
+    with open_image(reference) as image:
+        build_filesystem(image, probe, helpers=lambda *args: enabled.append(gc.isenabled()))
+    assert enabled == [False]
+    assert gc.isenabled()

@@ -42,14 +42,15 @@ def build_filesystem(image: Image, probe: ContentProbe | None = None, limits: Li
     """
     if image.verification.full:
         cache = None  # --verify reuses nothing it did not hash in this run
-    helper = helpers(image, probe, cache, limits) if helpers is not None and observe is None else None
-    try:
-        with collector_paused():  # the trees hold no cycles: unpacked, decoded from the cache or merged
+    with collector_paused():  # the trees hold no cycles: scanned, unpacked, decoded from the cache or merged
+        # a helper is forked with the collector paused: it scans and packs trees, then exits
+        helper = helpers(image, probe, cache, limits) if helpers is not None and observe is None else None
+        try:
             merged = _build(image, probe, limits, cache, observe, helper)
             settle_built()  # before the collector is back: its first pass would walk the whole new tree
-    finally:
-        if helper is not None:
-            helper.close()  # also when the image failed before its first layer (too many of them)
+        finally:
+            if helper is not None:
+                helper.close()  # also when the image failed before its first layer (too many of them)
     return merged
 
 
