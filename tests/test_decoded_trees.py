@@ -152,3 +152,41 @@ def test_a_tree_ten_thousand_levels_deep_is_kept_copied_and_selected(tmp_path: P
     found = list(merged.select(lambda name, node: node.kind == FILE))
     assert [path.count("/d") for path, _ in found] == [10_000]
     assert merged.count() == 10_001
+
+
+def _nodes(tree: LayerTree) -> list[tuple[str, object]]:
+    found, stack = [], [tree.root]
+    while stack:
+        for name, child in (stack.pop().children or {}).items():
+            found.append((name, child))
+            stack.append(child)
+    return found
+
+
+def test_a_decoded_tree_shares_its_modes_times_and_names_as_a_scanned_one_does() -> None:
+    """From the cache, every node had int objects of its own for its mode and time, and names of its
+    own: a million entries from the cache peaked at 316 MB where a scan peaks at 199 MB."""
+    import sys
+
+    layer = [E("d/", "dir")] + [E(f"d/s{i % 50}/", "dir") for i in range(50)]
+    layer += [E(f"d/s{i % 50}/same-name-{i % 7}-{i // 350}", data=b"x", mode=0o644) for i in range(2_000)]
+    tree = _scan(layer)
+    back = decode_tree(encode_tree(tree, FACTS_CODEC)[0], FACTS_CODEC)
+    nodes = _nodes(back)
+    assert len(nodes) == len(_nodes(tree)) == 2_051
+    modes = {id(node.mode) for _, node in nodes}  # type: ignore[attr-defined]
+    times = {id(node.mtime) for _, node in nodes}  # type: ignore[attr-defined]
+    assert len(modes) == len({node.mode for _, node in nodes}) == 2  # type: ignore[attr-defined]  # 0o755, 0o644
+    assert len(times) == 1
+    assert all(name is sys.intern(name) for name, _ in nodes)
+
+
+def test_a_decoded_tree_of_more_distinct_times_than_the_shared_table_is_whole() -> None:
+    """The table of shared ints is bounded (a hostile entry of a million distinct times shares none
+    past it): the values past it are all there, and equal to what was stored."""
+    layer = [E("d/", "dir")] + [E(f"d/f{i}", data=b"x", mode=0o600 + (i % 64), mtime=1_000_000 + i)
+                                for i in range(5_000)]
+    tree = _scan(layer)
+    back = decode_tree(encode_tree(tree, FACTS_CODEC)[0], FACTS_CODEC)
+    want = {name: (node.mode, node.mtime) for name, node in _nodes(tree)}  # type: ignore[attr-defined]
+    assert {name: (node.mode, node.mtime) for name, node in _nodes(back)} == want  # type: ignore[attr-defined]

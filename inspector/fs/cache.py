@@ -41,11 +41,12 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..limits import DEFAULT, Limits
 from ..lru import BoundedLru
-from .layer import LayerTree
+from .layer import _MAX_SHARED_INTS, LayerTree
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node
 
 if TYPE_CHECKING:
@@ -438,6 +439,10 @@ def decode_tree(data: bytes, codec: ContentCodec, nodes: int | None = None) -> L
     tree.root.opaque = _bool(document.get("root_opaque"))
     contents = [codec.decode(c) for c in raw_contents]
     parents: dict[str, Node] = {"": tree.root}
+    # Modes, times and names repeat: one object each, as a scan keeps them (bounded: a hostile entry
+    # of a million distinct times shares none). Each its own, a million entries from the cache
+    # peaked at 316 MB, against 199 MB scanned.
+    ints: dict[int, int] = {}
     for record in records:
         if not isinstance(record, list) or len(record) != 13:
             raise BadEntry("a record")
@@ -448,8 +453,12 @@ def decode_tree(data: bytes, codec: ContentCodec, nodes: int | None = None) -> L
         parent = parents.get(parent_path)
         if parent is None or name in ("", ".", "..") or "\0" in name:
             raise BadEntry(f"cache entry {path!r} has no directory to live in")
-        node = Node(kind, _int(mode, 0o7777), _int(uid), _int(gid), _int(size),
-                    None if mtime is None else _int(mtime, low=None), tree.slot)
+        mode, mtime = _int(mode, 0o7777), None if mtime is None else _int(mtime, low=None)
+        if len(ints) < _MAX_SHARED_INTS:
+            mode, mtime = ints.setdefault(mode, mode), mtime if mtime is None else ints.setdefault(mtime, mtime)
+        else:
+            mode, mtime = ints.get(mode, mode), mtime if mtime is None else ints.get(mtime, mtime)
+        node = Node(kind, mode, _int(uid), _int(gid), _int(size), mtime, tree.slot)
         node.target, node.hardlink_to = _str_or_none(target), _str_or_none(hardlink_to)
         node.opaque = _bool(opaque)
         if xattrs is not None:
@@ -464,7 +473,7 @@ def decode_tree(data: bytes, codec: ContentCodec, nodes: int | None = None) -> L
             raise BadEntry("a content index")
         node.content = contents[index] if index >= 0 else None
         assert parent.children is not None
-        parent.children[name] = node
+        parent.children[intern(name)] = node
         if kind == DIR:
             parents[path] = node
     return tree
