@@ -169,7 +169,8 @@ def test_a_decoded_tree_shares_its_modes_times_and_names_as_a_scanned_one_does()
     import sys
 
     layer = [E("d/", "dir")] + [E(f"d/s{i % 50}/", "dir") for i in range(50)]
-    layer += [E(f"d/s{i % 50}/same-name-{i % 7}-{i // 350}", data=b"x", mode=0o644) for i in range(2_000)]
+    layer += [E(f"d/s{i % 50}/same-name-{i % 7}-{i // 350}", data=b"#!/bin/sh\n" if i % 3 else b"x",
+                mode=0o755 if i % 2 else 0o644) for i in range(2_000)]
     tree = _scan(layer)
     back = decode_tree(encode_tree(tree, FACTS_CODEC)[0], FACTS_CODEC)
     nodes = _nodes(back)
@@ -178,7 +179,10 @@ def test_a_decoded_tree_shares_its_modes_times_and_names_as_a_scanned_one_does()
     times = {id(node.mtime) for _, node in nodes}  # type: ignore[attr-defined]
     assert len(modes) == len({node.mode for _, node in nodes}) == 2  # type: ignore[attr-defined]  # 0o755, 0o644
     assert len(times) == 1
+    assert len({id(node.kind) for _, node in nodes}) == 2  # type: ignore[attr-defined]  # "dir", "file": 53 MB a million
     assert all(name is sys.intern(name) for name, _ in nodes)
+    facts = [node.content for _, node in nodes if node.content is not None]  # type: ignore[attr-defined]
+    assert facts and len({id(f.kind) for f in facts}) == len({f.kind for f in facts})
 
 
 def test_a_decoded_tree_of_more_distinct_times_than_the_shared_table_is_whole() -> None:
