@@ -136,7 +136,7 @@ def write_array(items: Iterable[Any], out: IO[str]) -> None:
 #: million files, against 12 MB of text.
 _PARTS_PER_PIECE = 4096
 #: Exact types whose JSON spelling the C encoder gives as the indenting one does. Not ``float``:
-#: the two word a NaN's error differently. Not subclasses: they may encode otherwise.
+#: the two spell a NaN's error differently. Not subclasses: they may encode otherwise.
 _SCALARS = frozenset({str, int, bool, type(None)})
 #: Containers nested deeper than this are left whole to the standard encoder (a config's label
 #: may nest 960 levels deep: its recursion, its errors).
@@ -147,9 +147,9 @@ def _document_pieces(value: Any) -> list[str]:
     """``json.dumps(value, ensure_ascii=False, allow_nan=False, indent=2)`` through ``json_text``,
     byte for byte, as pieces of text.
 
-    The standard encoder indents in Python, a generator step per token: 1.5 s of the summary of a
-    million-file image, whose 91,576 unowned executables are each a small mapping of strings and
-    numbers. A mapping or list of such scalars is one call of the C encoder here, given the indent
+    The standard encoder indents in Python, a generator step per token: 0.31 s for the summary of a
+    million-file image (0.23 s this way), whose 91,576 unowned executables are each a small mapping
+    of strings and numbers. A mapping or list of such scalars is one call of the C encoder here, given the indent
     as its item separator (a JSON string holds no raw newline, so the layout cannot differ); the
     containers around them are walked here, and anything else (a float, a subclass, a key that is
     not a string, deep nesting) is the standard encoder's, indented to its place.
@@ -166,12 +166,11 @@ def _document_pieces(value: Any) -> list[str]:
 
 
 def _pad(level: int) -> str:
-    while len(_PADS) <= level:
-        _PADS.append("\n" + "  " * len(_PADS))
     return _PADS[level]
 
 
-_PADS: list[str] = []
+#: A newline and the indent of each level ``_encode`` reaches (it lays out nothing deeper).
+_PADS = ["\n" + "  " * level for level in range(_FAST_DEPTH + 2)]
 
 
 def _flat_encoder(level: int) -> Callable[[Any], str]:
