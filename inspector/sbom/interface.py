@@ -149,15 +149,53 @@ def runtime_name(runtime: JavaRuntime) -> str:
 
 def clean_text(value: Any) -> Any:
     """Every string of a document as valid Unicode: bytes that were not UTF-8 (surrogate-escaped
-    file names) become a visible ``\\xNN``, so every consumer reads the same text."""
+    file names) become a visible ``\\xNN``, so every consumer reads the same text. The document's
+    own lists and dicts are cleaned in place (a writer's fresh document: a copy of it was another
+    240 MB on a million-file image) and ``value`` returned.
+
+    A string is searched for surrogates in C (``isascii``, then a pattern), and the containers are
+    walked with a stack: a generator over every character of every string, in a recursive copy,
+    took 4.2 s of the SBOM of a million-file image (89 MB of text)."""
     if isinstance(value, str):
-        if not any("\ud800" <= ch <= "\udfff" for ch in value):
-            return value
-        return "".join(ch if not "\ud800" <= ch <= "\udfff" else
-                       f"\\x{ord(ch) - 0xdc00:02x}" if "\udc80" <= ch <= "\udcff" else f"\\u{ord(ch):04x}"
-                       for ch in value)
-    if isinstance(value, dict):
-        return {clean_text(k): clean_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clean_text(v) for v in value]
+        return _clean(value)
+    stack = [value]
+    while stack:
+        container = stack.pop()
+        if isinstance(container, dict):
+            if not all(_plain(key) for key in container):  # a key changes: the mapping is made again, in order
+                pairs = [(_clean(key) if isinstance(key, str) else key, item) for key, item in container.items()]
+                container.clear()
+                container.update(pairs)
+            for key, item in container.items():
+                if isinstance(item, str):
+                    if not item.isascii():
+                        container[key] = _clean(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+        elif isinstance(container, list):
+            for index, item in enumerate(container):
+                if isinstance(item, str):
+                    if not item.isascii():
+                        container[index] = _clean(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
     return value
+
+
+def _plain(key: Any) -> bool:
+    return not isinstance(key, str) or key.isascii() or _SURROGATE.search(key) is None
+
+
+def _clean(text: str) -> str:
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(_visible, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    """A surrogate-escaped byte as ``\\xNN``; any other lone surrogate as ``\\uXXXX``."""
+    code = ord(match.group())
+    return f"\\x{code - 0xdc00:02x}" if 0xdc80 <= code <= 0xdcff else f"\\u{code:04x}"
