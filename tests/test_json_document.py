@@ -135,3 +135,15 @@ def test_write_array_is_the_document_of_the_list() -> None:
     out = io.StringIO()
     json_format.write_array(iter(items), out)
     assert out.getvalue() == expected(items) + "\n"
+
+
+@pytest.mark.parametrize("where", ["flat", "among containers", "in a list among containers", "top"])
+def test_an_integer_too_long_to_print_is_the_standard_error(where: str) -> None:
+    huge = 10 ** 5000
+    value: Any = {"flat": {"a": huge}, "among containers": {"a": [1, {"b": 2}], "c": huge},
+                  "in a list among containers": [[1], huge], "top": huge}[where]
+    with pytest.raises(ValueError) as standard:
+        expected(value)
+    with pytest.raises(ImageFormatError) as ours:
+        json_format.document(value)
+    assert str(ours.value) == f"the image holds a number JSON cannot express ({standard.value})"

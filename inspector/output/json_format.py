@@ -194,36 +194,61 @@ _STR = frozenset({str})
 
 def _encode(value: Any, level: int, parts: list[str], pieces: list[str]) -> None:
     kind = type(value)
-    if kind is dict and level < _FAST_DEPTH and _STR.issuperset(map(type, value)):
+    spell = _SPELLING.get(kind)
+    if spell is not None:
+        parts.append(spell(value))
+    elif kind is dict and level < _FAST_DEPTH and _STR.issuperset(map(type, value)):
         if not value:
             parts.append("{}")
         elif _SCALARS.issuperset(map(type, value.values())):
-            parts.append("{" + _pad(level + 1) + _flat_encoder(level + 1)(value)[1:-1] + _pad(level) + "}")
+            parts.append("{" + _PADS[level + 1] + _flat_encoder(level + 1)(value)[1:-1] + _PADS[level] + "}")
         else:
-            inner, opening = _pad(level + 1), "{"
+            inner, opening = _PADS[level + 1], "{"
             for key, item in value.items():
-                parts.append(opening + inner + encode_basestring(key) + ": ")
+                spell = _SPELLING.get(type(item))
+                if spell is not None:  # a scalar among containers: spelled here, no call
+                    parts.append(opening + inner + encode_basestring(key) + ": " + spell(item))
+                else:
+                    parts.append(opening + inner + encode_basestring(key) + ": ")
+                    _encode(item, level + 1, parts, pieces)
                 opening = ","
-                _encode(item, level + 1, parts, pieces)
-            parts.append(_pad(level) + "}")
+            parts.append(_PADS[level] + "}")
     elif (kind is list or kind is tuple) and level < _FAST_DEPTH:
         if not value:
             parts.append("[]")
         elif _SCALARS.issuperset(map(type, value)):
-            parts.append("[" + _pad(level + 1) + _flat_encoder(level + 1)(value)[1:-1] + _pad(level) + "]")
+            parts.append("[" + _PADS[level + 1] + _flat_encoder(level + 1)(value)[1:-1] + _PADS[level] + "]")
         else:
-            inner, opening = _pad(level + 1), "["
+            inner, opening = _PADS[level + 1], "["
             for item in value:
-                parts.append(opening + inner)
+                spell = _SPELLING.get(type(item))
+                if spell is not None:
+                    parts.append(opening + inner + spell(item))
+                else:
+                    parts.append(opening + inner)
+                    _encode(item, level + 1, parts, pieces)
                 opening = ","
-                _encode(item, level + 1, parts, pieces)
-            parts.append(_pad(level) + "]")
+            parts.append(_PADS[level] + "]")
     else:
         text = "".join(_INDENTED.iterencode(value))
-        parts.append(text.replace("\n", _pad(level)) if level else text)
+        parts.append(text.replace("\n", _PADS[level]) if level else text)
     if len(parts) >= _PARTS_PER_PIECE:
         pieces.append(json_text("".join(parts)))
         parts.clear()
+
+
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _null(value: None) -> str:
+    return "null"
+
+
+#: How the encoder spells a scalar of each exact type of ``_SCALARS`` (``int.__repr__`` raises the
+#: encoder's own ValueError for an int of more digits than Python prints).
+_SPELLING: dict[type, Callable[[Any], str]] = {str: encode_basestring, int: int.__repr__, bool: _boolean,
+                                               type(None): _null}
 
 
 #: The standard, indenting encoder, for what ``_encode`` does not lay out itself.
