@@ -150,8 +150,8 @@ def runtime_name(runtime: JavaRuntime) -> str:
 def clean_text(value: Any) -> Any:
     """Every string of a document as valid Unicode: bytes that were not UTF-8 (surrogate-escaped
     file names) become a visible ``\\xNN``, so every consumer reads the same text. The document's
-    own lists and dicts are cleaned in place (a writer's fresh document: a copy of it was another
-    240 MB on a million-file image) and ``value`` returned.
+    own lists and dicts are cleaned in place (a writer's fresh document: without a copy of it, the
+    SBOM of a million-file image peaks 143 MB lower) and ``value`` returned.
 
     A string is searched for surrogates in C (``isascii``, then a pattern), and the containers are
     walked with a stack: a generator over every character of every string, in a recursive copy,
