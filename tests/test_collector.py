@@ -64,11 +64,16 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> str:
     return write_image(tmp_path_factory.mktemp("collector"), _spec(), "legacy", "image")
 
 
-def _probe(archive: str, cache: Path, mode: str) -> dict[str, dict[str, int | bool]]:
-    done = subprocess.run([sys.executable, "-c", PROBE, archive, str(cache), mode], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+def _python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -c script args...`` in a process of its own (its collector untouched by pytest's); it must succeed."""
+    done = subprocess.run([sys.executable, "-c", script, *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr
-    result: dict[str, dict[str, int | bool]] = json.loads(done.stdout)
+    return done
+
+
+def _probe(archive: str, cache: Path, mode: str) -> dict[str, dict[str, int | bool]]:
+    result: dict[str, dict[str, int | bool]] = json.loads(_python(PROBE, archive, str(cache), mode).stdout)
     return result
 
 
@@ -97,15 +102,11 @@ def test_the_command_line_sets_the_freeze_and_its_output_is_the_same(archive: st
               "sys.argv = ['inspect-image', sys.argv[1], '--format', 'json', '--no-cache', '--jobs', '1']\n"
               "try:\n    launch.main()\nexcept SystemExit:\n    pass\n"
               "sys.stderr.write(f'frozen={gc.get_freeze_count()} flag={collector.freeze_built}')")
-    via_launch = subprocess.run([sys.executable, "-c", script, "docker-archive:" + archive], cwd=REPO_ROOT,
-                                capture_output=True, text=True, timeout=120)
-    assert via_launch.returncode == 0, via_launch.stderr
+    via_launch = _python(script, "docker-archive:" + archive)
     frozen = int(via_launch.stderr.split("frozen=")[1].split()[0])
     assert frozen > 3 * 3041 and "flag=True" in via_launch.stderr
-    plain = subprocess.run([sys.executable, "-c", "from inspector.cli import main; main()", "docker-archive:" + archive,
-                            "--format", "json", "--no-cache", "--jobs", "1"], cwd=REPO_ROOT,
-                           capture_output=True, text=True, timeout=120)
-    assert plain.returncode == 0, plain.stderr
+    plain = _python("from inspector.cli import main; main()", "docker-archive:" + archive,
+                    "--format", "json", "--no-cache", "--jobs", "1")
     assert via_launch.stdout == plain.stdout and json.loads(plain.stdout)["image"]["entries"] == 3 * 3041
 
 
@@ -122,9 +123,6 @@ def test_an_audit_leaves_no_image_frozen(archive: str) -> None:
               "source = SourceArgs(None, None, 'never', None, False, True, DEFAULT)\n"
               "outcome = audit_image(sys.argv[1], Settings(source, False))\n"
               "print(json.dumps({'frozen': gc.get_freeze_count(), 'line': json.loads(outcome.line)}))")
-    done = subprocess.run([sys.executable, "-c", script, "docker-archive:" + archive], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result = json.loads(_python(script, "docker-archive:" + archive).stdout)
     assert result["line"]["summary"]["image"]["entries"] == 3 * 3041
     assert result["frozen"] == 0

@@ -135,9 +135,21 @@ def write_array(items: Iterable[Any], out: IO[str]) -> None:
 #: (about four per value) in one list before joining them: 170 MB for the summary of an image of a
 #: million files, against 12 MB of text.
 _PARTS_PER_PIECE = 4096
-#: Exact types whose JSON spelling the C encoder gives as the indenting one does. Not ``float``:
-#: the two spell a NaN's error differently. Not subclasses: they may encode otherwise.
-_SCALARS = frozenset({str, int, bool, type(None)})
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _null(value: None) -> str:
+    return "null"
+
+
+#: How the encoder spells a scalar of each exact type laid out here (``int.__repr__`` raises the
+#: encoder's own ValueError for an int of more digits than Python prints). Not ``float``: the C and
+#: the indenting encoder word a NaN's error differently. Not subclasses: they may encode otherwise.
+_SPELLING: dict[type, Callable[[Any], str]] = {str: encode_basestring, int: int.__repr__, bool: _boolean,
+                                               type(None): _null}
+#: The same types: a flat container of them is one call of the C encoder, which spells them alike.
+_SCALARS = frozenset(_SPELLING)
 #: Containers nested deeper than this are left whole to the standard encoder (a config's label
 #: may nest 960 levels deep: its recursion, its errors).
 _FAST_DEPTH = 32
@@ -149,10 +161,11 @@ def _document_pieces(value: Any) -> list[str]:
 
     The standard encoder indents in Python, a generator step per token: 0.31 s for the summary of a
     million-file image (0.23 s this way), whose 91,576 unowned executables are each a small mapping
-    of strings and numbers. A mapping or list of such scalars is one call of the C encoder here, given the indent
-    as its item separator (a JSON string holds no raw newline, so the layout cannot differ); the
-    containers around them are walked here, and anything else (a float, a subclass, a key that is
-    not a string, deep nesting) is the standard encoder's, indented to its place.
+    of strings and numbers. A mapping or list of such scalars is one call of the C encoder here,
+    given the indent as its item separator (a JSON string holds no raw newline, so the layout cannot
+    differ); the containers around them are walked here, a scalar among them spelled where it
+    stands, and anything else (a float, a subclass, a key that is not a string, deep nesting) is the
+    standard encoder's, indented to its place.
     """
     parts: list[str] = []
     pieces: list[str] = []
@@ -165,10 +178,6 @@ def _document_pieces(value: Any) -> list[str]:
     return pieces
 
 
-def _pad(level: int) -> str:
-    return _PADS[level]
-
-
 #: A newline and the indent of each level ``_encode`` reaches (it lays out nothing deeper).
 _PADS = ["\n" + "  " * level for level in range(_FAST_DEPTH + 2)]
 
@@ -177,7 +186,7 @@ def _flat_encoder(level: int) -> Callable[[Any], str]:
     """The C encoder for a flat container whose items stand at ``level``: its text, or a ValueError."""
     encoder = _FLAT.get(level)
     if encoder is None:
-        separator = "," + _pad(level)
+        separator = "," + _PADS[level]
         make = c_make_encoder
         if make is None:  # pragma: no cover - CPython always has _json
             encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(separator, ": ")).encode
@@ -235,20 +244,6 @@ def _encode(value: Any, level: int, parts: list[str], pieces: list[str]) -> None
     if len(parts) >= _PARTS_PER_PIECE:
         pieces.append(json_text("".join(parts)))
         parts.clear()
-
-
-def _boolean(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _null(value: None) -> str:
-    return "null"
-
-
-#: How the encoder spells a scalar of each exact type of ``_SCALARS`` (``int.__repr__`` raises the
-#: encoder's own ValueError for an int of more digits than Python prints).
-_SPELLING: dict[type, Callable[[Any], str]] = {str: encode_basestring, int: int.__repr__, bool: _boolean,
-                                               type(None): _null}
 
 
 #: The standard, indenting encoder, for what ``_encode`` does not lay out itself.

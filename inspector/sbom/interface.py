@@ -18,6 +18,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,28 +163,22 @@ def clean_text(value: Any) -> Any:
     while stack:
         container = stack.pop()
         if isinstance(container, dict):
-            if not all(_plain(key) for key in container):  # a key changes: the mapping is made again, in order
+            if any(isinstance(key, str) and _clean(key) is not key for key in container):
                 pairs = [(_clean(key) if isinstance(key, str) else key, item) for key, item in container.items()]
-                container.clear()
+                container.clear()  # a key changes: the mapping is made again, in its order
                 container.update(pairs)
-            for key, item in container.items():
-                if isinstance(item, str):
-                    if not item.isascii():
-                        container[key] = _clean(item)
-                elif isinstance(item, (dict, list)):
-                    stack.append(item)
+            slots: Iterable[tuple[Any, Any]] = container.items()
         elif isinstance(container, list):
-            for index, item in enumerate(container):
-                if isinstance(item, str):
-                    if not item.isascii():
-                        container[index] = _clean(item)
-                elif isinstance(item, (dict, list)):
-                    stack.append(item)
+            slots = enumerate(container)
+        else:
+            continue
+        for slot, item in slots:  # replacing a value in place changes no size: safe while iterating
+            if isinstance(item, str):
+                if not item.isascii():
+                    container[slot] = _clean(item)
+            elif isinstance(item, (dict, list)):
+                stack.append(item)
     return value
-
-
-def _plain(key: Any) -> bool:
-    return not isinstance(key, str) or key.isascii() or _SURROGATE.search(key) is None
 
 
 def _clean(text: str) -> str:
