@@ -247,3 +247,23 @@ def test_a_libjvm_of_only_the_elf_magic_is_searched_whole(tmp_path: Path) -> Non
     path = write_image(tmp_path, spec)
     code, _out, err = run_cli(str(path), "--jre", "--json")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("filler", [b"A", b"Eclipse Adoptiu", b"\0A", b"Red Hat, Inc"], ids=repr)
+def test_a_libjvm_of_name_letters_with_no_nul_does_not_hang_the_search(filler: bytes) -> None:
+    """A hostile libjvm.so may be the whole bounded window of letters a vendor's name is made of,
+    without a NUL. A pattern that starts at such a letter tries a match, and backtracks up to 42
+    letters, at every byte: 64 MiB took about 26 s (measured on 8 MiB: 3.2 s). Anchored on the NUL
+    it is one memchr over them (0.03 s). A hang guard, not a timing: the process is given 15 s."""
+    script = ("import sys; from inspector.reports.facts import VendorScan, VENDOR_SCAN_BYTES\n"
+              "filler = bytes.fromhex(sys.argv[1])\n"
+              "scan = VendorScan(None)\n"
+              "chunk = filler * ((1 << 20) // len(filler) + 1)\n"
+              "at = 0\n"
+              "while at < VENDOR_SCAN_BYTES:\n"
+              "    scan.feed(at, chunk)\n"
+              "    at += len(chunk)\n"
+              "print(scan.vendors())")
+    done = subprocess.run([sys.executable, "-c", script, filler.hex()], capture_output=True, text=True, timeout=15)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
