@@ -92,3 +92,55 @@ def test_remembered_numbers_read_as_tarfile_reads_them_past_the_bound():
     for _ in range(2):  # the second pass starts with what the first left remembered
         assert [(m.name, m.mode, m.uid, m.gid, m.mtime) for m in TarWalk(io.BytesIO(fixed))] == expected
         assert len(tarheader._OWNERS) <= tarheader._REMEMBERED and len(tarheader._TIMES) <= tarheader._REMEMBERED
+
+
+def _reference_check(block: bytes) -> bool:
+    """tar's rule, summed byte by byte: the stored checksum is the unsigned or the signed sum of the
+    header with its checksum field counted as spaces."""
+    digits = block[148:156].strip(b" \0").split(b"\0", 1)[0].strip(b" ")
+    stored = int(digits, 8) if digits else 0
+    rest = block[:148] + b" " * 8 + block[156:]
+    return stored in (sum(rest), sum(byte - 256 if byte >= 0x80 else byte for byte in rest))
+
+
+def test_checksums_decide_as_the_byte_sum_does_past_the_memory():
+    """The checksum is taken from Adler-32 over the two halves of a header, with the checksum field's
+    part remembered by its raw bytes (issue 20): random headers, sparse and dense, with right,
+    signed, wrong and off-by-the-modulus checksums in several spellings, more distinct fields than
+    are remembered and each seen twice, decide exactly as summing the bytes does."""
+    import random
+
+    from inspector import tarheader
+
+    rng = random.Random(20)
+    spellings = ["{:06o}\0 ", "{:07o}\0", "{:07o} ", "{:o}\0", " {:06o}\0", "{:08o}"]
+    decided = {True: 0, False: 0}
+    past_the_modulus = 0
+    for _ in range(2 * tarheader._REMEMBERED + 3000):
+        block = bytearray(512)
+        high = rng.choice([128, 200])  # 200: a dense header's sum passes Adler-32's modulus
+        for _ in range(rng.choice([1, 5, 40, 300, 512, 1024])):  # few non-zero bytes, or a dense header
+            block[rng.randrange(512)] = rng.choice([rng.randrange(1, 128), rng.randrange(high, 256)])
+        block[148:156] = b" " * 8
+        unsigned = sum(block)
+        signed = sum(byte - 256 if byte >= 0x80 else byte for byte in block)
+        value = rng.choice([unsigned, unsigned, signed, unsigned + 65_521, unsigned - 65_521,
+                            unsigned + rng.randrange(-3, 4), rng.randrange(0, 200_000)])
+        if value < 0 or value >= 8 ** 7:
+            continue
+        text = rng.choice(spellings).format(value).encode()
+        if len(text) > 8:
+            continue
+        block[148:156] = text.ljust(8, b"\0")
+        header = bytes(block)
+        expected = _reference_check(header)
+        for _ in range(2):  # the second time, the field's part comes from the memory
+            try:
+                tarheader.check_block(header, 0)
+                ours = True
+            except ImageFormatError:
+                ours = False
+            assert ours == expected, header
+        decided[expected] += 1
+        past_the_modulus += unsigned > 65_521
+    assert min(decided.values()) > 1000 and past_the_modulus > 100  # every case well exercised
