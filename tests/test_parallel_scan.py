@@ -123,12 +123,43 @@ def test_a_layer_of_all_different_times_and_owners_comes_back_the_same() -> None
     assert _dump(unpack(pack(tree))) == _dump(tree)
 
 
-def test_a_number_an_array_cannot_hold_fails_to_pack_and_is_left_to_the_merging_process() -> None:
+def test_a_size_an_array_cannot_hold_fails_to_pack_and_is_left_to_the_merging_process() -> None:
     tree = LayerTree()
     assert tree.root.children is not None
-    tree.root.children["big"] = Node("file", 0o644, 1 << 64, 0, 0, 0, tree.slot)
+    tree.root.children["big"] = Node("file", 0o644, 0, 0, 1 << 64, 0, tree.slot)
     with pytest.raises(OverflowError):
         pack(tree)
+
+
+def test_owners_modes_and_times_past_64_bits_come_back_the_same() -> None:
+    """They travel in each chunk's table of shapes, as Python numbers, not in a 64-bit array."""
+    tree = LayerTree()
+    assert tree.root.children is not None
+    for number, big in enumerate([1 << 64, -(1 << 70), 1 << 100]):
+        tree.root.children[f"f{number}"] = Node("file", big, big, big + 1, number, big, tree.slot)
+    assert _dump(unpack(pack(tree))) == _dump(tree)
+
+
+def test_every_field_of_a_files_facts_comes_back_from_a_helper() -> None:
+    """``FileFacts`` and ``ElfFacts`` are pickled as their fields: a field added to either and left
+    out of its ``__reduce__`` fails here."""
+    import dataclasses
+
+    from inspector.reports.facts import ElfFacts, FileFacts
+
+    def filled(cls: type, nested: Any = None) -> Any:
+        values = {field.name: f"{cls.__name__}.{field.name}" for field in dataclasses.fields(cls)}
+        if nested is not None:
+            values["elf"] = nested
+        return cls(**values)
+
+    facts = filled(FileFacts, filled(ElfFacts))
+    tree = LayerTree()
+    assert tree.root.children is not None
+    node = tree.root.children["run"] = Node("file", 0o755, 0, 0, 5, 0, tree.slot)
+    node.content = facts
+    back = unpack(pack(tree)).lookup(("run",))
+    assert back is not None and back.content == facts and back.content is not facts
 
 
 _NAMES = st.sampled_from(["a", "b", "a/b", "a/c", "b/c", "a/b/c", "d"])

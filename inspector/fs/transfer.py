@@ -7,12 +7,13 @@ tuples, dicts, and the probe's own content objects), so nothing is re-validated 
 from the image inside them is exactly what the scan kept, checked and bounded by the scan.
 
 The nodes are columns, parents first, each node naming its parent by position: a tree 10,000 levels
-deep is a list like any other (a recursive pickle of nodes would overflow the stack). The numbers
-travel as flat arrays, in chunks each unpickled on its own, so unpacking a layer holds no column as
-long as the layer (freed, such columns leave heap holes a long-lived process keeps). Contents
-shared by hardlinks stay shared (pickle keeps one object for every reference to it). A number an
-array cannot hold raises ``OverflowError`` in ``pack``: that layer is then read by the merging
-process itself.
+deep is a list like any other (a recursive pickle of nodes would overflow the stack). They travel
+in chunks each unpickled on its own, so unpacking a layer holds no column as long as the layer
+(freed, such columns leave heap holes a long-lived process keeps). A node's kind, mode, time and
+owner go as its shape, a position in its chunk's table of distinct shapes; its size in a flat
+array. Contents shared by hardlinks stay shared (each is sent once and named by its position). A
+size an array cannot hold raises ``OverflowError`` in ``pack``: that layer is then read by the
+merging process itself.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ import mmap
 import pickle
 from array import array
 from sys import intern
-from typing import IO, Any
+from typing import Any
 
 from .collector import collector_paused
 from .layer import _MAX_SHARED_INTS, LayerTree
-from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node, _stamp
+from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, LayerSlot, Node, _stamp
 
-#: Every kind a layer's node may have, by its code in the ``kinds`` column.
+#: Every kind a layer's node may have, by its code in a shape.
 KINDS = (FILE, DIR, SYMLINK, CHAR, BLOCK, FIFO, WHITEOUT, PENDING_LINK)
 _CODE = {kind: code for code, kind in enumerate(KINDS)}
 
@@ -37,87 +38,83 @@ _CODE = {kind: code for code, kind in enumerate(KINDS)}
 #: next is read, so the short-lived columns of a layer are a chunk's (about 300 KB), not its whole
 #: (about 8 MB per 100,000 nodes, which left that much heap in holes for good).
 CHUNK = 4096
+assert CHUNK <= 1 << 16, "a chunk's shapes are named by 16-bit positions"
 
 
 def pack(tree: LayerTree) -> bytes:
-    """``tree`` as bytes ``unpack`` turns back into an equal tree (scan-time state aside)."""
-    out = io.BytesIO()
+    """``tree`` as bytes ``unpack`` turns back into an equal tree (scan-time state aside).
+
+    Directory by directory, parents first: a directory's names and nodes join the columns whole
+    (a list's ``extend``, not an append per node), and one comprehension finds its subdirectories.
+    Contents are numbered as they are met, so the chunks are pickled first and written after the
+    head that lists the contents."""
     root = tree.root
-    contents = _contents(root)
-    _dump((tree.entries, tree.size, root.mode, root.uid, root.gid, root.mtime, root._extra, list(contents.values())),
-          out)
-    where = {key: position for position, key in enumerate(contents)}  # id of a content → its position
-    chunk = _Chunk(where)
+    contents: list[Any] = []
+    where: dict[int, int] = {}  # id of a content → its position in ``contents``
+    chunks: list[bytes] = []
+    names: list[str] = []
+    parents = array("q")
+    nodes: list[Node] = []
     position = {id(root): -1}
     stack = [root]
     count = 0
     while stack:
         node = stack.pop()
-        parent = position[id(node)]
-        for name, child in (node.children or {}).items():
-            chunk.add(parent, name, child)
-            if child.children is not None:
-                position[id(child)] = count
-                stack.append(child)
-            count += 1
-            if len(chunk.names) == CHUNK:
-                _dump(chunk.columns(), out)
-                chunk = _Chunk(where)
-    if chunk.names:
-        _dump(chunk.columns(), out)
-    _dump(None, out)
-    return out.getvalue()
+        children = node.children
+        if not children:
+            continue
+        kids = list(children.values())
+        names += children
+        nodes += kids
+        parents += array("q", (position[id(node)],)) * len(kids)
+        for offset in [offset for offset, child in enumerate(kids) if child.children is not None]:
+            child = kids[offset]
+            position[id(child)] = count + offset
+            stack.append(child)
+        count += len(kids)
+        if len(names) >= CHUNK:  # whole chunks out, the rest kept (a directory may hold a million names)
+            cut = len(names) // CHUNK * CHUNK
+            for at in range(0, cut, CHUNK):
+                chunks.append(_pickled(_columns(names[at:at + CHUNK], parents[at:at + CHUNK], nodes[at:at + CHUNK],
+                                                where, contents)))
+            del names[:cut], parents[:cut], nodes[:cut]
+    if names:
+        chunks.append(_pickled(_columns(names, parents, nodes, where, contents)))
+    head = (tree.entries, tree.size, root.mode, root.uid, root.gid, root.mtime, root._extra, contents)
+    return b"".join([_pickled(head), *chunks, _pickled(None)])
 
 
-def _dump(part: Any, out: IO[bytes]) -> None:
+def _pickled(part: Any) -> bytes:
     """One part, one pickle with a memo of its own: one memo over all would keep every chunk alive
     until the last is read (the contents, which chunks share, are a part of their own)."""
-    pickle.dump(part, out, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _contents(root: Node) -> dict[int, Any]:
-    """Every distinct content object below ``root`` (hardlinks share one), by id, in a fixed order."""
-    found: dict[int, Any] = {}
-    stack = [root]
-    while stack:
-        for child in (stack.pop().children or {}).values():
-            if child.content is not None and id(child.content) not in found:
-                found[id(child.content)] = child.content
-            if child.children is not None:
-                stack.append(child)
-    return found
+def _columns(names: list[str], parents: array[int], nodes: list[Node], where: dict[int, int],
+             contents: list[Any]) -> tuple[Any, ...]:
+    """Up to ``CHUNK`` nodes as columns. A layer's nodes have few shapes (kind, mode, time and
+    owner together): a chunk sends a table of its distinct shapes and a column of 16-bit positions
+    in it (a chunk has at most 65,536 nodes), so the unpacking side makes one object per distinct
+    value, not one per node. Sizes go as an array of 64-bit numbers (``OverflowError`` past that,
+    see the module)."""
+    shapes, shape_at = _table([(_CODE[node.kind], node.mode, node.mtime, node._stamp) for node in nodes])
+    shapes = [(code, mode, mtime, stamp[1], stamp[2]) for code, mode, mtime, stamp in shapes]  # the slot: theirs
+    sizes = array("Q", [node.size for node in nodes])
+    found = [node.content for node in nodes]
+    for content in found:
+        if content is not None and id(content) not in where:  # hardlinks share one: it goes once
+            where[id(content)] = len(contents)
+            contents.append(content)
+    at = array("q", [-1 if content is None else where[id(content)] for content in found])
+    return names, parents, shapes, shape_at, sizes, [node._extra for node in nodes], at
 
 
-class _Chunk:
-    """The columns of up to ``CHUNK`` nodes, in the order ``pack`` meets them."""
-
-    def __init__(self, where: dict[int, int]) -> None:
-        self.where = where
-        self.parents, self.modes, self.mtimes, self.contents = array("q"), array("q"), array("q"), array("q")
-        self.uids, self.gids, self.sizes = array("Q"), array("Q"), array("Q")
-        self.kinds = bytearray()
-        self.names: list[str] = []
-        self.extras: list[tuple[Any, ...] | None] = []
-        self.no_mtime: list[int] = []  # positions in the chunk whose mtime is None (an array holds no None)
-
-    def add(self, parent: int, name: str, node: Node) -> None:
-        _, uid, gid = node._stamp
-        if node.mtime is None:
-            self.no_mtime.append(len(self.names))
-        self.names.append(name)
-        self.parents.append(parent)
-        self.kinds.append(_CODE[node.kind])
-        self.modes.append(node.mode)
-        self.uids.append(uid)
-        self.gids.append(gid)
-        self.sizes.append(node.size)
-        self.mtimes.append(0 if node.mtime is None else node.mtime)
-        self.extras.append(node._extra)
-        self.contents.append(-1 if node.content is None else self.where[id(node.content)])
-
-    def columns(self) -> tuple[Any, ...]:
-        return (self.names, self.parents, bytes(self.kinds), self.modes, self.uids, self.gids, self.sizes,
-                self.mtimes, self.no_mtime, self.extras, self.contents)
+def _table(values: list[Any]) -> tuple[list[Any], array[int]]:
+    """The distinct ``values`` in order of appearance, and each value's position among them."""
+    positions: dict[Any, int] = {}
+    position = positions.setdefault
+    at = array("H", [position(value, len(positions)) for value in values])  # a new value: the next position
+    return list(positions), at
 
 
 def unpack(data: bytes | mmap.mmap) -> LayerTree:
@@ -140,24 +137,13 @@ def _unpack(data: bytes | mmap.mmap) -> LayerTree:
     new = Node.__new__
     count = 0
     while (columns := pickle.load(stream)) is not None:  # noqa: S301
-        names, parents, kinds, modes, uids, gids, sizes, mtimes, no_mtime, extras, positions = columns
-        unset = set(no_mtime)
-        for here, (name, parent, code, mode, uid, gid, size, mtime, extra, content) in enumerate(
-                zip(names, parents, kinds, modes, uids, gids, sizes, mtimes, extras, positions, strict=True)):
+        names, parents, shapes, shape_at, sizes, extras, positions = columns
+        made = [_shape(shape, slot, ints, stamps) for shape in shapes]
+        for here, (name, parent, shape, size, extra, content) in enumerate(
+                zip(names, parents, shape_at, sizes, extras, positions, strict=True)):
             node = new(Node)
-            kind = KINDS[code]
-            if len(ints) < _MAX_SHARED_INTS:  # a hostile layer of a million distinct times: a bounded table
-                mode, mtime = ints.setdefault(mode, mode), ints.setdefault(mtime, mtime)
-            else:
-                mode, mtime = ints.get(mode, mode), ints.get(mtime, mtime)
-            node.kind, node.mode, node.size = kind, mode, size
-            node.mtime = None if unset and here in unset else mtime
-            stamp = stamps.get((uid, gid))
-            if stamp is None:
-                stamp = _stamp(slot, uid, gid)
-                if len(stamps) < _MAX_SHARED_INTS:
-                    stamps[(uid, gid)] = stamp
-            node._stamp = stamp
+            kind, node.mode, node.mtime, node._stamp = made[shape]
+            node.kind, node.size = kind, size
             node.content, node._extra = None if content < 0 else contents[content], extra
             if kind == DIR:
                 node.children = {}
@@ -167,3 +153,22 @@ def _unpack(data: bytes | mmap.mmap) -> LayerTree:
             directories[parent].children[intern(name)] = node  # type: ignore[index]  # one copy of each name, as the scan keeps
         count += len(names)
     return tree
+
+
+def _shape(shape: tuple[int, int, int | None, int, int], slot: LayerSlot, ints: dict[int, int],
+           stamps: dict[tuple[int, int], tuple[LayerSlot, int, int]]) -> tuple[str, int, int | None, Any]:
+    """A shape as nodes take it: the kind's word, the layer's one object for the mode and for the
+    time (``ints``, bounded as the scan's table is; None, an implied directory's time, stays
+    None), and the layer's stamp for the owner (``stamps``, bounded)."""
+    code, mode, mtime, uid, gid = shape
+    if len(ints) < _MAX_SHARED_INTS:
+        mode = ints.setdefault(mode, mode)
+        mtime = mtime if mtime is None else ints.setdefault(mtime, mtime)
+    else:
+        mode, mtime = ints.get(mode, mode), mtime if mtime is None else ints.get(mtime, mtime)
+    stamp = stamps.get((uid, gid))
+    if stamp is None:
+        stamp = _stamp(slot, uid, gid)
+        if len(stamps) < _MAX_SHARED_INTS:
+            stamps[(uid, gid)] = stamp
+    return KINDS[code], mode, mtime, stamp

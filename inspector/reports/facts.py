@@ -206,6 +206,11 @@ class ElfFacts:
         return {"class": self.elf_class, "machine": self.machine.removeprefix("EM_"), "type": self.type,
                 "linkage": self.linkage, "interpreter": self.interpreter, "stripped": self.stripped}
 
+    def __reduce__(self) -> tuple[Callable[..., ElfFacts], tuple[Any, ...]]:
+        """Pickled as its fields (a helper process sends its layers' facts, ``fs.transfer``): a
+        slotted dataclass's default goes through a dict of its state, 2.5x slower each way."""
+        return ElfFacts, (self.elf_class, self.machine, self.type, self.interpreter, self.dynamic, self.stripped)
+
 
 @dataclass(slots=True)  # one per executable and kept text of every layer: no __dict__ each
 class FileFacts:
@@ -225,6 +230,10 @@ class FileFacts:
     def sha256(self) -> str | None:
         """The content digest as ``sha256:<hex>``."""
         return None if self.digest is None else "sha256:" + self.digest.hex()
+
+    def __reduce__(self) -> tuple[Callable[..., FileFacts], tuple[Any, ...]]:
+        """Pickled as its fields, as ``ElfFacts`` is (a tenth of a packed layer's time)."""
+        return FileFacts, (self.kind, self.elf, self.shebang, self.text, self.vendors, self.digest, self.sha1)
 
 
 #: Which regular files to hash (for diffs): ``(path, node) -> bool``.
