@@ -168,14 +168,37 @@ class TarWalk:
         self.globals: dict[str, str] | None = None
 
     def __iter__(self) -> Iterator[TarMember]:
+        cursor = self._cursor
         while True:
-            member = self._next()
-            if member is None:
+            at = self.offset
+            rel = at - cursor._start
+            if at and 0 <= rel and rel + BLOCK <= cursor._len:  # the usual case: a plain header, already buffered
+                head = bytes(cursor._view[rel:rel + BLOCK])
+                if head[156:157] not in _NOT_PLAIN and head != ZERO_BLOCK:
+                    check_block(head, at)
+                    member = make_member(head, at, None, self.globals, at + BLOCK)  # no records: never sparse
+                    self.offset = at + BLOCK + (member.stored + BLOCK - 1) // BLOCK * BLOCK
+                    yield member
+                    continue
+            found = self._next()
+            if found is None:
                 return
-            yield member
+            yield found
 
     def reader(self, member: TarMember) -> IO[bytes]:
         return cast(IO[bytes], MemberReader(self._cursor, member.offset_data, member.stored))
+
+    def content(self, member: TarMember) -> IO[bytes]:
+        """``reader(member)`` for a content probe, which only calls ``read``: a member of at most
+        ``SMALL`` bytes comes as its bytes, read ahead with the headers around it, behind a plain
+        ``read``. An ``io`` reader costs 1.1 us to make and drop and 1.5 us a read (its ``read``
+        allocates the whole size asked for), more than the rest of a small file's probe."""
+        stored = member.stored
+        if stored <= SMALL:
+            data = self._cursor.ensure(member.offset_data, stored)
+            if len(data) == stored:
+                return cast(IO[bytes], _Bytes(bytes(data)))
+        return self.reader(member)
 
     def _block(self, at: int, first: bool) -> bytes | None:
         try:
@@ -197,16 +220,8 @@ class TarWalk:
         return block
 
     def _next(self) -> TarMember | None:
+        """The general way to the next member (``__iter__`` reads a plain, buffered header itself)."""
         at = self.offset
-        cursor = self._cursor
-        rel = at - cursor._start
-        if at and 0 <= rel and rel + BLOCK <= cursor._len:  # the usual case: a plain header, already buffered
-            head = bytes(cursor._view[rel:rel + BLOCK])
-            if head[156:157] not in _NOT_PLAIN and head != ZERO_BLOCK:
-                check_block(head, at)
-                member = make_member(head, at, None, self.globals, at + BLOCK)  # no records: never sparse
-                self.offset = at + BLOCK + _pad(member.stored)
-                return member
         pending: Pending | None = None
         while True:
             first = (pending.start if pending is not None else at) == 0
@@ -268,6 +283,36 @@ class TarWalk:
 def walk(stream: IO[bytes], globals: bool = False) -> TarWalk:
     """``TarWalk(stream)``: iterate it for the members; see ``TarWalk``."""
     return TarWalk(stream, globals)
+
+
+#: Members of at most this many bytes are handed to content probes as their bytes (``TarWalk.content``).
+SMALL = 64 << 10
+
+
+class _Bytes:
+    """A small member's bytes behind ``read`` (and ``readinto``), nothing more."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._data
+        if size is None or size < 0 or size >= len(data):
+            self._data = b""
+            return data
+        self._data = data[size:]
+        return data[:size]
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[:len(data)] = data
+        return len(data)
 
 
 class MemberReader(io.RawIOBase):

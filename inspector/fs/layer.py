@@ -239,7 +239,7 @@ def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
             return  # a file the probe said it never reads
         reader = probe(path, node, member)
         if reader is not None:
-            node.content = reader(tar.reader(member))
+            node.content = reader(tar.content(member))
 
 
 def _place(tree: LayerTree, member: TarMember, limits: Limits) -> tuple[Node, str, str] | None:
