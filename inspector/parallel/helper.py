@@ -32,6 +32,7 @@ from .channel import HelperEnd
 from .job import Job, serve
 
 if TYPE_CHECKING:
+    from ..fs import LayerTree
     from ..fs.cache import CacheUse
     from ..fs.layer import ContentProbe
     from ..limits import Limits
@@ -52,6 +53,11 @@ class Packed:
     layers_unchecked: int
     blobs_checked: int
     from_cache: bool
+    unpacked: LayerTree | None = None  # made while this process waited for a layer below it
+
+    def close(self) -> None:
+        self.tree.close()
+        self.unpacked = None
 
 
 @dataclass(eq=False)
@@ -124,16 +130,39 @@ class ProcessHelper:
                 return None
             owner = self._owner[index]
             while index not in self._ready and owner.alive:
-                self._changed.wait()
+                if not self._unpack_ahead(index):
+                    self._changed.wait()
             got = self._ready.pop(index, None)
         if got is None:
             return None
         if got.diff_id is None or got.diff_id != info.diff_id or not (got.verified or got.from_cache):
-            got.tree.close()  # the file changed under us, or bytes nobody checked: read it here
+            got.close()  # the file changed under us, or bytes nobody checked: read it here
             return None
-        with got.tree:  # unpacked on this thread: a second thread allocates from a heap of its own
-            return Scanned(unpack(got.tree), got.verified, got.layers_checked, got.layers_unchecked,
-                           got.blobs_checked, got.from_cache)
+        tree = got.unpacked
+        if tree is None:
+            with got.tree:  # unpacked on this thread: a second thread allocates from a heap of its own
+                tree = unpack(got.tree)
+        return Scanned(tree, got.verified, got.layers_checked, got.layers_unchecked, got.blobs_checked,
+                       got.from_cache)
+
+    def _unpack_ahead(self, waiting: int) -> bool:
+        """While layer ``waiting`` is still being scanned, unpack the next layer above it that has
+        arrived, instead of sitting idle: once it comes, what is left is its own unpacking, not
+        every helper layer's (on a million entries, 0.25 s of idle wait became work). Called with
+        the lock held; unpacks without it. False: nothing to unpack now."""
+        ahead = {index: got for index, got in self._ready.items()
+                 if index > waiting and got is not None and got.unpacked is None and got.diff_id is not None
+                 and (got.verified or got.from_cache)}
+        if not ahead:
+            return False
+        got = ahead[min(ahead)]  # only this thread takes from _ready: it stays there meanwhile
+        self._changed.release()
+        try:
+            with got.tree:
+                got.unpacked = unpack(got.tree)
+        finally:
+            self._changed.acquire()
+        return True
 
     def close(self) -> None:
         with self._changed:
@@ -153,7 +182,7 @@ class ProcessHelper:
         self._children = []
         for packed in self._ready.values():
             if packed is not None:
-                packed.tree.close()
+                packed.close()
         self._ready.clear()
 
     def _claim(self, child: _Child) -> int | None:
