@@ -170,9 +170,11 @@ def unowned_executables(inspection: Inspection, view: PackageView,
                         executables: list[Executable] | None = None) -> list[dict[str, Any]]:
     """Regular executables that no package owns, with the layer and build step that wrote them."""
     found = []
+    owners, created_by = view.owners, view.layer_created_by
     for executable in executables if executables is not None else find_executables(inspection):
-        if executable.resolves_to is None and view.owner(executable.path) is None:
-            found.append(_unowned(executable.path, executable.layer, view.layer_created_by(executable.layer)))
+        if executable.resolves_to is None and owners.get(executable.path) is None:
+            layer = executable.layer
+            found.append(_unowned(executable.path, layer, created_by(layer)))
     return found
 
 

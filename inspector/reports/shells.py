@@ -15,6 +15,10 @@ PACKAGE_MANAGERS = {
 }
 
 
+#: The names this verdict looks at: every other executable is passed over at once.
+_NAMED = frozenset(SHELLS) | frozenset(PACKAGE_MANAGERS)
+
+
 @dataclass
 class ShellVerdict:
     shells: list[str] = field(default_factory=list)  # absolute paths
@@ -31,11 +35,19 @@ class ShellVerdict:
 def shell_verdict(executables: list[Executable]) -> ShellVerdict:
     """Shells and package managers among the executables (links to them count: /bin/sh → dash)."""
     verdict = ShellVerdict()
-    busybox = {e.facts.sha256 for e in executables
-               if posixpath.basename(e.path) == "busybox" and e.facts is not None and e.facts.sha256}
-    real: set[str] = set()
+    # one pass keeps the few executables with a name looked at, each name as ``posixpath.basename``
+    # gives it, by slicing: two passes with a call per executable were 0.08 s of a million-file
+    # image's summary (91,576 executables)
+    named = []
     for exe in executables:
-        name = posixpath.basename(exe.path)
+        path = exe.path
+        name = path[path.rfind("/") + 1:]
+        if name in _NAMED:
+            named.append((exe, name))
+    busybox = {exe.facts.sha256 for exe, name in named
+               if name == "busybox" and exe.facts is not None and exe.facts.sha256}
+    real: set[str] = set()
+    for exe, name in named:
         if name in SHELLS:
             verdict.shells.append(exe.path)
         manager = PACKAGE_MANAGERS.get(name)
