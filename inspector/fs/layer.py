@@ -117,7 +117,7 @@ class LayerTree:
         self.entries = 0  # tar members read, for limits and statistics
         self.size = 0  # bytes of the uncompressed tar
         self.inodes: dict[int, list[Node]] = {}  # id(node) → every name of that node's inode (hardlinks only)
-        self.ints: dict[int, int] = {}  # while scanning: one object per distinct mode and mtime (see _node_from_member)
+        self.ints: dict[int, int] = {}  # while scanning: one object per distinct mode and mtime (see _walk)
         self.stamps: dict[tuple[int, int], tuple[LayerSlot, int, int]] = {}  # while scanning: (uid, gid) → stamp
         #: while scanning: the directory the last member went to, as (its path in the layer, its node,
         #: its absolute path with a trailing slash): the next member is nearly always beside it.
@@ -172,14 +172,88 @@ def scan_layer(stream: IO[bytes], probe: ContentProbe | None = None, limits: Lim
 
 def _walk(stream: IO[bytes], tree: LayerTree, probe: ContentProbe | None, limits: Limits,
           entries_before: int) -> None:
-    """The walk itself: each member counted against the image's entry limit, then applied."""
+    """The walk itself: each member counted against the image's entry limit, then applied.
+
+    A member is applied here, in the loop, with what every member needs read once before it
+    (the tree's tables, the probe's interest): a call per member to apply it and another to make
+    its node were a twentieth of a million-member scan. Hardlinks and what the fast way leaves
+    (``_place``) take functions of their own."""
     tar = TarWalk(stream, globals=True)
     interest = interest_of(probe)
+    plain_names, plain_prefixes = interest if interest is not None else (frozenset[str](), ())
+    most = limits.max_entries - entries_before
+    slot, ints, stamps, new = tree.slot, tree.ints, tree.stamps, _new_node
     for member in tar:
-        tree.entries += (len(member.records or ()) or 1) if member.type == PAX_GLOBAL else 1
-        if tree.entries + entries_before > limits.max_entries:
+        kind_byte = member.type
+        if kind_byte == PAX_GLOBAL:  # the engine ignores global headers (tests/engine/test_tar_globals.py)
+            tree.entries += len(member.records or ()) or 1
+            if tree.entries > most:
+                raise too_many_entries(limits)
+            continue
+        tree.entries += 1
+        if tree.entries > most:
             raise too_many_entries(limits)
-        _apply_member(tree, member, tar, probe, limits, interest)
+        name = member.name
+        slash = name.rfind("/")
+        base = name[slash + 1:]
+        key, parent, prefix = tree.last_dir
+        if (name[:slash] if slash >= 0 else "") != key or base in _UNCLEAN_BASES or "\x00" in base or \
+                base.startswith(WHITEOUT_PREFIX):
+            # not the directory the previous member went to, or a name to clean, or a whiteout
+            placed = _place(tree, member, limits)
+            if placed is None:
+                continue
+            parent, base, prefix = placed
+        # else: a name in the directory the previous member went to (nearly every member of a layer).
+        # Nothing since can have replaced that directory: a member changes only its own directory's
+        # entries, and every member that goes elsewhere takes ``_place`` and moves this memory.
+        # Its depth passed the limit then, and this name is one deeper than that directory.
+        base = intern(base)  # a million entries repeat a few thousand names: keep one copy of each
+        path = prefix + base
+        kind = _TYPES.get(kind_byte)
+        if kind is None:  # a hardlink, or a type the engine refuses
+            node = _linked_node(tree, member, path, slot)
+            kind = node.kind
+        else:
+            mode = member.mode & 0o7777  # modes and times repeat: one int object each, not one per node
+            mtime = int(member.mtime)
+            if len(ints) < _MAX_SHARED_INTS:  # bounded: an image of a million distinct mtimes shares none
+                mode, mtime = ints.setdefault(mode, mode), ints.setdefault(mtime, mtime)
+            else:
+                mode, mtime = ints.get(mode, mode), ints.get(mtime, mtime)
+            owner = (member.uid, member.gid)
+            stamp = stamps.get(owner)
+            if stamp is None:  # the layer's (slot, uid, gid), one tuple per owner, bounded as ``ints`` is
+                stamp = _stamp(slot, *owner)
+                if len(stamps) < _MAX_SHARED_INTS:
+                    stamps[owner] = stamp
+            node = new(Node)  # Node's own __init__, inline
+            node.kind, node.mode, node._stamp, node.mtime = kind, mode, stamp, mtime
+            node.size = member.size if kind == FILE else 0
+            node.children = {} if kind == DIR else None
+            node.content = node._extra = None
+            if kind == SYMLINK:
+                node.target = member.linkname
+                node.mode = 0o777  # Linux symlinks have no permissions of their own, whatever the header says
+            elif kind == CHAR or kind == BLOCK:
+                node.rdev = (member.devmajor, member.devminor)
+            if member.records:
+                node.xattrs = _xattrs(member)
+        children = parent.children
+        assert children is not None
+        existing = children.get(base)
+        if existing is not None and existing.kind == DIR and kind == DIR:
+            existing.take_attributes(node)
+            continue
+        children[base] = node
+        if kind == FILE and probe is not None and kind_byte != LNKTYPE and not member.sparse:
+            # a sparse file's holes are never inflated: its content is not read (see README, Limits)
+            if interest is not None and not node.mode & 0o111 and base not in plain_names \
+                    and not path.startswith(plain_prefixes):
+                continue  # a file the probe said it never reads
+            reader = probe(path, node, member)
+            if reader is not None:
+                node.content = reader(tar.content(member))
     tree.size = tar.offset
     tree.ints, tree.stamps = {}, {}
     tree.last_dir = ("", tree.root, "/")
@@ -203,43 +277,6 @@ def _check_complete(stream: IO[bytes], offset: int) -> None:
             return  # forward-only: ForwardReader raises on a short seek itself
     if offset > end:
         raise ImageFormatError(f"layer tar is truncated: its members need {offset} bytes, it has {end}")
-
-
-def _apply_member(tree: LayerTree, member: TarMember, tar: TarWalk,
-                  probe: ContentProbe | None, limits: Limits, interest: Interest | None) -> None:
-    if member.type == PAX_GLOBAL:
-        return  # the engine ignores global headers (tests/engine/test_tar_globals.py)
-    name = member.name
-    slash = name.rfind("/")
-    base = name[slash + 1:]
-    key, parent, prefix = tree.last_dir
-    if (name[:slash] if slash >= 0 else "") != key or base in _UNCLEAN_BASES or "\x00" in base or \
-            base.startswith(WHITEOUT_PREFIX):
-        # not the directory the previous member went to, or a name to clean, or a whiteout
-        placed = _place(tree, member, limits)
-        if placed is None:
-            return
-        parent, base, prefix = placed
-    # else: a name in the directory the previous member went to (nearly every member of a layer).
-    # Nothing since can have replaced that directory: a member changes only its own directory's
-    # entries, and every member that goes elsewhere takes ``_place`` and moves this memory.
-    # Its depth passed the limit then, and this name is one deeper than that directory.
-    base = intern(base)  # a million entries repeat a few thousand names: keep one copy of each
-    path = prefix + base
-    node = _node_from_member(tree, member, path, tree.slot)
-    existing = parent.children.get(base)  # type: ignore[union-attr]
-    if existing is not None and existing.kind == DIR and node.kind == DIR:
-        existing.take_attributes(node)
-        return
-    parent.children[base] = node  # type: ignore[index]
-    if node.kind == FILE and probe is not None and member.type != LNKTYPE and not member.sparse:
-        # a sparse file's holes are never inflated: its content is not read (see README, Limits)
-        if interest is not None and not node.mode & 0o111 and base not in interest[0] \
-                and not path.startswith(interest[1]):
-            return  # a file the probe said it never reads
-        reader = probe(path, node, member)
-        if reader is not None:
-            node.content = reader(tar.content(member))
 
 
 def _place(tree: LayerTree, member: TarMember, limits: Limits) -> tuple[Node, str, str] | None:
@@ -267,7 +304,7 @@ def _place(tree: LayerTree, member: TarMember, limits: Limits) -> tuple[Node, st
     return parent, parts[-1], tree.last_dir[2]
 
 
-#: Last components that ``normalize`` would clean or refuse: the fast way in ``_apply_member`` leaves them to it.
+#: Last components that ``normalize`` would clean or refuse: the fast way in ``_walk`` leaves them to it.
 _UNCLEAN_BASES = frozenset(("", ".", ".."))
 
 
@@ -300,40 +337,11 @@ def _implied_parent(tree: LayerTree, parts: tuple[str, ...], index: LayerSlot) -
     return node
 
 
-def _node_from_member(tree: LayerTree, member: TarMember, path: str, index: LayerSlot) -> Node:
-    kind = _TYPES.get(member.type)
-    if kind is None:
-        if member.type == LNKTYPE:
-            return _hardlink(tree, member, index)
-        raise ImageFormatError(f"unsupported tar entry type {member.type!r} for {path}")
-    ints = tree.ints  # modes and times repeat: one int object each, not one per node
-    mode = member.mode & 0o7777
-    mtime = int(member.mtime)
-    if len(ints) < _MAX_SHARED_INTS:  # bounded: an image of a million distinct mtimes shares none
-        mode, mtime = ints.setdefault(mode, mode), ints.setdefault(mtime, mtime)
-    else:
-        mode, mtime = ints.get(mode, mode), ints.get(mtime, mtime)
-    owner = (member.uid, member.gid)
-    stamp = tree.stamps.get(owner)
-    if stamp is None:
-        stamp = _stamp(index, *owner)
-        if len(tree.stamps) < _MAX_SHARED_INTS:  # bounded as ``ints`` is
-            tree.stamps[owner] = stamp
-    # Node's own __init__, inline: a call and a lookup of the stamp by (layer, uid, gid) less for
-    # each of a million members (0.2 us of each)
-    node = _new_node(Node)
-    node.kind, node.mode, node._stamp, node.mtime = kind, mode, stamp, mtime
-    node.size = member.size if kind == FILE else 0
-    node.children = {} if kind == DIR else None
-    node.content = node._extra = None
-    if kind == SYMLINK:
-        node.target = member.linkname
-        node.mode = 0o777  # Linux symlinks have no permissions of their own, whatever the header says
-    elif kind in (CHAR, BLOCK):
-        node.rdev = (member.devmajor, member.devminor)
-    if member.records:
-        node.xattrs = _xattrs(member)
-    return node
+def _linked_node(tree: LayerTree, member: TarMember, path: str, index: LayerSlot) -> Node:
+    """The node of a member whose type has no kind of its own: a hardlink's, or an error."""
+    if member.type == LNKTYPE:
+        return _hardlink(tree, member, index)
+    raise ImageFormatError(f"unsupported tar entry type {member.type!r} for {path}")
 
 
 _new_node = Node.__new__
