@@ -147,3 +147,46 @@ def test_an_integer_too_long_to_print_is_the_standard_error(where: str) -> None:
     with pytest.raises(ImageFormatError) as ours:
         json_format.document(value)
     assert str(ours.value) == f"the image holds a number JSON cannot express ({standard.value})"
+
+
+flat_rows = st.lists(st.dictionaries(st.one_of(st.text(max_size=6), st.sampled_from(HOSTILE + ["}", "},", "{"])),
+                                     st.one_of(st.none(), st.booleans(), st.integers(),
+                                               st.sampled_from(HOSTILE + ["},\n    {", "}", "{", ","]),
+                                               st.text(max_size=8)),
+                                     min_size=0, max_size=4),
+                     min_size=0, max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(flat_rows, st.integers(0, json_format._FAST_DEPTH + 2))
+def test_lists_of_flat_mappings_are_the_standard_encoders_text(rows: list[dict[str, Any]], depth: int) -> None:
+    """A list of flat mappings is one call of the C encoder (issue 20: the summary's unowned
+    executables), its separators laid out after: at every depth about the fast path's limit, with
+    empty mappings among them, and strings that spell the separators it lays out."""
+    from unittest import mock
+
+    value: Any = rows
+    for _ in range(depth):
+        value = {"in": value}
+    for per_call in (json_format._ROWS_PER_CALL, 1, 2):  # and the calls' boundaries between any two rows
+        with mock.patch.object(json_format, "_ROWS_PER_CALL", per_call):
+            assert json_format.document(value) == expected(value)
+            assert json_format.document([rows, {"x": rows}]) == expected([rows, {"x": rows}])
+
+
+def test_a_long_list_of_mappings_in_many_calls_is_one_text() -> None:
+    rows = [{"path": f"/usr/bin/tool-{number}", "layer": number % 7, "by": HOSTILE[number % len(HOSTILE)]}
+            for number in range(2 * json_format._ROWS_PER_CALL + 3)]
+    value = {"before": [1, {"a": 2}], "rows": rows, "after": "end"}
+    assert written(value) == expected(value) + "\n"
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_an_integer_too_long_to_print_in_a_list_of_mappings_is_the_standard_error(where: str) -> None:
+    rows: list[dict[str, Any]] = [{"a": 1}, {"b": 2}, {"c": 3}]
+    rows[0 if where == "first" else -1]["z"] = 10 ** 5000
+    with pytest.raises(ValueError) as standard:
+        expected(rows)
+    with pytest.raises(ImageFormatError) as ours:
+        json_format.document(rows)
+    assert str(ours.value) == f"the image holds a number JSON cannot express ({standard.value})"

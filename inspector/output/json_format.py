@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import IO, Any, TextIO
 
@@ -186,19 +187,28 @@ def _flat_encoder(level: int) -> Callable[[Any], str]:
     """The C encoder for a flat container whose items stand at ``level``: its text, or a ValueError."""
     encoder = _FLAT.get(level)
     if encoder is None:
-        separator = "," + _PADS[level]
-        make = c_make_encoder
-        if make is None:  # pragma: no cover - CPython always has _json
-            encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(separator, ": ")).encode
-        else:
-            flat = make(None, None, encode_basestring, None, ": ", separator, False, False, False)
-            encoder = lambda value: "".join(flat(value, 0))  # noqa: E731
-        _FLAT[level] = encoder
+        items = _items_encoder(level)
+        encoder = _FLAT[level] = lambda value: "".join(items(value, False))
     return encoder
 
 
+def _items_encoder(level: int) -> Callable[[Any, bool], Iterable[str]]:
+    """The C encoder whose item separator is a comma and the indent of ``level``: its text in parts."""
+    encoder = _ITEMS.get(level)
+    if encoder is None:
+        separator = "," + _PADS[level]
+        if c_make_encoder is None:  # pragma: no cover - CPython always has _json
+            encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(separator, ": ")).iterencode
+        else:
+            encoder = c_make_encoder(None, None, encode_basestring, None, ": ", separator, False, False, False)
+        _ITEMS[level] = encoder
+    return encoder
+
+
+_ITEMS: dict[int, Callable[[Any, bool], Iterable[str]]] = {}
 _FLAT: dict[int, Callable[[Any], str]] = {}
 _STR = frozenset({str})
+_DICT = frozenset({dict})
 
 
 def _encode(value: Any, level: int, parts: list[str], pieces: list[str]) -> None:
@@ -227,6 +237,8 @@ def _encode(value: Any, level: int, parts: list[str], pieces: list[str]) -> None
             parts.append("[]")
         elif _SCALARS.issuperset(map(type, value)):
             parts.append("[" + _PADS[level + 1] + _flat_encoder(level + 1)(value)[1:-1] + _PADS[level] + "]")
+        elif len(value) > 1 and _flat_mappings(value):  # _PADS reaches level + 2: level < _FAST_DEPTH here
+            _rows(value, level, parts, pieces)
         else:
             inner, opening = _PADS[level + 1], "["
             for item in value:
@@ -244,6 +256,40 @@ def _encode(value: Any, level: int, parts: list[str], pieces: list[str]) -> None
     if len(parts) >= _PARTS_PER_PIECE:
         pieces.append(json_text("".join(parts)))
         parts.clear()
+
+
+def _flat_mappings(value: list[Any] | tuple[Any, ...]) -> bool:
+    """Every item a non-empty dict of string keys and scalar values (``_rows`` lays them out):
+    checked by C loops over the items, their keys and their values, no call per item."""
+    return _DICT.issuperset(map(type, value)) and all(value) \
+        and _STR.issuperset(map(type, chain.from_iterable(value))) \
+        and _SCALARS.issuperset(map(type, chain.from_iterable(map(dict.values, value))))
+
+
+def _rows(value: list[Any] | tuple[Any, ...], level: int, parts: list[str], pieces: list[str]) -> None:
+    """A list (at ``level``) of non-empty flat mappings, laid out as ``_encode`` lays out each, into
+    ``pieces``: one call of the C encoder per ``_ROWS_PER_CALL`` of them, its item separator the
+    mappings' own (a comma, a newline, their keys' indent), then the separators between two
+    mappings laid out as the list's. A string holds no raw newline, and only a separator between
+    two mappings follows a ``}`` (between keys, it follows a scalar). The summary's 91,576 unowned
+    executables of a million-file image: 0.21 -> 0.12 s; in parts of a few hundred kilobytes, so
+    the text is never copied whole."""
+    if parts:
+        pieces.append(json_text("".join(parts)))
+        parts.clear()
+    outer, inner = _PADS[level + 1], _PADS[level + 2]
+    between = outer + "}," + outer + "{" + inner
+    encode = _items_encoder(level + 2)
+    opening = "[" + outer + "{" + inner
+    for start in range(0, len(value), _ROWS_PER_CALL):
+        text = "".join(encode(value[start:start + _ROWS_PER_CALL], False))
+        pieces.append(json_text(opening + text[2:-2].replace("}," + inner + "{", between)))
+        opening = between
+    parts.append(outer + "}" + _PADS[level] + "]")
+
+
+#: Mappings per call of the C encoder in ``_rows``: about 200 KB of text.
+_ROWS_PER_CALL = 2048
 
 
 #: The standard, indenting encoder, for what ``_encode`` does not lay out itself.
