@@ -41,9 +41,9 @@ def write_entries(entries: Iterable[Entry], out: TextIO, first: bool) -> bool:
     """The array's elements, each after its separator (``first``: none is written before them).
     True if any was written."""
     wrote = False
+    write, text = out.write, entry_text
     for entry in entries:
-        out.write("\n  " if first else ",\n  ")
-        out.write(entry_text(entry))
+        write(("\n  " if first else ",\n  ") + text(entry))  # one write an entry, not two
         first = False
         wrote = True
     return wrote
