@@ -323,18 +323,19 @@ def _paired_children(path: str, left: Node | None, right: Node | None
 
 def _walk_children(path: str, node: Node) -> Iterator[tuple[str, Node]]:
     """Depth first, names sorted: a directory is followed by its contents. Iterative, so a
-    10,000-level deep tree cannot exhaust the interpreter's stack."""
-    stack: list[Iterator[tuple[str, Node]]] = [_sorted_children(path, node)]
+    10,000-level deep tree cannot exhaust the interpreter's stack; one generator, each directory
+    a sorted list of its names (a generator per directory cost a resumption per entry)."""
+    top = node.children or {}
+    stack: list[tuple[str, dict[str, Node], Iterator[str]]] = [(path, top, iter(sorted(top)))]
     while stack:
-        for child_path, child in stack[-1]:
+        base, children, names = stack[-1]
+        for name in names:
+            child = children[name]
+            child_path = f"{base}/{name}"
             yield child_path, child
-            if child.children:
-                stack.append(_sorted_children(child_path, child))
+            below = child.children
+            if below:
+                stack.append((child_path, below, iter(sorted(below))))
                 break
         else:
             stack.pop()
-
-
-def _sorted_children(path: str, node: Node) -> Iterator[tuple[str, Node]]:
-    children = node.children or {}
-    return ((f"{path}/{name}", children[name]) for name in sorted(children))

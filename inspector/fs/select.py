@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from fnmatch import fnmatchcase
-from itertools import islice
+from itertools import islice, starmap
 from typing import TypeVar
 
 from ..errors import BadReferenceError
@@ -82,7 +82,7 @@ def _named(fs: MergedFS, spec: str) -> tuple[list[str], bool, bool]:
 
 
 def _made(listing: Iterator[tuple[str, Node]], make: Callable[[str, Node], E], start: int) -> Iterator[E]:
-    return (make(path, node) for path, node in (islice(listing, start, None) if start else listing))
+    return starmap(make, islice(listing, start, None) if start else listing)  # in C: no generator of ours
 
 
 def _listing(fs: MergedFS, paths: list[str], follow_last: bool) -> Iterator[tuple[str, Node]]:
@@ -94,7 +94,7 @@ def _listing(fs: MergedFS, paths: list[str], follow_last: bool) -> Iterator[tupl
         real = found[0]
         base, shown_base = real.rstrip("/"), shown.rstrip("/")
         if real == "/":  # "/bin/.." is the root: list what is below it, not the root itself
-            yield from ((shown_base + path, node) for path, node in fs.walk("/"))
+            yield from fs.walk("/") if not shown_base else ((shown_base + path, node) for path, node in fs.walk("/"))
             continue
         for path, node in fs.walk(real):
             yield shown_base + path[len(base):], node
