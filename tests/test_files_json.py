@@ -94,3 +94,24 @@ def test_the_listing_is_the_generic_encoding_of_each_entry() -> None:
     expected = "[" + ",".join(f"\n  {dumps(entry.to_json())}" for entry in entries) + "\n]\n"
     assert out.getvalue() == expected
     assert len(json.loads(out.getvalue())) == len(entries)
+
+
+@pytest.mark.parametrize("rare", [{}, {"target": "../lib/x"}, {"hardlink_to": "/usr/bin/a"},
+                                  {"xattrs": {"security.capability": b"\x01\x02", "user.a": b""}},
+                                  {"rdev": (4, 64)}, {"opaque": True},
+                                  {"target": "t", "hardlink_to": "/h", "xattrs": {"user.z": b"z"}, "rdev": (1, 3)}])
+def test_an_entry_reads_its_node_as_its_attributes_say(rare: dict[str, Any]) -> None:
+    """``Entry.of`` reads a node's shared owner tuple and rare attributes directly (issue 20): each
+    field is what the node's attributes say, and the entry's xattrs are its own copy."""
+    from inspector.fs.node import LayerSlot, Node
+
+    node = Node("file", 0o4755, 1000, 50, 12, 1_600_000_000, LayerSlot(3))
+    for name, value in rare.items():
+        setattr(node, name, value)
+    entry = Entry.of("/usr/bin/a", node)
+    assert (entry.type, entry.mode, entry.uid, entry.gid, entry.size, entry.mtime, entry.layer) == \
+        ("file", 0o4755, 1000, 50, 12, 1_600_000_000, 3)
+    assert (entry.target, entry.hardlink_to, entry.xattrs, entry.device) == \
+        (node.target, node.hardlink_to, node.xattrs or {}, node.rdev)
+    if node.xattrs:
+        assert entry.xattrs is not node.xattrs
