@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..limits import DEFAULT, Limits
 from ..lru import BoundedLru
-from .layer import _MAX_SHARED_INTS, LayerTree
+from .layer import LayerTree, shared_ints
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, Node
 
 if TYPE_CHECKING:
@@ -464,10 +464,7 @@ def _decoded(document: Any, codec: ContentCodec, nodes: int | None) -> LayerTree
         if parent is None or name in ("", ".", "..") or "\0" in name:
             raise BadEntry(f"cache entry {path!r} has no directory to live in")
         mode, mtime = _int(mode, 0o7777), None if mtime is None else _int(mtime, low=None)
-        if len(ints) < _MAX_SHARED_INTS:
-            mode, mtime = ints.setdefault(mode, mode), mtime if mtime is None else ints.setdefault(mtime, mtime)
-        else:
-            mode, mtime = ints.get(mode, mode), mtime if mtime is None else ints.get(mtime, mtime)
+        mode, mtime = shared_ints(ints, mode, mtime)
         node = Node(kind, mode, _int(uid), _int(gid), _int(size), mtime, tree.slot)
         node.target, node.hardlink_to = _str_or_none(target), _str_or_none(hardlink_to)
         node.opaque = _bool(opaque)

@@ -106,6 +106,27 @@ _XATTR_PREFIXES = ("SCHILY.xattr.", "LIBARCHIVE.xattr.")
 _MAX_SHARED_INTS = 4096
 
 
+def shared_ints(ints: dict[int, int], mode: int, mtime: int | None) -> tuple[int, int | None]:
+    """A layer's one object for ``mode`` and for ``mtime`` (None, an implied directory's time, stays
+    None): modes and times repeat, so a tree keeps one int object for each value, not one per node.
+    Bounded: past ``_MAX_SHARED_INTS`` values nothing new is added (an image of a million distinct
+    times shares none). The scan does the same inline (``_walk``); the cache and the helpers'
+    transfer call this."""
+    if len(ints) < _MAX_SHARED_INTS:
+        return ints.setdefault(mode, mode), mtime if mtime is None else ints.setdefault(mtime, mtime)
+    return ints.get(mode, mode), mtime if mtime is None else ints.get(mtime, mtime)
+
+
+def owner_stamp(stamps: dict[tuple[int, int], tuple[LayerSlot, int, int]], slot: LayerSlot,
+                owner: tuple[int, int]) -> tuple[LayerSlot, int, int]:
+    """The layer's ``(slot, uid, gid)`` stamp for ``owner`` not yet in ``stamps``: made, and kept
+    there while the table is under ``_MAX_SHARED_INTS`` (an image of a million owners shares none)."""
+    stamp = _stamp(slot, *owner)
+    if len(stamps) < _MAX_SHARED_INTS:
+        stamps[owner] = stamp
+    return stamp
+
+
 class LayerTree:
     """What one layer adds, removes and hides, as a tree rooted at ``root``."""
 
@@ -215,18 +236,14 @@ def _walk(stream: IO[bytes], tree: LayerTree, probe: ContentProbe | None, limits
             node = _linked_node(tree, member, path, slot)
             kind = node.kind
         else:
-            mode = member.mode & 0o7777  # modes and times repeat: one int object each, not one per node
+            mode = member.mode & 0o7777
             mtime = int(member.mtime)
-            if len(ints) < _MAX_SHARED_INTS:  # bounded: an image of a million distinct mtimes shares none
+            if len(ints) < _MAX_SHARED_INTS:  # ``shared_ints``, inline: a call per member is 0.05 us of each
                 mode, mtime = ints.setdefault(mode, mode), ints.setdefault(mtime, mtime)
             else:
                 mode, mtime = ints.get(mode, mode), ints.get(mtime, mtime)
             owner = (member.uid, member.gid)
-            stamp = stamps.get(owner)
-            if stamp is None:  # the layer's (slot, uid, gid), one tuple per owner, bounded as ``ints`` is
-                stamp = _stamp(slot, *owner)
-                if len(stamps) < _MAX_SHARED_INTS:
-                    stamps[owner] = stamp
+            stamp = stamps.get(owner) or owner_stamp(stamps, slot, owner)
             node = new(Node)  # Node's own __init__, inline
             node.kind, node.mode, node._stamp, node.mtime = kind, mode, stamp, mtime
             node.size = member.size if kind == FILE else 0

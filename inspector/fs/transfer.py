@@ -26,7 +26,7 @@ from sys import intern
 from typing import Any
 
 from .collector import collector_paused
-from .layer import _MAX_SHARED_INTS, LayerTree
+from .layer import LayerTree, owner_stamp, shared_ints
 from .node import BLOCK, CHAR, DIR, FIFO, FILE, PENDING_LINK, SYMLINK, WHITEOUT, LayerSlot, Node, _stamp
 
 #: Every kind a layer's node may have, by its code in a shape.
@@ -161,14 +161,5 @@ def _shape(shape: tuple[int, int, int | None, int, int], slot: LayerSlot, ints: 
     time (``ints``, bounded as the scan's table is; None, an implied directory's time, stays
     None), and the layer's stamp for the owner (``stamps``, bounded)."""
     code, mode, mtime, uid, gid = shape
-    if len(ints) < _MAX_SHARED_INTS:
-        mode = ints.setdefault(mode, mode)
-        mtime = mtime if mtime is None else ints.setdefault(mtime, mtime)
-    else:
-        mode, mtime = ints.get(mode, mode), mtime if mtime is None else ints.get(mtime, mtime)
-    stamp = stamps.get((uid, gid))
-    if stamp is None:
-        stamp = _stamp(slot, uid, gid)
-        if len(stamps) < _MAX_SHARED_INTS:
-            stamps[(uid, gid)] = stamp
-    return KINDS[code], mode, mtime, stamp
+    mode, mtime = shared_ints(ints, mode, mtime)
+    return KINDS[code], mode, mtime, stamps.get((uid, gid)) or owner_stamp(stamps, slot, (uid, gid))

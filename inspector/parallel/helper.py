@@ -55,6 +55,12 @@ class Packed:
     from_cache: bool
     unpacked: LayerTree | None = None  # made while this process waited for a layer below it
 
+    @property
+    def checked(self) -> bool:
+        """Its bytes were hashed against a diff ID the helper read (or came from a cache entry that
+        vouched for them): worth unpacking. ``take`` also holds that ID to this process's own."""
+        return self.diff_id is not None and (self.verified or self.from_cache)
+
     def close(self) -> None:
         self.tree.close()
         self.unpacked = None
@@ -135,7 +141,7 @@ class ProcessHelper:
             got = self._ready.pop(index, None)
         if got is None:
             return None
-        if got.diff_id is None or got.diff_id != info.diff_id or not (got.verified or got.from_cache):
+        if not got.checked or got.diff_id != info.diff_id:
             got.close()  # the file changed under us, or bytes nobody checked: read it here
             return None
         tree = got.unpacked
@@ -151,8 +157,7 @@ class ProcessHelper:
         every helper layer's (on a million entries, 0.3 s of idle wait became work). Called with
         the lock held; unpacks without it. False: nothing to unpack now."""
         ahead = {index: got for index, got in self._ready.items()
-                 if index > waiting and got is not None and got.unpacked is None and got.diff_id is not None
-                 and (got.verified or got.from_cache)}
+                 if index > waiting and got is not None and got.unpacked is None and got.checked}
         if not ahead:
             return False
         got = ahead[min(ahead)]  # only this thread takes from _ready: it stays there meanwhile
