@@ -160,22 +160,25 @@ class _Hashing:
         return bytes(data)
 
 
+def _listing(references: list[str]) -> Path:
+    """The fleet's references, one a line, for ``audit --from``."""
+    listing = Path(references[0].split(":", 1)[1]).parent / "images.txt"
+    listing.write_text("\n".join(references) + "\n")
+    return listing
+
+
 def _audit(references: list[str], jobs: int) -> list[str]:
     """``audit`` with a fresh, empty cache directory each run (removed after)."""
     script = ('d=$(mktemp -d) && XDG_CACHE_HOME="$d" "$0" -m inspector audit --jobs "$1" --from "$2" >/dev/null; '
               'rc=$?; rm -rf "$d"; exit $rc')
-    listing = Path(references[0].split(":", 1)[1]).parent / "images.txt"
-    listing.write_text("\n".join(references) + "\n")
-    return ["sh", "-c", script, PY, str(jobs), str(listing)]
+    return ["sh", "-c", script, PY, str(jobs), str(_listing(references))]
 
 
 def _audit_warm(references: list[str], jobs: int, cache: Path) -> list[str]:
     """``audit`` over one cache directory kept between runs: the warm-up round fills it, every
     measured run finds each layer there and does only the per-image reports."""
-    listing = Path(references[0].split(":", 1)[1]).parent / "images.txt"
-    listing.write_text("\n".join(references) + "\n")
     script = 'XDG_CACHE_HOME="$3" "$0" -m inspector audit --jobs "$1" --from "$2" >/dev/null'
-    return ["sh", "-c", script, PY, str(jobs), str(listing), str(cache)]
+    return ["sh", "-c", script, PY, str(jobs), str(_listing(references)), str(cache)]
 
 
 def rows(bench: Any, bases: list[Path], root: Path) -> list[Any]:
