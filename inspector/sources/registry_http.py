@@ -74,18 +74,69 @@ def _split_netloc(netloc: str) -> tuple[str, int | None]:
     return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
 
 
+class Deadline:
+    """Shuts a connection's socket down once ``seconds`` have passed, so that a read blocked on it
+    returns (an error, or a short body) and the caller, seeing ``fired``, reports it. Per read, the
+    socket's own timeout only catches silence: a hostile registry sending one byte just before
+    each timeout would hold an answer's headers, or a bounded body, open for ever."""
+
+    def __init__(self, conn: http.client.HTTPConnection, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._conn = conn
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        self.fired = True
+        _shutdown(self._conn)
+
+
+def _shutdown(conn: http.client.HTTPConnection) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
 class Response:
     """One answer; its body is read at most once, then the connection is kept or closed."""
 
     def __init__(self, raw: http.client.HTTPResponse, conn: http.client.HTTPConnection, keep: bool,
-                 url: str) -> None:
+                 url: str, options: RegistryOptions | None = None) -> None:
         self.raw = raw
         self.status = raw.status
         self.headers: Message = raw.headers
         self.url = url
+        self.options = options or RegistryOptions()
+        self.deadline = self.options.deadline
         self._conn = conn
         self._keep = keep  # the client's pooled connection: keep it if the body was read whole
         self._released = False
+
+    def read_bounded(self, limit: int) -> tuple[bytes, bool]:
+        """At most ``limit`` bytes of the body, within the deadline: (the bytes, whether the deadline
+        cut the read short: then they are not the body, and the connection is closed)."""
+        deadline = Deadline(self._conn, self.deadline)
+        try:
+            with deadline:
+                data = self.raw.read(limit)
+        except (OSError, http.client.HTTPException):
+            if not deadline.fired:
+                raise
+            data = b""
+        if deadline.fired:
+            self.release(complete=False)
+        return data, deadline.fired
 
     def content_length(self) -> int | None:
         value = self.headers.get("Content-Length")
@@ -98,10 +149,12 @@ class Response:
             self.release(complete=False)
             raise error(f"{what} is {length:,} bytes, more than the {limit:,} allowed")
         try:
-            data = self.raw.read(limit + 1)
+            data, late = self.read_bounded(limit + 1)
         except (OSError, http.client.HTTPException) as exc:
             self.release(complete=False)
             raise error(f"the connection broke off while reading {what}: {_reason(exc)}") from None
+        if late:
+            raise error(f"{what} took more than {self.deadline:g} s to arrive")
         if len(data) > limit:
             self.release(complete=False)
             raise error(f"{what} is more than the {limit:,} bytes allowed")
@@ -111,12 +164,7 @@ class Response:
     def abort(self) -> None:
         """From another thread: make a read blocked on this body return at once (an error or the end);
         the reader then fails and closes the connection."""
-        sock = getattr(self._conn, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
+        _shutdown(self._conn)
 
     def release(self, complete: bool | None = None) -> None:
         """Give the connection back (body read to its end) or close it (anything else)."""
@@ -241,7 +289,10 @@ class RegistryClient:
         except RegistryError:
             self._scheme = None
             return False  # unreachable: the request itself will say so
-        body = response.raw.read(MAX_ERROR_BODY)
+        try:
+            body, _late = response.read_bounded(MAX_ERROR_BODY)
+        except (OSError, http.client.HTTPException):
+            body = b""
         response.release(complete=response.raw.isclosed())
         self._scheme = None
         if response.status == 400 and b"HTTPS" in body:
@@ -279,9 +330,14 @@ class RegistryClient:
                 conn = self._conn
             else:
                 conn = self._connect(parts.scheme, parts.netloc)
+            deadline = Deadline(conn, self.options.deadline)
             try:
-                conn.request(method, target, body=body, headers=headers)
-                raw = conn.getresponse()
+                with deadline:
+                    conn.request(method, target, body=body, headers=headers)
+                    raw = conn.getresponse()
+                if deadline.fired:  # the headers came just in time, but the socket is shut: unusable
+                    raw.close()
+                    raise ConnectionAbortedError("no complete answer in time")
             except ssl.SSLCertVerificationError as exc:
                 conn.close()
                 raise RegistryError(f"registry {parts.netloc}: its TLS certificate is not trusted "
@@ -290,6 +346,8 @@ class RegistryClient:
                 conn.close()
                 if pooled:
                     self._conn = None
+                if deadline.fired:
+                    raise self.error(f"{parts.netloc} took more than {self.options.deadline:g} s to answer") from None
                 if reused and attempt == 0 and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError,
                                                                  BrokenPipeError)):
                     continue  # the server closed our idle kept-alive connection: one fresh try
@@ -298,7 +356,7 @@ class RegistryClient:
                 raise self.error(f"cannot connect to {parts.netloc}: {_reason(exc)}") from None
             with self._lock:
                 self.requests += 1
-            return Response(raw, conn, pooled, url)
+            return Response(raw, conn, pooled, url, self.options)
         raise AssertionError("unreachable")
 
     def _follow(self, path: str, accept: str | None, what: str) -> Response:
@@ -333,7 +391,8 @@ class RegistryClient:
         try:
             length = response.content_length()
             if length is not None and length <= MAX_ERROR_BODY:
-                return len(response.raw.read(length)) == length
+                data, late = response.read_bounded(length)
+                return not late and len(data) == length
         except (OSError, http.client.HTTPException):
             pass
         return False
@@ -466,7 +525,7 @@ def _retry_delay(response: Response, attempt: int) -> float:
 def _error_body(response: Response) -> tuple[str, str]:
     """The distribution API's ``{"errors": [{"code", "message"}]}``, cleaned to printable text."""
     try:
-        data = response.raw.read(MAX_ERROR_BODY)
+        data, _late = response.read_bounded(MAX_ERROR_BODY)  # cut short, it is only less of a message
     except (OSError, http.client.HTTPException):
         data = b""
     response.release(complete=False)

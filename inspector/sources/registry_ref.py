@@ -38,6 +38,9 @@ class RegistryOptions:
     insecure: tuple[str, ...] = ()
     progress: bool = False
     timeout: float = 30.0  # seconds without a byte before a connection counts as dead
+    #: seconds an answer's headers, or a whole bounded body (a manifest, a tag list, a token), may
+    #: take: ``timeout`` counts per read, so a server sending a byte every 29 s would never end
+    deadline: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,126 @@
+"""A registry that sends one byte just before each read would time out must not hold us for ever.
+
+The socket's timeout counts silence per read; a hostile server (a real socket on 127.0.0.1, started
+here and stopped at the end of each test) drips its answer's headers or a bounded body (a manifest)
+a byte at a time, never silent long enough for it. Both have a deadline in all
+(``RegistryOptions.deadline``). Each test runs the client in a thread and gives up on it after 20 s,
+so that a missing guard fails the test instead of hanging the suite.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from inspector.sources.registry_http import RegistryClient, RegistryError
+from inspector.sources.registry_ref import RegistryOptions, RegistryRef
+
+GIVE_UP = 20.0
+
+
+class DrippingServer:
+    """Answers ``GET /v2/`` at once (the client's plain-HTTP probe) and every other request with
+    ``head`` at once, then ``drip`` a piece at a time, ``every`` seconds apart, until stopped."""
+
+    def __init__(self, head: bytes, drip: bytes, every: float) -> None:
+        self.head, self.drip, self.every = head, drip, every
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.listener.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # closed by close()
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                request = conn.recv(65536)
+                if request.startswith(b"GET /v2/ "):
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}")
+                    request = conn.recv(65536)
+                    if not request:
+                        return
+                conn.sendall(self.head)
+                while not self.stop.is_set():
+                    conn.sendall(self.drip)
+                    time.sleep(self.every)
+            except OSError:
+                return  # the client gave up: what the tests want
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[bytes, bytes, float], DrippingServer]]:
+    servers: list[DrippingServer] = []
+
+    def start(head: bytes, drip: bytes, every: float) -> DrippingServer:
+        servers.append(DrippingServer(head, drip, every))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def outcome(work: Callable[[], Any]) -> tuple[BaseException | None, float]:
+    """Run ``work`` in a thread: (what it raised, seconds it took); fails if it is still running."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            raised.append(exc)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(GIVE_UP)
+    assert not thread.is_alive(), f"still waiting on a dripping registry after {GIVE_UP:g} s"
+    return (raised[0] if raised else None), time.monotonic() - started
+
+
+def client(server: DrippingServer, **options: Any) -> RegistryClient:
+    return RegistryClient(RegistryRef(f"127.0.0.1:{server.port}", "app", tag="1"),
+                          RegistryOptions(timeout=0.5, **options))
+
+
+def test_headers_sent_a_byte_at_a_time_end_at_the_deadline(serve) -> None:
+    server = serve(b"HTTP/1.1 200 OK\r\n", b"X", 0.05)  # one header line that never ends
+    registry = client(server, deadline=1.0)
+    error, seconds = outcome(lambda: registry.get("manifests/1", "the manifest"))
+    assert isinstance(error, RegistryError), error
+    assert f"127.0.0.1:{server.port} took more than 1 s to answer" in str(error)
+    assert seconds < 10
+
+
+def test_a_manifest_sent_a_byte_at_a_time_ends_at_the_deadline(serve) -> None:
+    server = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b"{", 0.05)
+    registry = client(server, deadline=1.0)
+
+    def read() -> bytes:
+        return registry.get("manifests/1", "the manifest").read_capped(1 << 20, "the manifest", registry.error)
+
+    error, seconds = outcome(read)
+    assert isinstance(error, RegistryError), error
+    assert "the manifest took more than 1 s to arrive" in str(error)
+    assert seconds < 10
