@@ -46,6 +46,7 @@ from ..errors import (
 )
 from ..fs.cache import LayerCache
 from ..limits import DEFAULT, Limits
+from . import registry_stalls
 from .hashing import BackgroundHash
 from .interface import Image, ImageMeta, LayerInfo, LayerScanner, SplitScanner, StoredForm, T
 from .layout import INDEX_TYPES, MANIFEST_TYPES, Resolved, Selector, resolve
@@ -453,6 +454,9 @@ class BlobStream(io.RawIOBase):
         self._on_bytes = on_bytes
         self._checked = False
         self.aborted = False
+        self._reading: tuple[float, float] | None = None  # (when the read in progress began, its allowance)
+        self._stalled = False
+        self._watched = False
 
     def readable(self) -> bool:
         return True
@@ -484,13 +488,21 @@ class BlobStream(io.RawIOBase):
             raise RegistryError("the download was stopped", where=self._where)
         buffer = self._hash.buffer()
         view = memoryview(buffer)[:min(len(buffer), self._left)]
+        options = self._response.options
+        if not self._watched:
+            registry_stalls.watch(self)
+            self._watched = True
+        self._reading = (time.monotonic(), max(options.rate_window, len(view) / options.min_rate))
         try:
             count = self._response.raw.readinto(view)
         except (OSError, ValueError, http.client.HTTPException) as exc:  # reset, timeout, IncompleteRead
+            self._too_slow()
             raise RegistryError(f"the connection broke off after {self._size - self._left:,} of {self._size:,} "
                                 f"bytes ({type(exc).__name__})", where=self._where) from None
         finally:
+            self._reading = None
             view.release()
+        self._too_slow()
         if not count:
             raise ImageFormatError(f"the registry sent {self._size - self._left:,} bytes of a {self._size:,}-byte "
                                    "blob: it is truncated", where=self._where)
@@ -500,6 +512,20 @@ class BlobStream(io.RawIOBase):
         self._left -= count
         if self._on_bytes is not None:
             self._on_bytes(count)
+
+    def stalled(self, now: float) -> None:
+        """From ``registry_stalls``' thread: stop a read that is past its allowance."""
+        reading = self._reading
+        if reading is not None and now - reading[0] > reading[1]:
+            self._stalled = True
+            self._response.abort()
+
+    def _too_slow(self) -> None:
+        if self._stalled:
+            registry_stalls.forget(self)
+            options = self._response.options
+            raise RegistryError(f"the registry sent the layer slower than {options.min_rate:,} bytes/s: stopped "
+                                f"after {self._size - self._left:,} of {self._size:,} bytes", where=self._where)
 
     def finish(self) -> None:
         """Read what the decompressor left (padding, a trailing frame) and check the digest."""
@@ -521,6 +547,7 @@ class BlobStream(io.RawIOBase):
         if self._checked:
             return
         self._checked = True
+        registry_stalls.forget(self)
         actual = f"{self._digest.partition(':')[0]}:{self._hash.hexdigest()}"
         self._response.release(complete=True)  # read to its end: the connection can serve the next blob
         if actual != self._digest:
@@ -528,6 +555,7 @@ class BlobStream(io.RawIOBase):
                                     where=self._where)
 
     def close(self) -> None:
+        registry_stalls.forget(self)
         self._chunk.release()
         self._chunk, self._at = memoryview(b""), 0
         self._hash.close()

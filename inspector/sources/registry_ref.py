@@ -41,6 +41,10 @@ class RegistryOptions:
     #: seconds an answer's headers, or a whole bounded body (a manifest, a tag list, a token), may
     #: take: ``timeout`` counts per read, so a server sending a byte every 29 s would never end
     deadline: float = 120.0
+    #: a layer's body: each read of a chunk must end within max(rate_window, chunk / min_rate) seconds
+    #: (curl's ``--speed-limit`` and ``--speed-time``: 1 MiB may take 64 s)
+    min_rate: int = 16 << 10
+    rate_window: float = 60.0
 
 
 @dataclass(frozen=True)

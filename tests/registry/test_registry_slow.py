@@ -1,9 +1,10 @@
 """A registry that sends one byte just before each read would time out must not hold us for ever.
 
 The socket's timeout counts silence per read; a hostile server (a real socket on 127.0.0.1, started
-here and stopped at the end of each test) drips its answer's headers or a bounded body (a manifest)
-a byte at a time, never silent long enough for it. Both have a deadline in all
-(``RegistryOptions.deadline``). Each test runs the client in a thread and gives up on it after 20 s,
+here and stopped at the end of each test) drips its answer's headers, a bounded body (a manifest)
+or a layer's body, never silent long enough for it. The headers and bounded bodies have a deadline
+in all (``RegistryOptions.deadline``); each read of a layer must end within ``max(rate_window,
+chunk / min_rate)`` seconds (``registry_stalls``). Each test runs the client in a thread and gives up on it after 20 s,
 so that a missing guard fails the test instead of hanging the suite.
 """
 
@@ -17,10 +18,12 @@ from typing import Any
 
 import pytest
 
+from inspector.sources.registry import BlobStream
 from inspector.sources.registry_http import RegistryClient, RegistryError
 from inspector.sources.registry_ref import RegistryOptions, RegistryRef
 
 GIVE_UP = 20.0
+DIGEST = "sha256:" + "0" * 64
 
 
 class DrippingServer:
@@ -124,3 +127,36 @@ def test_a_manifest_sent_a_byte_at_a_time_ends_at_the_deadline(serve) -> None:
     assert isinstance(error, RegistryError), error
     assert "the manifest took more than 1 s to arrive" in str(error)
     assert seconds < 10
+
+
+def blob_outcome(server: DrippingServer, size: int, **options: Any) -> tuple[BaseException | None, float]:
+    registry = client(server, **options)
+
+    def read() -> None:
+        stream = BlobStream(registry.get(f"blobs/{DIGEST}", "the layer"), DIGEST, size, "layer 1")
+        buffer = bytearray(1 << 16)
+        while stream.readinto(buffer):
+            pass
+
+    return outcome(read)
+
+
+def test_a_layer_slower_than_the_minimum_rate_is_stopped(serve) -> None:
+    """1 MB at 200 bytes/s, with a minimum of 1 MB/s: the first 1 MiB read may take 1 s, no more."""
+    size = 1_000_000
+    server = serve(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size, b"\0" * 10, 0.05)
+    error, seconds = blob_outcome(server, size, min_rate=1_000_000, rate_window=1.0)
+    assert isinstance(error, RegistryError), error
+    assert "the registry sent the layer slower than 1,000,000 bytes/s: stopped after 0 of 1,000,000 bytes" \
+        in str(error)
+    assert seconds < 10
+
+
+def test_a_layer_at_the_minimum_rate_is_read_to_its_end(serve) -> None:
+    """The limit does not cut a slow, steady download: 4,000 bytes at 2,000 bytes/s with a minimum
+    of 1,000 bytes/s are read whole, and the end is the digest check, as for any blob."""
+    size = 4000
+    server = serve(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size, b"\0" * 100, 0.05)
+    error, seconds = blob_outcome(server, size, min_rate=1000, rate_window=1.0)
+    assert error is not None and "does not match its digest" in str(error), error
+    assert seconds >= 1.5  # the whole body, over more than one rate window
