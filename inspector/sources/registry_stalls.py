@@ -11,6 +11,7 @@ thread looks every ``PERIOD`` and shuts the socket of a read past its time, whos
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -56,6 +57,16 @@ class _Monitor(threading.Thread):
 
 _MONITOR: _Monitor | None = None
 _START = threading.Lock()
+
+
+def _after_fork() -> None:
+    """A forked child (an audit worker, a scan helper) has none of its parent's threads, and may
+    have copied a lock the monitor held: it starts a monitor of its own when it first needs one."""
+    global _MONITOR, _START
+    _MONITOR, _START = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def watch(stream: Watched) -> None:
