@@ -456,7 +456,7 @@ class BlobStream(io.RawIOBase):
         self.aborted = False
         self._reading: tuple[float, float] | None = None  # (when the read in progress began, its allowance)
         self._stalled = False
-        self._watched = False
+        registry_stalls.watch(self)  # until its end, its close, or its garbage
 
     def readable(self) -> bool:
         return True
@@ -489,9 +489,6 @@ class BlobStream(io.RawIOBase):
         buffer = self._hash.buffer()
         view = memoryview(buffer)[:min(len(buffer), self._left)]
         options = self._response.options
-        if not self._watched:
-            registry_stalls.watch(self)
-            self._watched = True
         self._reading = (time.monotonic(), max(options.rate_window, len(view) / options.min_rate))
         try:
             count = self._response.raw.readinto(view)

@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import InspectorError
+from . import registry_stalls
 from .registry_auth import Credentials, find_credentials
 from .registry_ref import RegistryOptions, RegistryRef
 
@@ -78,25 +79,29 @@ class Deadline:
     """Shuts a connection's socket down once ``seconds`` have passed, so that a read blocked on it
     returns (an error, or a short body) and the caller, seeing ``fired``, reports it. Per read, the
     socket's own timeout only catches silence: a hostile registry sending one byte just before
-    each timeout would hold an answer's headers, or a bounded body, open for ever."""
+    each timeout would hold an answer's headers, or a bounded body, open for ever. Watched by
+    ``registry_stalls``' one thread, as layer downloads are (no timer thread per request)."""
 
     def __init__(self, conn: http.client.HTTPConnection, seconds: float) -> None:
-        self.seconds = seconds
         self.fired = False
         self._conn = conn
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
+        self._until = 0.0
+        self._seconds = seconds
+        self._done = False
 
     def __enter__(self) -> Deadline:
-        self._timer.start()
+        self._until = time.monotonic() + self._seconds
+        registry_stalls.watch(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
+        self._done = True  # the monitor may hold it in this round's list: it must not fire now
+        registry_stalls.forget(self)
 
-    def _fire(self) -> None:
-        self.fired = True
-        _shutdown(self._conn)
+    def stalled(self, now: float) -> None:
+        if now > self._until and not self._done and not self.fired:
+            self.fired = True
+            _shutdown(self._conn)
 
 
 def _shutdown(conn: http.client.HTTPConnection) -> None:
@@ -118,7 +123,6 @@ class Response:
         self.headers: Message = raw.headers
         self.url = url
         self.options = options or RegistryOptions()
-        self.deadline = self.options.deadline
         self._conn = conn
         self._keep = keep  # the client's pooled connection: keep it if the body was read whole
         self._released = False
@@ -126,7 +130,7 @@ class Response:
     def read_bounded(self, limit: int) -> tuple[bytes, bool]:
         """At most ``limit`` bytes of the body, within the deadline: (the bytes, whether the deadline
         cut the read short: then they are not the body, and the connection is closed)."""
-        deadline = Deadline(self._conn, self.deadline)
+        deadline = Deadline(self._conn, self.options.deadline)
         try:
             with deadline:
                 data = self.raw.read(limit)
@@ -154,7 +158,7 @@ class Response:
             self.release(complete=False)
             raise error(f"the connection broke off while reading {what}: {_reason(exc)}") from None
         if late:
-            raise error(f"{what} took more than {self.deadline:g} s to arrive")
+            raise error(f"{what} took more than {self.options.deadline:g} s to arrive")
         if len(data) > limit:
             self.release(complete=False)
             raise error(f"{what} is more than the {limit:,} bytes allowed")

@@ -1,13 +1,13 @@
-"""One thread for the process that stops layer downloads arriving slower than a minimum rate.
+"""One thread for the process that enforces every time limit of the registry source.
 
 A socket's timeout counts silence per read: a hostile registry sending a byte just before each
-timeout would hold a layer's download, and the run or the audit's worker, for ever. The headers
-and the bounded bodies have a deadline in all (``registry_http.Deadline``); a layer's body may
+timeout would hold a download, and the run or the audit's worker, for ever. An answer's headers
+and its bounded bodies get a deadline in all (``registry_http.Deadline``); a layer's body may
 rightly take long on a slow link, so it gets curl's kind of limit instead: each read of a chunk
-must end within ``max(rate_window, chunk / min_rate)`` seconds. The download thread only notes
-when its read began (no timer per chunk: starting one costs 165 µs, 4% of a fast download); this
-thread looks every ``PERIOD`` and shuts the socket of a read past its time, whose reader then fails.
-"""
+must end within ``max(rate_window, chunk / min_rate)`` seconds (``registry.BlobStream``). Each
+read only notes when it began (no timer per chunk or request: starting one costs 165 µs, 3-4% of
+a fast download); this thread looks every ``PERIOD`` and shuts the socket of a read past its time,
+whose reader then fails."""
 
 from __future__ import annotations
 

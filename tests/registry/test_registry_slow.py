@@ -10,7 +10,7 @@ so that a missing guard fails the test instead of hanging the suite.
 
 from __future__ import annotations
 
-import socket
+import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,49 +26,44 @@ GIVE_UP = 20.0
 DIGEST = "sha256:" + "0" * 64
 
 
-class DrippingServer:
+class DrippingServer(socketserver.ThreadingTCPServer):
     """Answers ``GET /v2/`` at once (the client's plain-HTTP probe) and every other request with
     ``head`` at once, then ``drip`` a piece at a time, ``every`` seconds apart, until stopped."""
 
+    daemon_threads = True
+
     def __init__(self, head: bytes, drip: bytes, every: float) -> None:
+        super().__init__(("127.0.0.1", 0), _Dripping)
         self.head, self.drip, self.every = head, drip, every
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
+        self.port = self.server_address[1]
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread = threading.Thread(target=self.serve_forever, args=(0.1,), daemon=True)
         self.thread.start()
-
-    def _serve(self) -> None:
-        self.listener.settimeout(0.1)
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # closed by close()
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                request = conn.recv(65536)
-                if request.startswith(b"GET /v2/ "):
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}")
-                    request = conn.recv(65536)
-                    if not request:
-                        return
-                conn.sendall(self.head)
-                while not self.stop.is_set():
-                    conn.sendall(self.drip)
-                    time.sleep(self.every)
-            except OSError:
-                return  # the client gave up: what the tests want
 
     def close(self) -> None:
         self.stop.set()
-        self.listener.close()
+        self.shutdown()
+        self.server_close()
         self.thread.join(5)
+
+
+class _Dripping(socketserver.BaseRequestHandler):
+    server: DrippingServer
+
+    def handle(self) -> None:
+        conn, server = self.request, self.server
+        try:
+            request = conn.recv(65536)
+            if request.startswith(b"GET /v2/ "):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}")
+                if not conn.recv(65536):
+                    return
+            conn.sendall(server.head)
+            while not server.stop.is_set():
+                conn.sendall(server.drip)
+                time.sleep(server.every)
+        except OSError:
+            return  # the client gave up: what the tests want
 
 
 @pytest.fixture
